@@ -1,0 +1,152 @@
+// Argument parsing for the damselfly CLI: flag tables per command, --help text, and overlaying
+// flags onto the validated YAML config. No product logic lives here.
+import { UserError } from '../streams/errors.js';
+import { checkValue, loadConfigFile, defaults, type Config, type ConfigSchema } from '../streams/config.js';
+
+export interface FlagSpec {
+  long: string;
+  short?: string;
+  /** Metavar for flags taking a value; absent for booleans/counters. */
+  arg?: string;
+  /** Config path `section.key` this flag overrides. */
+  path?: string;
+  /** For value-less flags that set a config key: the value set. */
+  set?: boolean;
+  /** Counter flag (-v -vv). */
+  count?: boolean;
+  help: string;
+}
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  usage: string;
+  flags: FlagSpec[];
+  /** Whether the command's config schema is the process config (takes -c). */
+  config: boolean;
+  examples?: string[];
+}
+
+export interface Parsed {
+  /** Values of flags without a config path, by long name. */
+  opts: Record<string, string | number | boolean>;
+  config: Config;
+  help: boolean;
+}
+
+export const CONFIG_FLAG: FlagSpec = { long: 'config', short: 'c', arg: 'FILE', help: 'YAML configuration file (flags override it)' };
+export const HELP_FLAG: FlagSpec = { long: 'help', short: 'h', help: 'Show help for this command' };
+
+// Flags mirroring the Rockfish probe's CLI (the seeds): same names, same config keys.
+export const INPUT_FLAGS: FlagSpec[] = [
+  { long: 'source', short: 'i', arg: 'SRC', path: 'input.source', help: 'Input capture file (pcap/pcapng) or glob, e.g. "/data/*.pcap"' },
+  { long: 'filter', arg: 'EXPR', path: 'input.filter', help: 'BPF filter expression' },
+  { long: 'snaplen', arg: 'BYTES', path: 'input.snaplen', help: 'Maximum capture bytes per packet' },
+];
+export const FLOW_FLAGS: FlagSpec[] = [
+  { long: 'idle-timeout', arg: 'SECS', path: 'flow.idle_timeout', help: 'Idle timeout (default: 300)' },
+  { long: 'active-timeout', arg: 'SECS', path: 'flow.active_timeout', help: 'Active timeout (default: 1800)' },
+  { long: 'max-flows', arg: 'COUNT', path: 'flow.max_flows', help: 'Maximum flow table size (0 = unlimited)' },
+  { long: 'max-payload', arg: 'BYTES', path: 'flow.max_payload', help: 'Max payload bytes inspected per direction' },
+  { long: 'no-frag', path: 'fragment.disabled', set: true, help: 'Disable fragment reassembly' },
+  { long: 'max-frag-tables', arg: 'N', path: 'fragment.max_tables', help: 'Max fragment tables (default: 1024)' },
+  { long: 'frag-timeout', arg: 'SECS', path: 'fragment.timeout', help: 'Fragment timeout (default: 30)' },
+];
+export const OUTPUT_FLAGS: FlagSpec[] = [
+  { long: 'parquet-dir', arg: 'DIR', path: 'output.parquet_dir', help: 'Output directory for Parquet files' },
+  { long: 'parquet-batch-size', arg: 'N', path: 'output.parquet_batch_size', help: 'Flows per file' },
+  { long: 'parquet-prefix', arg: 'PREFIX', path: 'output.parquet_file_prefix', help: 'Filename prefix' },
+  { long: 'parquet-schema', arg: 'TYPE', path: 'output.parquet_schema', help: 'Schema: simple' },
+  { long: 'observation', arg: 'NAME', path: 'output.observation', help: 'Observation domain name' },
+  { long: 'hive-boundary-flush', path: 'output.hive_boundary_flush', set: true, help: 'Flush at day boundaries' },
+];
+export const LOG_FLAGS: FlagSpec[] = [
+  { long: 'verbose', short: 'v', path: 'output.verbose', count: true, help: 'Increase verbosity (-vv for debug)' },
+  { long: 'quiet', short: 'q', path: 'output.verbose', help: 'Quiet mode (warnings and errors only)' },
+  { long: 'stats', path: 'output.stats', set: true, help: 'Print statistics' },
+  { long: 'log-file', arg: 'PATH', path: 'output.log_file', help: 'Log file path' },
+];
+
+function findFlag(flags: FlagSpec[], name: string, short: boolean): FlagSpec | undefined {
+  return flags.find((f) => (short ? f.short === name : f.long === name));
+}
+
+/** Parse argv for one command: YAML (-c) first, then flags over it. */
+export function parseArgs(cmd: CommandSpec, schema: ConfigSchema, argv: string[]): Parsed {
+  const flags = [...cmd.flags, HELP_FLAG, ...(cmd.config ? [CONFIG_FLAG] : [])];
+  const given: { spec: FlagSpec; value: string | undefined; name: string }[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    let spec: FlagSpec | undefined;
+    let inline: string | undefined;
+    let name = a;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const long = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+      if (eq >= 0) inline = a.slice(eq + 1);
+      spec = findFlag(flags, long, false);
+      name = `--${long}`;
+    } else if (a.startsWith('-') && a.length > 1) {
+      const letters = a.slice(1);
+      if (/^v+$/.test(letters)) {
+        for (let k = 0; k < letters.length; k++) given.push({ spec: findFlag(flags, 'v', true)!, value: undefined, name: '-v' });
+        if (findFlag(flags, 'v', true)) continue;
+      }
+      spec = findFlag(flags, letters[0]!, true);
+      if (spec && letters.length > 1) inline = letters.slice(1);
+      name = `-${letters[0]}`;
+    } else {
+      throw new UserError(`unexpected argument '${a}' for 'damselfly ${cmd.name}' (see damselfly ${cmd.name} --help)`);
+    }
+    if (!spec) throw new UserError(`unknown flag ${name} for 'damselfly ${cmd.name}' (see damselfly ${cmd.name} --help)`);
+    let value: string | undefined;
+    if (spec.arg) {
+      value = inline ?? argv[++i];
+      if (value === undefined) throw new UserError(`flag ${name} needs a value (${spec.arg})`);
+    } else if (inline !== undefined) {
+      throw new UserError(`flag ${name} takes no value`);
+    }
+    given.push({ spec, value, name });
+  }
+
+  const help = given.some((g) => g.spec === HELP_FLAG);
+  const cfgFile = given.find((g) => g.spec === CONFIG_FLAG)?.value;
+  const config = cfgFile ? loadConfigFile(schema, cfgFile) : defaults(schema);
+  const opts: Parsed['opts'] = {};
+  const problems: string[] = [];
+  let verbosity: number | undefined;
+  for (const g of given) {
+    if (g.spec === HELP_FLAG || g.spec === CONFIG_FLAG) continue;
+    if (g.spec.long === 'quiet') {
+      verbosity = 0;
+      continue;
+    }
+    if (g.spec.count) {
+      verbosity = (verbosity ?? Number(config.output?.verbose ?? 1)) + 1;
+      continue;
+    }
+    if (!g.spec.path) {
+      opts[g.spec.long] = g.value ?? true;
+      continue;
+    }
+    const [section, key] = g.spec.path.split('.') as [string, string];
+    const ks = schema[section]?.[key];
+    if (!ks) throw new Error(`internal: flag ${g.name} maps to unknown config key ${g.spec.path}`);
+    const r = checkValue(`${g.name}`, ks, g.value ?? g.spec.set ?? true);
+    if (r.problem) problems.push(r.problem);
+    else config[section]![key] = r.value;
+  }
+  if (verbosity !== undefined && config.output) config.output.verbose = Math.min(3, verbosity);
+  if (problems.length > 0) throw new UserError(`invalid value: ${problems.join('; ')}`);
+  return { opts, config, help };
+}
+
+export function helpText(cmd: CommandSpec): string {
+  const flags = [...cmd.flags, ...(cmd.config ? [CONFIG_FLAG] : []), HELP_FLAG];
+  const rows = flags.map((f) => {
+    const left = `${f.short ? `-${f.short}, ` : '    '}--${f.long}${f.arg ? ` <${f.arg}>` : ''}`;
+    return `  ${left.padEnd(34)} ${f.help}${f.path ? `  [${f.path}]` : ''}`;
+  });
+  const ex = cmd.examples?.length ? `\n\nExamples:\n${cmd.examples.map((e) => `  ${e}`).join('\n')}` : '';
+  return `${cmd.summary}\n\nUsage: ${cmd.usage}\n\nOptions:\n${rows.join('\n')}${ex}\n`;
+}

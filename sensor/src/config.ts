@@ -1,0 +1,69 @@
+// Config sections of a Damselfly process. Key names follow the Rockfish probe's YAML (the seeds),
+// which users already know. Reference docs come from this table (`damselfly config --help`).
+import type { ConfigSchema, Config } from '../../streams/config.js';
+import type { SensorOptions } from './native.js';
+
+export const CONFIG_SCHEMA: ConfigSchema = {
+  input: {
+    source: { type: 'string', description: 'PCAP/PCAPNG file path or glob', example: 'capture.pcap' },
+    filter: { type: 'string', description: 'BPF filter expression', example: 'tcp or udp' },
+    snaplen: { type: 'int', default: 65535, min: 64, max: 262144, description: 'Maximum bytes per packet' },
+  },
+  flow: {
+    idle_timeout: { type: 'int', default: 300, min: 1, description: 'Seconds of inactivity before a flow expires' },
+    active_timeout: { type: 'int', default: 1800, min: 1, description: 'Maximum flow duration before export (seconds)' },
+    max_flows: { type: 'int', default: 0, min: 0, description: 'Maximum concurrent flows (0 = unlimited); the oldest is evicted' },
+    max_payload: { type: 'int', default: 500, min: 0, max: 65535, description: 'Payload bytes per direction used for entropy' },
+    mac: { type: 'bool', default: true, description: 'Include MAC addresses' },
+  },
+  fragment: {
+    disabled: { type: 'bool', default: false, description: 'Disable IP fragment reassembly' },
+    max_tables: { type: 'int', default: 1024, min: 1, description: 'Max concurrent fragment tables' },
+    timeout: { type: 'int', default: 30, min: 1, description: 'Fragment timeout in seconds' },
+  },
+  output: {
+    parquet_dir: { type: 'string', description: 'Output directory for Parquet files' },
+    parquet_batch_size: { type: 'int', default: 1000000, min: 1, description: 'Max flows per file before rotation' },
+    parquet_file_prefix: { type: 'string', default: 'damselfly', description: 'Filename prefix' },
+    parquet_schema: { type: 'string', default: 'simple', enum: ['simple'], description: 'Schema tier (simple = Community v1)' },
+    observation: { type: 'string', default: 'damselfly', description: 'Observation domain name (sensor name)' },
+    hive_boundary_flush: { type: 'bool', default: true, description: 'Split files at UTC day boundaries (always on: hive partitions never mix days)' },
+    stats: { type: 'bool', default: false, description: 'Print statistics at exit' },
+    verbose: { type: 'int', default: 1, min: 0, max: 3, description: '0=warnings, 1=info, 2=debug, 3=trace' },
+    log_file: { type: 'string', description: 'Log file path' },
+  },
+  transport: {
+    queue_events: { type: 'int', default: 65536, min: 1, description: 'Embedded transport: max queued events per topic and group' },
+    topic_prefix: { type: 'string', default: 'damselfly', description: 'Topic name prefix' },
+  },
+};
+
+export function str(c: Config, section: string, key: string): string | undefined {
+  const v = c[section]?.[key];
+  return v === undefined ? undefined : String(v);
+}
+export function num(c: Config, section: string, key: string): number {
+  return Number(c[section]?.[key]);
+}
+export function bool(c: Config, section: string, key: string): boolean {
+  return c[section]?.[key] === true;
+}
+
+export function sensorOptions(c: Config): SensorOptions {
+  const filter = str(c, 'input', 'filter');
+  return {
+    observation: str(c, 'output', 'observation') ?? 'damselfly',
+    idleTimeout: num(c, 'flow', 'idle_timeout'),
+    activeTimeout: num(c, 'flow', 'active_timeout'),
+    maxFlows: num(c, 'flow', 'max_flows'),
+    maxPayload: num(c, 'flow', 'max_payload'),
+    snaplen: num(c, 'input', 'snaplen'),
+    mac: bool(c, 'flow', 'mac'),
+    ...(filter !== undefined ? { filter } : {}),
+    fragment: {
+      disabled: bool(c, 'fragment', 'disabled'),
+      maxTables: num(c, 'fragment', 'max_tables'),
+      timeout: num(c, 'fragment', 'timeout'),
+    },
+  };
+}

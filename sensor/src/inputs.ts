@@ -1,0 +1,96 @@
+// Expands `-i` into a sorted list of capture files: a plain path or a glob (*, ?, [..], **).
+import { readdirSync, statSync, accessSync, constants } from 'node:fs';
+import { join, isAbsolute, sep } from 'node:path';
+import { UserError } from '../../streams/errors.js';
+
+const GLOB_CHARS = /[*?[]/;
+
+function segmentRegex(seg: string): RegExp {
+  let re = '';
+  for (let i = 0; i < seg.length; i++) {
+    const c = seg[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = seg.indexOf(']', i + 1);
+      if (end < 0) re += '\\[';
+      else {
+        let body = seg.slice(i + 1, end);
+        if (body.startsWith('!')) body = '^' + body.slice(1);
+        re += `[${body.replace(/\\/g, '\\\\')}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+function listDir(dir: string): { name: string; isDir: boolean }[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).map((d) => ({
+      name: d.name,
+      isDir: d.isDirectory() || (d.isSymbolicLink() && safeIsDir(join(dir, d.name))),
+    }));
+  } catch {
+    return [];
+  }
+}
+
+function safeIsDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function walk(base: string, segs: string[], out: string[]): void {
+  if (segs.length === 0) {
+    if (!safeIsDir(base)) out.push(base);
+    return;
+  }
+  const [seg, ...rest] = segs as [string, ...string[]];
+  if (seg === '**') {
+    walk(base, rest, out); // zero directories
+    for (const d of listDir(base)) if (d.isDir && !d.name.startsWith('.')) walk(join(base, d.name), segs, out);
+    return;
+  }
+  if (!GLOB_CHARS.test(seg)) {
+    walk(join(base, seg), rest, out);
+    return;
+  }
+  const re = segmentRegex(seg);
+  for (const d of listDir(base)) {
+    if (d.name.startsWith('.') && !seg.startsWith('.')) continue;
+    if (!re.test(d.name)) continue;
+    if (rest.length > 0 && !d.isDir) continue;
+    walk(join(base, d.name), rest, out);
+  }
+}
+
+/** Resolve a source argument to capture files; user errors for missing files or empty globs. */
+export function expandInput(source: string): string[] {
+  if (!GLOB_CHARS.test(source)) {
+    let st;
+    try {
+      st = statSync(source);
+    } catch {
+      throw new UserError(`input ${source}: no such file`);
+    }
+    if (st.isDirectory()) throw new UserError(`input ${source}: is a directory (use a glob such as '${join(source, '*.pcap')}')`);
+    try {
+      accessSync(source, constants.R_OK);
+    } catch {
+      throw new UserError(`input ${source}: permission denied`);
+    }
+    return [source];
+  }
+  const abs = isAbsolute(source);
+  const segs = source.split(sep).filter((s, i) => s !== '' || (i === 0 && abs));
+  const base = abs ? sep : '.';
+  const out: string[] = [];
+  walk(base, abs ? segs.slice(1) : segs, out);
+  const files = [...new Set(out.map((p) => (abs ? p : p.replace(/^\.\//, ''))))].sort();
+  if (files.length === 0) throw new UserError(`input ${source}: the glob matches no files`);
+  return files;
+}
