@@ -1,0 +1,28 @@
+// Minimal structured logger: one line per message, naming the component; levels follow
+// output.verbose (0=warnings, 1=info, 2=debug, 3=trace). Logs go to stderr so stdout stays data.
+import { appendFileSync } from 'node:fs';
+
+export type Level = 'error' | 'warn' | 'info' | 'debug' | 'trace';
+const RANK: Record<Level, number> = { error: -1, warn: 0, info: 1, debug: 2, trace: 3 };
+
+let verbosity = 1;
+let logFile: string | undefined;
+
+export function configureLog(opts: { verbose?: number; file?: string }): void {
+  if (opts.verbose !== undefined) verbosity = opts.verbose;
+  logFile = opts.file;
+}
+
+export function logEnabled(level: Level): boolean {
+  return RANK[level] <= verbosity;
+}
+
+export function log(level: Level, component: string, msg: string, fields?: Record<string, unknown>): void {
+  if (!logEnabled(level)) return;
+  const kv = fields
+    ? ' ' + Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' && /\s/.test(v) ? JSON.stringify(v) : String(v)}`).join(' ')
+    : '';
+  const line = `${level === 'info' ? '' : `${level}: `}${component}: ${msg}${kv}`;
+  if (logFile) appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
+  else process.stderr.write(line + '\n');
+}
