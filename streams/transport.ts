@@ -1,0 +1,132 @@
+// The Transport contract: how every module publishes and consumes events. Two implementations:
+// `embedded/` (in-process, the default) and `kafka/` (kafkajs, later). The shape follows Kafka so
+// the second one is a thin adapter:
+//   - topic      = Kafka topic (`<prefix>.flows`, ...; see schema.ts topicFor)
+//   - key        = eventKey(e) (flow id / host) = Kafka message key, so a flow stays ordered
+//   - group      = Kafka consumer group: every group sees every event of the topic; within a group
+//                  each event goes to one subscriber
+//   - batches    = kafkajs eachBatch; the handler's promise resolving IS the commit: the next batch
+//                  of that subscriber comes only after it (at-least-once: a batch whose handler
+//                  failed is redelivered, so handlers must tolerate duplicates — sinks dedup by
+//                  (flowid, seq))
+//   - publish()  = producer.send(): resolves once the events are accepted (embedded: queued in
+//                  bounded memory; Kafka: acked). It waits while the transport is full; it never
+//                  drops events silently.
+
+import type { DamselflyEvent } from './schema.js';
+
+/** The least a transport needs of an event: its `type` (events are JSON objects). */
+export interface StreamEvent {
+  readonly type: string;
+}
+
+export type BatchHandler<E extends StreamEvent = DamselflyEvent> = (batch: readonly E[]) => Promise<void>;
+
+export interface RetryOptions {
+  /** Total attempts per batch, the first one included (default 5). */
+  maxAttempts?: number;
+  /** Delay before the 2nd attempt, doubled each time (default 10 ms). */
+  initialDelayMs?: number;
+  /** Upper bound of the delay (default 1000 ms). */
+  maxDelayMs?: number;
+}
+
+export interface HandlerErrorContext {
+  topic: string;
+  group: string;
+  /** 1-based attempt that failed. */
+  attempt: number;
+  batchSize: number;
+  /** true when this was the last attempt: the subscription stops after it. */
+  final: boolean;
+}
+
+export interface SubscribeOptions {
+  /** Consumer group. Each group receives every event; within a group each event is delivered once. */
+  group: string;
+  /** Largest batch handed to the handler (default: the transport's default, 1024 for embedded). */
+  maxBatch?: number;
+  retry?: RetryOptions;
+  /** Called for every failed attempt (after the error counter is incremented). Must not throw. */
+  onError?: (error: Error, ctx: HandlerErrorContext) => void;
+}
+
+export interface Subscription {
+  readonly topic: string;
+  readonly group: string;
+  /**
+   * Settles when the subscription ends: resolves after close() (of the subscription or the
+   * transport); rejects with SubscriptionFailedError when a batch failed all its attempts.
+   * (A rejection nobody awaits is not reported as unhandled.)
+   */
+  readonly done: Promise<void>;
+  /** Stop after the in-flight batch (if any); resolves when stopped. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface GroupStats {
+  subscribers: number;
+  /** Events handed to this group's handlers and committed. */
+  delivered: number;
+  /** Events waiting for this group, in-flight batches included. */
+  queued: number;
+  /** Failed handler attempts. */
+  errors: number;
+  /** Events this group will never get: it failed for good or its last subscriber left. */
+  undelivered: number;
+  failed: boolean;
+}
+
+export interface TopicStats {
+  /** Events accepted by publish(). */
+  published: number;
+  /** Events committed by handlers, summed over groups. */
+  delivered: number;
+  /** Events held in memory for this topic now (the fullest group's queue, or the retained backlog). */
+  queued: number;
+  /** High-water mark of `queued`; never exceeds the configured bound. */
+  maxQueued: number;
+  /** publish() calls that had to wait for capacity (backpressure episodes). */
+  blockedPublishes: number;
+  /** Failed handler attempts, summed over groups. */
+  errors: number;
+  /** Events that some group will never get (see GroupStats.undelivered), summed over groups. */
+  undelivered: number;
+  groups: Record<string, GroupStats>;
+}
+
+export interface TransportStats {
+  transport: string;
+  closed: boolean;
+  topics: Record<string, TopicStats>;
+}
+
+export interface Transport {
+  readonly name: string;
+
+  /**
+   * Accept `events` for `topic`, in order. Resolves once all are accepted; while the topic has no
+   * room it waits (backpressure) — concurrent publishes to one topic are accepted in call order.
+   * The transport takes the batch as is: do not mutate the array or its events afterwards.
+   * Rejects with TransportClosedError after close() began.
+   */
+  publish<E extends StreamEvent>(topic: string, events: readonly E[]): Promise<void>;
+
+  /**
+   * Deliver `topic`'s events to `handler` in batches of at most `maxBatch`, one batch at a time per
+   * subscriber; the next batch comes after the handler's promise resolves (the commit). A handler
+   * that throws is retried with exponential backoff (same batch, same order); after
+   * `retry.maxAttempts` failures the subscription fails (see Subscription.done) and the rest of
+   * the system keeps running.
+   */
+  subscribe<E extends StreamEvent>(topic: string, opts: SubscribeOptions, handler: BatchHandler<E>): Promise<Subscription>;
+
+  /**
+   * Stop accepting new events, deliver everything already accepted (publishes that were waiting
+   * for room when close() was called included) to the subscribers, stop them, and resolve.
+   * Rejects with the first SubscriptionFailedError if a subscription failed.
+   */
+  close(): Promise<void>;
+
+  stats(): TransportStats;
+}
