@@ -1,0 +1,49 @@
+// Shared test helpers: repository paths, running the compiled CLI, the ../shared/data folder.
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function findRoot(start: string): string {
+  let d = start;
+  while (!existsSync(join(d, 'package.json'))) {
+    const up = dirname(d);
+    if (up === d) throw new Error(`no package.json above ${start}`);
+    d = up;
+  }
+  return d;
+}
+
+export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
+export const CLI = join(ROOT, 'dist', 'bin', 'damselfly.js');
+export const SHARED_DATA = resolve(ROOT, '..', 'shared', 'data');
+
+/** Path under ../shared/data, or undefined (callers skip with a message naming the folder). */
+export function sharedData(rel: string): string | undefined {
+  const p = join(SHARED_DATA, rel);
+  return existsSync(p) ? p : undefined;
+}
+
+export function missingShared(rel: string): string {
+  return `skipped: ${join(SHARED_DATA, rel)} is absent (third-party test data lives in ../shared/data)`;
+}
+
+export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number; input?: string } = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 300_000,
+    maxBuffer: 1 << 30,
+    input: opts.input ?? '',
+  });
+}
+
+export function tempDir(prefix = 'damselfly-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function hasCommand(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
+}
