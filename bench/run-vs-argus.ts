@@ -1,0 +1,58 @@
+// Benchmark: packets/s of `damselfly run` (capture → flows → Parquet) vs `argus -r` on the same
+// generated capture, side by side in one run, alternating, with the ratio and peak RSS.
+// Usage: node dist/bench/run-vs-argus.js [--packets 1000000] [--runs 3] [--pcap FILE]
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateCapture } from '../sensor/src/synth/index.js';
+import { timeCommand, median, machineLine, type RunFigure } from './harness.js';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+
+async function main(): Promise<void> {
+  const packets = Number(arg('packets', '1000000'));
+  const runs = Number(arg('runs', '3'));
+  const work = join(ROOT, '.cache', 'bench');
+  mkdirSync(work, { recursive: true });
+  let pcap = arg('pcap', '');
+  let n = packets;
+  if (!pcap) {
+    pcap = join(work, `synth-${packets}.pcap`);
+    if (!existsSync(pcap)) {
+      process.stderr.write(`generating ${pcap} ...\n`);
+      const g = await generateCapture({ out: pcap, packets, seed: 42, truth: false });
+      n = g.packets;
+    }
+  }
+  const ours: RunFigure[] = [];
+  const argus: RunFigure[] = [];
+  const cli = join(ROOT, 'dist', 'bin', 'damselfly.js');
+  for (let i = 0; i < runs + 1; i++) {
+    const pq = join(work, 'parquet');
+    rmSync(pq, { recursive: true, force: true });
+    const a = timeCommand([process.execPath, cli, 'run', '-i', pcap, '--parquet-dir', pq, '-q']);
+    const argusOut = join(work, 'out.argus');
+    rmSync(argusOut, { force: true });
+    const b = timeCommand(['argus', '-r', pcap, '-w', argusOut]);
+    if (i === 0) continue; // warm-up (page cache)
+    ours.push(a);
+    argus.push(b);
+  }
+  const pps = (f: RunFigure): number => n / f.wallS;
+  const ratios = ours.map((o, i) => argus[i]!.wallS / o.wallS);
+  const line = (name: string, fs: RunFigure[]): string =>
+    `${name.padEnd(16)} wall ${median(fs.map((f) => f.wallS)).toFixed(2)} s  ${(median(fs.map(pps)) / 1e6).toFixed(2)} Mpkt/s  cpu ${median(fs.map((f) => f.userS + f.sysS)).toFixed(2)} s  peak RSS ${(median(fs.map((f) => f.maxRssKb)) / 1024).toFixed(0)} MiB`;
+  process.stdout.write(`machine: ${machineLine()}\ninput: ${pcap} (${n} packets), ${runs} runs each after a warm-up, alternating\n`);
+  process.stdout.write(line('damselfly run', ours) + '\n' + line('argus -r', argus) + '\n');
+  process.stdout.write(`ratio (argus wall / damselfly wall, median of pairs): ${median(ratios).toFixed(2)}x  [min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)}]\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exitCode = 1;
+});
