@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the native sensor core:
+#   sensor/native/build/Release/damselfly_native.node  (N-API addon, node-gyp, -O3)
+#   sensor/native/build/damselfly-replay               (standalone CLI, same core, no N-API)
+# With --asan: only the replay tool, with AddressSanitizer + UBSan, into sensor/native/build-asan/.
+# libpcap is linked from the system (libpcap-dev); Node headers come from /usr/include/node.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+NATIVE="$ROOT/sensor/native"
+CXX="${CXX:-g++}"
+CORE_SRCS=("$NATIVE"/src/core/*.cc)
+
+if [[ "${1:-}" == "--asan" ]]; then
+  mkdir -p "$NATIVE/build-asan"
+  "$CXX" -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+    -fno-sanitize-recover=undefined -Wall -Wextra \
+    -o "$NATIVE/build-asan/damselfly-replay" "$NATIVE/tools/replay.cc" "${CORE_SRCS[@]}" -lpcap
+  echo "built $NATIVE/build-asan/damselfly-replay"
+  exit 0
+fi
+
+NODEDIR="${NODEDIR:-/usr}"
+cd "$NATIVE"
+"$ROOT/node_modules/.bin/node-gyp" rebuild --nodedir="$NODEDIR" --release --loglevel=warn -j 2 >/dev/null
+"$CXX" -std=c++17 -O3 -Wall -Wextra -o "$NATIVE/build/damselfly-replay" \
+  "$NATIVE/tools/replay.cc" "${CORE_SRCS[@]}" -lpcap
+echo "built $NATIVE/build/Release/damselfly_native.node and $NATIVE/build/damselfly-replay"

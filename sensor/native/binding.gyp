@@ -1,0 +1,24 @@
+{
+  "targets": [
+    {
+      "target_name": "damselfly_native",
+      "sources": [
+        "src/binding.cc",
+        "src/core/sha1.cc",
+        "src/core/community_id.cc",
+        "src/core/decode.cc",
+        "src/core/fragments.cc",
+        "src/core/features.cc",
+        "src/core/flow_table.cc",
+        "src/core/format.cc",
+        "src/core/capture.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-O2", "-O0"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "libraries": ["-lpcap"]
+    }
+  ]
+}

@@ -1,0 +1,277 @@
+// Sensor engine. Threading: single-threaded per Sensor (see header). Memory: packet data is
+// borrowed from libpcap for the duration of packet_process(); flows live in the FlowTable slab.
+#include "capture.h"
+
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "community_id.h"
+
+namespace dfly {
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+Sensor::Sensor(const SensorConfig& cfg) : cfg_(cfg), frags_(cfg.frag) {
+  if (cfg_.max_payload > 65535) cfg_.max_payload = 65535;
+  bool seeded = false;
+  if (FILE* f = fopen("/dev/urandom", "rb")) {
+    seeded = fread(rng_, sizeof rng_, 1, f) == 1;
+    fclose(f);
+  }
+  if (!seeded) {
+    uint64_t s = (uint64_t)time(nullptr) ^ (uint64_t)(uintptr_t)this;
+    for (auto& r : rng_) { s += 0x9E3779B97F4A7C15ULL; uint64_t z = s; z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL; r = z ^ (z >> 31); }
+  }
+  if (!(rng_[0] | rng_[1] | rng_[2] | rng_[3])) rng_[0] = 1;
+}
+
+Sensor::~Sensor() { capture_close(); }
+
+void Sensor::uuid_v4(uint8_t out[16]) {
+  // xoshiro256**: fast, non-cryptographic; the UUID only needs to be unique, not secret.
+  for (int half = 0; half < 2; half++) {
+    uint64_t r = rotl(rng_[1] * 5, 7) * 9;
+    uint64_t t = rng_[1] << 17;
+    rng_[2] ^= rng_[0]; rng_[3] ^= rng_[1]; rng_[1] ^= rng_[2]; rng_[0] ^= rng_[3];
+    rng_[2] ^= t; rng_[3] = rotl(rng_[3], 45);
+    memcpy(out + 8 * half, &r, 8);
+  }
+  out[6] = (uint8_t)((out[6] & 0x0f) | 0x40);
+  out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
+}
+
+// ============================================================================================
+// capture_*
+// ============================================================================================
+
+bool Sensor::capture_open(const std::string& path, std::string* err) {
+  capture_close();
+  char errbuf[PCAP_ERRBUF_SIZE];
+  errbuf[0] = 0;
+  pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+  if (!p) {
+    *err = "cannot open capture '" + path + "': " + errbuf;
+    return false;
+  }
+  if (!cfg_.filter.empty()) {
+    struct bpf_program prog;
+    if (pcap_compile(p, &prog, cfg_.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+      *err = "invalid filter '" + cfg_.filter + "' for '" + path + "': " + pcap_geterr(p);
+      pcap_close(p);
+      return false;
+    }
+    int rc = pcap_setfilter(p, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+      *err = "cannot set filter on '" + path + "': " + pcap_geterr(p);
+      pcap_close(p);
+      return false;
+    }
+  }
+  pcap_ = p;
+  dlt_ = pcap_datalink(p);
+  path_ = path;
+  file_packets_ = 0;
+  stats_.files++;
+  return true;
+}
+
+void Sensor::capture_close() {
+  if (pcap_) { pcap_close(pcap_); pcap_ = nullptr; }
+}
+
+bool Sensor::capture_read_batch(uint64_t max_packets, bool* has_error, CaptureError* err,
+                                uint64_t* pkts_out, uint64_t* bytes_out) {
+  *has_error = false;
+  *pkts_out = 0;
+  *bytes_out = 0;
+  if (!pcap_) return true;
+  uint64_t n = 0, bytes = 0;
+  bool done = false;
+  while (n < max_packets) {
+    struct pcap_pkthdr* hdr;
+    const u_char* data;
+    int rc = pcap_next_ex(pcap_, &hdr, &data);
+    if (rc == 1) {
+      uint32_t cap = hdr->caplen;
+      if (cfg_.snaplen && cap > cfg_.snaplen) cap = cfg_.snaplen;
+      int64_t ts = (int64_t)hdr->ts.tv_sec * 1000000 + (int64_t)hdr->ts.tv_usec;
+      n++;
+      bytes += cap;
+      file_packets_++;
+      packet_process(dlt_, ts, data, cap);
+    } else if (rc == PCAP_ERROR_BREAK || rc == 0) {  // -2: end of file (0 cannot happen offline)
+      done = true;
+      break;
+    } else {
+      *has_error = true;
+      err->file = path_;
+      err->packet_index = file_packets_;
+      FILE* f = pcap_file(pcap_);
+      err->byte_offset = f ? (int64_t)ftell(f) : -1;
+      err->message = pcap_geterr(pcap_);
+      stats_.capture_errors++;
+      done = true;
+      break;
+    }
+  }
+  *pkts_out = n;
+  *bytes_out = bytes;
+  if (done) capture_close();
+  return done;
+}
+
+// ============================================================================================
+// packet_*
+// ============================================================================================
+
+void Sensor::packet_process(int dlt, int64_t ts_us, const uint8_t* data, uint32_t caplen) {
+  stats_.packets++;
+  stats_.bytes += caplen;
+  PacketInfo pi;
+  pi.ts_us = ts_us;
+  if (packet_decode_l3(dlt, data, caplen, pi, stats_) != DECODE_OK) return;
+  if (pi.is_fragment) {
+    if (cfg_.frag.disabled) {
+      if (pi.frag_offset == 0) {
+        if (pi.ipver == 6) {  // extension headers may follow the fragment header
+          uint8_t proto; uint32_t used;
+          if (ipv6_skip_ext(pi.proto, pi.l4, pi.l4_caplen, &proto, &used)) {
+            pi.proto = proto; pi.l4 += used; pi.l4_caplen -= used;
+            pi.l4_len = pi.l4_len > used ? pi.l4_len - used : 0;
+          }
+        }
+        packet_decode_l4(pi, stats_);
+      } else {
+        packet_no_l4(pi);
+      }
+      flow_packet(pi);
+      return;
+    }
+    FragKey k;
+    memcpy(k.src, pi.src, 16);
+    memcpy(k.dst, pi.dst, 16);
+    k.id = pi.frag_id;
+    k.proto = pi.ipver == 4 ? pi.proto : 0;
+    k.ipver = pi.ipver;
+    const uint8_t* buf; uint32_t len; uint8_t proto;
+    if (!frags_.frag_add(k, pi.frag_offset, pi.more_frags, pi.proto, pi.l4, pi.l4_caplen, pi.l4_len,
+                         ts_us, stats_, &buf, &len, &proto))
+      return;
+    uint32_t hdr = pi.l3_hdr_len;
+    pi.proto = proto;
+    pi.l4 = buf; pi.l4_caplen = len; pi.l4_len = len;
+    if (pi.ipver == 6) {
+      uint8_t p2; uint32_t used;
+      if (ipv6_skip_ext(proto, buf, len, &p2, &used)) {
+        pi.proto = p2; pi.l4 = buf + used; pi.l4_caplen = len - used; pi.l4_len = len - used;
+      }
+    }
+    pi.ip_len = hdr + len;
+    pi.is_fragment = false;
+    packet_decode_l4(pi, stats_);
+    flow_packet(pi);
+    return;
+  }
+  packet_decode_l4(pi, stats_);
+  flow_packet(pi);
+}
+
+// ============================================================================================
+// flow_*
+// ============================================================================================
+
+void Sensor::flow_end(uint32_t idx, uint8_t reason) {
+  Flow& fl = table_.at(idx);
+  flow_features_finalize(fl.f, reason, pool_);
+  ended_.push_back(fl.f);
+  table_.flow_remove(idx);
+  stats_.flows_ended++;
+  stats_.flows_active = table_.active();
+  if (reason == REASON_EVICT) stats_.flows_evicted++;
+}
+
+void Sensor::flow_expire_idle(int64_t now) {
+  for (;;) {
+    uint32_t h = table_.lru_head();
+    if (h == kNil) break;
+    Flow& fl = table_.at(h);
+    if (now - fl.f.etime < cfg_.idle_timeout_us) break;
+    flow_end(h, fl.f.fin_mask == 3 ? REASON_END : REASON_IDLE);
+  }
+}
+
+void Sensor::flow_flush() {
+  for (;;) {
+    uint32_t h = table_.lru_head();
+    if (h == kNil) break;
+    flow_end(h, REASON_EOF);
+  }
+}
+
+static inline int addr_cmp(const uint8_t* a, const uint8_t* b) { return memcmp(a, b, 16); }
+
+void Sensor::flow_packet(PacketInfo& pi) {
+  int64_t now = pi.ts_us;
+  int64_t sec = now / 1000000;
+  if (sec != last_scan_sec_) {
+    last_scan_sec_ = sec;
+    flow_expire_idle(now);
+    if (!cfg_.frag.disabled && frags_.size()) frags_.frag_expire(now, stats_);
+  }
+  // key ports (ICMP: Community-ID type/code mapping so request and reply share a flow)
+  uint16_t ks = pi.sport, kd = pi.dport;
+  bool one_way = false;
+  if (pi.proto == IPPROTO_ICMP_ || pi.proto == IPPROTO_ICMPV6_)
+    one_way = cid_icmp_ports(pi.proto == IPPROTO_ICMPV6_, (uint8_t)pi.sport, (uint8_t)pi.dport, &ks, &kd);
+  FlowKey key;
+  int c = addr_cmp(pi.src, pi.dst);
+  bool fwd = c < 0 || (c == 0 && ks <= kd);
+  if (one_way) fwd = true;
+  if (fwd) { memcpy(key.a, pi.src, 16); memcpy(key.b, pi.dst, 16); key.pa = ks; key.pb = kd; }
+  else { memcpy(key.a, pi.dst, 16); memcpy(key.b, pi.src, 16); key.pa = kd; key.pb = ks; }
+  key.proto = pi.proto;
+  key.ipver = pi.ipver;
+  key.pad[0] = key.pad[1] = 0;
+  uint64_t h = FlowTable::flow_hash(key);
+  uint32_t idx = table_.flow_find(key, h);
+  if (idx != kNil) {
+    Flow& fl = table_.at(idx);
+    if (now - fl.f.etime >= cfg_.idle_timeout_us) {
+      flow_end(idx, fl.f.fin_mask == 3 ? REASON_END : REASON_IDLE);
+      idx = kNil;
+    } else if (now - fl.f.stime >= cfg_.active_timeout_us) {
+      flow_end(idx, REASON_ACTIVE);
+      idx = kNil;
+    }
+  }
+  if (idx == kNil) {
+    if (cfg_.max_flows && table_.active() >= cfg_.max_flows) flow_end(table_.lru_head(), REASON_EVICT);
+    idx = table_.flow_insert(key, h);
+    Flow& fl = table_.at(idx);
+    fl.src_is_a = fwd;
+    flow_features_init(fl.f, pi, cfg_.mac);
+    uuid_v4(fl.f.uuid);
+    stats_.flows_created++;
+    stats_.flows_active = table_.active();
+  } else {
+    table_.lru_touch(idx);
+  }
+  Flow& fl = table_.at(idx);
+  int dir = fwd == fl.src_is_a ? 0 : 1;
+  if (c == 0 && ks == kd) dir = 0;  // both endpoints identical: everything is "source"
+  flow_features_update(fl.f, dir, pi, cfg_.max_payload, pool_);
+  if (pi.has_tcp) {
+    uint8_t flags = pi.tcp_flags;
+    if (flags & TCP_RST) { flow_end(idx, REASON_RST); return; }
+    if (fl.f.fin_mask == 3 && (flags & (TCP_ACK | TCP_SYN | TCP_FIN | TCP_RST)) == TCP_ACK && pi.payload_len == 0) {
+      flow_end(idx, REASON_END);
+      return;
+    }
+    if (flags & TCP_FIN) fl.f.fin_mask |= (uint8_t)(1u << dir);
+  }
+}
+
+}  // namespace dfly

@@ -1,0 +1,87 @@
+// Sensor engine: reads pcap/pcapng files through libpcap, decodes packets, reassembles fragments
+// and maintains the flow table; ended flows are collected in an output vector per batch.
+// Threading: a Sensor is NOT thread-safe. The N-API layer runs one batch at a time on a libuv
+// worker (guarded by a busy flag) and reads results on the JS thread only after the batch ends.
+// Memory: owns the pcap handle, the flow table, the fragment table and the ended-flow vector
+// (cleared by the consumer with take_ended()). Packet data is borrowed from libpcap and never
+// retained beyond the packet's processing (reassembled datagrams are copied).
+#pragma once
+#include <pcap/pcap.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "features.h"
+#include "flow_table.h"
+#include "fragments.h"
+#include "stats.h"
+
+namespace dfly {
+
+struct SensorConfig {
+  int64_t idle_timeout_us = 300 * 1000000LL;
+  int64_t active_timeout_us = 1800 * 1000000LL;
+  uint64_t max_flows = 0;     // 0 = unlimited
+  uint32_t max_payload = 500; // bytes per direction used for entropy (clamped to 65535)
+  uint32_t snaplen = 0;       // 0 = keep the file's captured length
+  std::string filter;         // BPF, empty = none
+  bool mac = true;
+  FragmentConfig frag;
+};
+
+struct CaptureError {
+  std::string file;
+  uint64_t packet_index = 0;  // 0-based index of the packet that could not be read
+  int64_t byte_offset = -1;   // file offset where reading failed, -1 when unknown
+  std::string message;
+};
+
+class Sensor {
+ public:
+  explicit Sensor(const SensorConfig& cfg);
+  ~Sensor();
+  Sensor(const Sensor&) = delete;
+  Sensor& operator=(const Sensor&) = delete;
+
+  // capture_*: opens a capture file (closing the previous one). Returns false with *err set.
+  bool capture_open(const std::string& path, std::string* err);
+  // Processes up to max_packets packets. Returns true when the current file is finished
+  // (end of file or a read error; *has_error/*err describe the latter). Flows that ended are
+  // appended to ended().
+  bool capture_read_batch(uint64_t max_packets, bool* has_error, CaptureError* err,
+                          uint64_t* pkts_out, uint64_t* bytes_out);
+  void capture_close();
+  bool is_open() const { return pcap_ != nullptr; }
+
+  // packet_*: one captured frame (exposed for tests/tools that feed frames directly).
+  void packet_process(int dlt, int64_t ts_us, const uint8_t* data, uint32_t caplen);
+  // flow_*: ends every remaining flow with reason eof.
+  void flow_flush();
+
+  std::vector<FlowFeatures>& ended() { return ended_; }
+  const Stats& stats() const { return stats_; }
+  const SensorConfig& config() const { return cfg_; }
+
+ private:
+  void flow_packet(PacketInfo& pi);
+  void flow_end(uint32_t idx, uint8_t reason);
+  void flow_expire_idle(int64_t now);
+  void uuid_v4(uint8_t out[16]);
+
+  SensorConfig cfg_;
+  Stats stats_;
+  FlowTable table_;
+  FragmentTable frags_;
+  EntropyPool pool_;
+  std::vector<FlowFeatures> ended_;
+  int64_t last_scan_sec_ = INT64_MIN;
+  uint64_t rng_[4];
+
+  pcap_t* pcap_ = nullptr;
+  int dlt_ = 0;
+  std::string path_;
+  uint64_t file_packets_ = 0;
+};
+
+}  // namespace dfly

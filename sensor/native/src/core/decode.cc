@@ -1,0 +1,254 @@
+// Packet decoding. Threading: stateless, thread-safe. Memory: reads only within [data, data+caplen);
+// every header access is preceded by a length check. No allocation.
+#include "decode.h"
+
+#include <cstring>
+
+namespace dfly {
+
+// ============================================================================================
+// packet_* helpers
+// ============================================================================================
+
+static inline uint16_t rd16(const uint8_t* p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t rd32(const uint8_t* p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+enum { DLT_NULL_ = 0, DLT_EN10MB_ = 1, DLT_RAW_ = 12, DLT_RAW2_ = 101, DLT_LOOP_ = 108,
+       DLT_LINUX_SLL_ = 113, DLT_IPV4_ = 228, DLT_IPV6_ = 229, DLT_LINUX_SLL2_ = 276 };
+
+static DecodeResult packet_ipv4(const uint8_t* p, uint32_t caplen, PacketInfo& pi, Stats& st) {
+  if (caplen < 20) { st.err_truncated++; return DECODE_SKIP; }
+  if ((p[0] >> 4) != 4) { st.err_bad_ipv4++; return DECODE_SKIP; }
+  uint32_t ihl = (uint32_t)(p[0] & 0x0f) * 4;
+  if (ihl < 20) { st.err_bad_ipv4++; return DECODE_SKIP; }
+  if (caplen < ihl) { st.err_truncated++; return DECODE_SKIP; }
+  uint32_t tot = rd16(p + 2);
+  if (tot == 0) tot = caplen;  // TSO / offloaded captures report 0
+  if (tot < ihl) { st.err_bad_ipv4++; return DECODE_SKIP; }
+  pi.ipver = 4;
+  pi.proto = p[9];
+  memcpy(pi.src, p + 12, 4); memset(pi.src + 4, 0, 12);
+  memcpy(pi.dst, p + 16, 4); memset(pi.dst + 4, 0, 12);
+  pi.ip_len = tot;
+  pi.l3_hdr_len = ihl;
+  uint16_t frag = rd16(p + 6);
+  pi.more_frags = (frag & 0x2000) != 0;
+  pi.frag_offset = (uint32_t)(frag & 0x1fff) * 8;
+  pi.is_fragment = pi.more_frags || pi.frag_offset != 0;
+  pi.frag_id = rd16(p + 4);
+  pi.l4 = p + ihl;
+  pi.l4_len = tot - ihl;
+  uint32_t avail = caplen - ihl;
+  pi.l4_caplen = avail < pi.l4_len ? avail : pi.l4_len;
+  return DECODE_OK;
+}
+
+bool ipv6_skip_ext(uint8_t nh, const uint8_t* p, uint32_t caplen, uint8_t* proto, uint32_t* consumed) {
+  uint32_t off = 0;
+  for (int i = 0; i < 32; i++) {
+    if (nh == 0 || nh == 43 || nh == 60) {
+      if (caplen - off < 2) return false;
+      uint32_t len = ((uint32_t)p[off + 1] + 1) * 8;
+      if (caplen - off < len) return false;
+      nh = p[off]; off += len;
+    } else if (nh == 51) {  // AH: length in 4-octet units minus 2
+      if (caplen - off < 2) return false;
+      uint32_t len = ((uint32_t)p[off + 1] + 2) * 4;
+      if (caplen - off < len) return false;
+      nh = p[off]; off += len;
+    } else {
+      break;  // transport, ESP (50), no-next (59), fragment (44: only atomic ones reach here)
+    }
+  }
+  *proto = nh;
+  *consumed = off;
+  return true;
+}
+
+static DecodeResult packet_ipv6(const uint8_t* p, uint32_t caplen, PacketInfo& pi, Stats& st) {
+  if (caplen < 40) { st.err_truncated++; return DECODE_SKIP; }
+  if ((p[0] >> 4) != 6) { st.err_bad_ipv6++; return DECODE_SKIP; }
+  uint32_t plen = rd16(p + 4);
+  if (plen == 0) plen = caplen - 40;  // jumbogram / offload
+  pi.ipver = 6;
+  memcpy(pi.src, p + 8, 16);
+  memcpy(pi.dst, p + 24, 16);
+  pi.ip_len = 40 + plen;
+  uint8_t nh = p[6];
+  uint32_t off = 40;
+  // Walk extension headers; stop at a fragment header (non-atomic) or an upper-layer protocol.
+  for (int i = 0; i < 32; i++) {
+    uint32_t rem = caplen - off;
+    if (nh == 0 || nh == 43 || nh == 60 || nh == 51) {
+      if (rem < 2) { st.err_truncated++; return DECODE_SKIP; }
+      uint32_t len = nh == 51 ? ((uint32_t)p[off + 1] + 2) * 4 : ((uint32_t)p[off + 1] + 1) * 8;
+      if (rem < len) { st.err_truncated++; return DECODE_SKIP; }
+      nh = p[off]; off += len;
+    } else if (nh == 44) {
+      if (rem < 8) { st.err_truncated++; return DECODE_SKIP; }
+      uint16_t fo = rd16(p + off + 2);
+      uint32_t offset = (uint32_t)(fo & 0xfff8);
+      bool more = (fo & 1) != 0;
+      uint8_t fnh = p[off];
+      uint32_t id = rd32(p + off + 4);
+      off += 8;
+      nh = fnh;
+      if (offset != 0 || more) {
+        pi.is_fragment = true; pi.more_frags = more; pi.frag_offset = offset; pi.frag_id = id;
+        break;
+      }
+      // atomic fragment: keep walking
+    } else {
+      break;
+    }
+  }
+  if (off - 40 > plen) { st.err_bad_ipv6++; return DECODE_SKIP; }
+  pi.proto = nh;
+  pi.l3_hdr_len = off;
+  pi.l4 = p + off;
+  pi.l4_len = plen - (off - 40);
+  uint32_t avail = caplen - off;
+  pi.l4_caplen = avail < pi.l4_len ? avail : pi.l4_len;
+  return DECODE_OK;
+}
+
+static DecodeResult packet_ip_by_version(const uint8_t* p, uint32_t caplen, PacketInfo& pi, Stats& st) {
+  if (caplen < 1) { st.err_truncated++; return DECODE_SKIP; }
+  switch (p[0] >> 4) {
+    case 4: return packet_ipv4(p, caplen, pi, st);
+    case 6: return packet_ipv6(p, caplen, pi, st);
+    default: st.non_ip++; return DECODE_SKIP;
+  }
+}
+
+// Dispatches on an ethertype, skipping VLAN tags (outer id recorded), MPLS labels and PPPoE.
+static DecodeResult packet_ethertype(uint16_t et, const uint8_t* p, uint32_t caplen, PacketInfo& pi, Stats& st) {
+  uint32_t off = 0;
+  for (int i = 0; i < 16; i++) {
+    switch (et) {
+      case 0x0800: return packet_ipv4(p + off, caplen - off, pi, st);
+      case 0x86DD: return packet_ipv6(p + off, caplen - off, pi, st);
+      case 0x8100: case 0x88a8: case 0x9100:
+        if (caplen - off < 4) { st.err_truncated++; return DECODE_SKIP; }
+        if (pi.vlan == 0) pi.vlan = rd16(p + off) & 0x0fff;
+        et = rd16(p + off + 2);
+        off += 4;
+        break;
+      case 0x8847: case 0x8848: {  // MPLS: skip the label stack, then guess IP by version nibble
+        for (int j = 0; j < 16; j++) {
+          if (caplen - off < 4) { st.err_truncated++; return DECODE_SKIP; }
+          bool bos = (p[off + 2] & 1) != 0;
+          off += 4;
+          if (bos) return packet_ip_by_version(p + off, caplen - off, pi, st);
+        }
+        st.non_ip++;
+        return DECODE_SKIP;
+      }
+      case 0x8864: {  // PPPoE session: 6-byte header + 2-byte PPP protocol
+        if (caplen - off < 8) { st.err_truncated++; return DECODE_SKIP; }
+        uint16_t ppp = rd16(p + off + 6);
+        off += 8;
+        if (ppp == 0x0021) return packet_ipv4(p + off, caplen - off, pi, st);
+        if (ppp == 0x0057) return packet_ipv6(p + off, caplen - off, pi, st);
+        st.non_ip++;
+        return DECODE_SKIP;
+      }
+      default:
+        st.non_ip++;
+        return DECODE_SKIP;
+    }
+  }
+  st.non_ip++;
+  return DECODE_SKIP;
+}
+
+DecodeResult packet_decode_l3(int dlt, const uint8_t* data, uint32_t caplen, PacketInfo& pi, Stats& st) {
+  switch (dlt) {
+    case DLT_EN10MB_:
+      if (caplen < 14) { st.err_truncated++; return DECODE_SKIP; }
+      pi.has_mac = true;
+      memcpy(pi.dmac, data, 6);
+      memcpy(pi.smac, data + 6, 6);
+      return packet_ethertype(rd16(data + 12), data + 14, caplen - 14, pi, st);
+    case DLT_LINUX_SLL_:
+      if (caplen < 16) { st.err_truncated++; return DECODE_SKIP; }
+      return packet_ethertype(rd16(data + 14), data + 16, caplen - 16, pi, st);
+    case DLT_LINUX_SLL2_:
+      if (caplen < 20) { st.err_truncated++; return DECODE_SKIP; }
+      return packet_ethertype(rd16(data), data + 20, caplen - 20, pi, st);
+    case DLT_RAW_: case DLT_RAW2_:
+      return packet_ip_by_version(data, caplen, pi, st);
+    case DLT_IPV4_:
+      return packet_ipv4(data, caplen, pi, st);
+    case DLT_IPV6_:
+      return packet_ipv6(data, caplen, pi, st);
+    case DLT_NULL_: case DLT_LOOP_: {
+      if (caplen < 4) { st.err_truncated++; return DECODE_SKIP; }
+      // The family is in the capturing host's byte order (NULL) or network order (LOOP):
+      // accept either by looking at which half is non-zero.
+      uint32_t fam = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 | (uint32_t)data[3] << 24;
+      if (fam > 0xffff) fam = rd32(data);
+      if (fam == 2) return packet_ipv4(data + 4, caplen - 4, pi, st);
+      if (fam == 10 || fam == 24 || fam == 28 || fam == 30) return packet_ipv6(data + 4, caplen - 4, pi, st);
+      st.non_ip++;
+      return DECODE_SKIP;
+    }
+    default:
+      st.err_unsupported_link++;
+      return DECODE_SKIP;
+  }
+}
+
+void packet_no_l4(PacketInfo& pi) {
+  pi.sport = pi.dport = 0;
+  pi.has_tcp = false;
+  pi.tcp_flags = 0;
+  pi.payload = pi.l4;
+  pi.payload_caplen = pi.l4_caplen;
+  pi.payload_len = pi.l4_len;
+}
+
+void packet_decode_l4(PacketInfo& pi, Stats& st) {
+  const uint8_t* p = pi.l4;
+  uint32_t cap = pi.l4_caplen, len = pi.l4_len;
+  pi.sport = pi.dport = 0;
+  pi.has_tcp = false;
+  pi.tcp_flags = 0;
+  uint32_t hdr = 0;
+  switch (pi.proto) {
+    case 6: {  // TCP
+      if (cap >= 4) { pi.sport = rd16(p); pi.dport = rd16(p + 2); }
+      if (cap >= 14) {
+        pi.has_tcp = true;
+        pi.tcp_seq = rd32(p + 4);
+        pi.tcp_flags = p[13];
+        uint32_t doff = (uint32_t)(p[12] >> 4) * 4;
+        if (doff < 20 || doff > len) { st.err_bad_l4++; hdr = len < 20 ? len : 20; }
+        else hdr = doff;
+      } else {
+        if (cap < len) st.err_truncated++;
+        hdr = len < 20 ? len : 20;
+      }
+      break;
+    }
+    case 17: case 132:  // UDP, SCTP (ports in the first 4 bytes of both)
+      if (cap >= 4) { pi.sport = rd16(p); pi.dport = rd16(p + 2); }
+      hdr = pi.proto == 17 ? 8 : 12;
+      if (hdr > len) hdr = len;
+      break;
+    case 1: case 58:  // ICMP / ICMPv6: type -> sport, code -> dport
+      if (cap >= 2) { pi.sport = p[0]; pi.dport = p[1]; }
+      hdr = len < 8 ? len : 8;
+      break;
+    default:
+      hdr = 0;
+      break;
+  }
+  pi.payload_len = len - hdr;
+  pi.payload = p + (hdr < cap ? hdr : cap);
+  pi.payload_caplen = cap > hdr ? cap - hdr : 0;
+}
+
+}  // namespace dfly

@@ -1,0 +1,22 @@
+// Sensor counters. Threading: owned by one Sensor, mutated only by the thread running its batch
+// (JS reads them between batches, never concurrently). Memory: plain value struct.
+#pragma once
+#include <cstdint>
+
+namespace dfly {
+
+#define DFLY_STATS_FIELDS(X)                                                              \
+  X(packets) X(bytes) X(files)                                                            \
+  X(err_truncated) X(err_bad_ipv4) X(err_bad_ipv6) X(err_bad_l4) X(err_unsupported_link) \
+  X(non_ip)                                                                               \
+  X(flows_created) X(flows_ended) X(flows_active) X(flows_evicted)                        \
+  X(frag_fragments) X(frag_reassembled) X(frag_timed_out) X(frag_dropped)                 \
+  X(capture_errors)
+
+struct Stats {
+#define X(n) uint64_t n = 0;
+  DFLY_STATS_FIELDS(X)
+#undef X
+};
+
+}  // namespace dfly
