@@ -1,0 +1,62 @@
+// Options of the community-tier Parquet sink. Config-file keys (output.parquet_dir,
+// output.parquet_batch_size, output.parquet_file_prefix) are declared by the CLI's schema and
+// mapped onto these; this file owns the defaults and the checks.
+import { UserError } from '../../streams/errors.js';
+
+export interface ParquetSinkOptions {
+  /** Root directory (`parquet_dir`); files go to <dir>/<observation>/v1/year=/month=/day=/. */
+  dir: string;
+  /** Observation domain name (sensor name); one path component. */
+  observation: string;
+  /** Rows per file at most (`parquet_batch_size`, default 1,000,000). */
+  batchSize?: number;
+  /** File name prefix (`parquet_file_prefix`, default 'damselfly'). */
+  prefix?: string;
+  /**
+   * How many (flowid, seq) keys the dedup filter remembers: at least dedupCapacity/2 of the most
+   * recent, at most dedupCapacity (default 2,000,000 ≈ 150-250 MB worst case with 36-char flow ids).
+   * 0 disables deduplication.
+   */
+  dedupCapacity?: number;
+}
+
+export interface ResolvedParquetSinkOptions {
+  dir: string;
+  observation: string;
+  batchSize: number;
+  prefix: string;
+  dedupCapacity: number;
+}
+
+export const PARQUET_SINK_DEFAULTS = {
+  batchSize: 1_000_000,
+  prefix: 'damselfly',
+  dedupCapacity: 2_000_000,
+} as const;
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Apply defaults and check; every problem is reported at once, as a user error. */
+export function resolveParquetSinkOptions(o: ParquetSinkOptions): ResolvedParquetSinkOptions {
+  const r: ResolvedParquetSinkOptions = {
+    dir: o.dir,
+    observation: o.observation,
+    batchSize: o.batchSize ?? PARQUET_SINK_DEFAULTS.batchSize,
+    prefix: o.prefix ?? PARQUET_SINK_DEFAULTS.prefix,
+    dedupCapacity: o.dedupCapacity ?? PARQUET_SINK_DEFAULTS.dedupCapacity,
+  };
+  const problems: string[] = [];
+  if (typeof r.dir !== 'string' || r.dir === '') problems.push('parquet_dir: must be a non-empty path');
+  if (typeof r.observation !== 'string' || !NAME_RE.test(r.observation)) {
+    problems.push(`observation: must be letters, digits, '.', '_' or '-' (got '${String(r.observation)}')`);
+  }
+  if (!Number.isInteger(r.batchSize) || r.batchSize < 1) problems.push(`parquet_batch_size: must be an integer > 0 (got ${r.batchSize})`);
+  if (typeof r.prefix !== 'string' || !NAME_RE.test(r.prefix)) {
+    problems.push(`parquet_file_prefix: must be letters, digits, '.', '_' or '-' (got '${String(r.prefix)}')`);
+  }
+  if (!Number.isInteger(r.dedupCapacity) || r.dedupCapacity < 0) {
+    problems.push(`dedup_capacity: must be an integer >= 0 (got ${r.dedupCapacity})`);
+  }
+  if (problems.length > 0) throw new UserError(`parquet sink: ${problems.join('; ')}`, { code: 'CONFIG' });
+  return r;
+}
