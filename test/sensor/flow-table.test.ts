@@ -1,0 +1,203 @@
+// Flow lifecycle on crafted captures: TCP end/rst, idle/active timeouts, max_flows eviction,
+// ICMP pairing, fragment reassembly, VLAN and the per-flow features.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  options, runFiles, writePcap, tcpFrame, udpFrame, ether, ipv4, icmpMsg, udpDgram, TCP, type Frame,
+} from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dfly-flow-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+function pcap(frames: Frame[]): string {
+  const p = join(dir, `t${n++}.pcap`);
+  writePcap(p, frames);
+  return p;
+}
+const T0 = 1_700_000_000_000_000;
+const C = '10.0.0.1', S = '10.0.0.2';
+
+test('TCP handshake, data, FIN both ways and final ACK -> reason end with features', async () => {
+  const p = pcap([
+    { ts: T0, data: tcpFrame(C, S, 40000, 80, TCP.S, 100) },
+    { ts: T0 + 1000, data: tcpFrame(S, C, 80, 40000, TCP.S | TCP.A, 900) },
+    { ts: T0 + 2500, data: tcpFrame(C, S, 40000, 80, TCP.A, 101) },
+    { ts: T0 + 3000, data: tcpFrame(C, S, 40000, 80, TCP.P | TCP.A, 101, Buffer.alloc(100, 0x41)) },
+    { ts: T0 + 4000, data: tcpFrame(S, C, 80, 40000, TCP.P | TCP.A, 901, Buffer.alloc(300, 0x42)) },
+    { ts: T0 + 5000, data: tcpFrame(C, S, 40000, 80, TCP.F | TCP.A, 201) },
+    { ts: T0 + 6000, data: tcpFrame(S, C, 80, 40000, TCP.F | TCP.A, 1201) },
+    { ts: T0 + 7000, data: tcpFrame(C, S, 40000, 80, TCP.A, 202) },
+    // after the flow ended: a stray packet starts a new flow
+    { ts: T0 + 8000, data: tcpFrame(S, C, 80, 40000, TCP.A, 1202) },
+  ]);
+  const { flows } = await runFiles([p]);
+  assert.equal(flows.length, 2);
+  const f = flows[0]!;
+  assert.equal(f.reason, 'end');
+  assert.equal(f.proto, 'TCP');
+  assert.equal(f.saddr, C); assert.equal(f.daddr, S);
+  assert.equal(f.sport, 40000); assert.equal(f.dport, 80);
+  assert.equal(f.spkts, 5); assert.equal(f.dpkts, 3);
+  assert.equal(f.sbytes, 40 * 5 + 100); assert.equal(f.dbytes, 40 * 3 + 300);
+  assert.equal(f.rtt, 2500);
+  assert.equal(f.iflags, 'S');
+  assert.equal(f.uflags, 'FSPA');
+  assert.equal(f.stcpseq, 100); assert.equal(f.dtcpseq, 900);
+  assert.equal(f.pcr, Math.round((100 * (100 - 300)) / 400));
+  assert.equal(f.stime, T0); assert.equal(f.etime, T0 + 7000); assert.equal(f.dur, 7);
+  assert.equal(f.snonemptypktcnt, 1); assert.equal(f.dnonemptypktcnt, 1);
+  assert.equal(f.sfirstnonemptycnt, 100); assert.equal(f.dfirstnonemptycnt, 300);
+  assert.equal(f.slargepktcnt, 0); assert.equal(f.dlargepktcnt, 1);
+  assert.equal(f.ssmallpktcnt, 4); assert.equal(f.dsmallpktcnt, 2);
+  assert.equal(f.smaxpktsize, 140); assert.equal(f.dmaxpktsize, 340);
+  assert.equal(f.savgpayload, 100); assert.equal(f.sstdevpayload, 0);
+  assert.equal(f.sentropy, 0); // one repeated byte value
+  assert.equal(f.spd, 'SDSSD' + 'S');
+  assert.equal(f.spdt, '0,1,2,5,6,7');
+  assert.equal(f.smac, '02:00:00:00:00:02'); assert.equal(f.dmac, '02:00:00:00:00:01');
+  assert.match(f.flowid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(f.community_id.length, 30);
+  assert.equal(f.version, 1); assert.equal(f.obname, 'test');
+  assert.notEqual(flows[1]!.flowid, f.flowid);
+  assert.equal(flows[1]!.reason, 'eof');
+  assert.equal(flows[1]!.saddr, S);
+});
+
+test('RST ends the flow immediately, RST packet included', async () => {
+  const p = pcap([
+    { ts: T0, data: tcpFrame(C, S, 40001, 443, TCP.S, 1) },
+    { ts: T0 + 10, data: tcpFrame(S, C, 443, 40001, TCP.R | TCP.A, 0) },
+    { ts: T0 + 20, data: tcpFrame(C, S, 40001, 443, TCP.S, 1) },
+  ]);
+  const { flows } = await runFiles([p]);
+  assert.deepEqual(flows.map((f) => [f.reason, f.spkts, f.dpkts]), [['rst', 1, 1], ['eof', 1, 0]]);
+  assert.equal(flows[0]!.uflags, 'SRA');
+});
+
+test('FIN in both directions without the last ACK ends with reason end at idle expiry', async () => {
+  const p = pcap([
+    { ts: T0, data: tcpFrame(C, S, 40002, 80, TCP.F | TCP.A, 1) },
+    { ts: T0 + 10, data: tcpFrame(S, C, 80, 40002, TCP.F | TCP.A, 2) },
+    { ts: T0 + 100_000_000, data: udpFrame(C, S, 1, 2) },
+  ]);
+  const { flows } = await runFiles([p], options({ idleTimeout: 60 }));
+  assert.equal(flows[0]!.reason, 'end');
+  assert.equal(flows[0]!.proto, 'TCP');
+});
+
+test('idle and active timeouts use packet time', async () => {
+  const frames: Frame[] = [];
+  for (let i = 0; i <= 10; i++) frames.push({ ts: T0 + i * 10_000_000, data: udpFrame(C, S, 5000, 53, Buffer.alloc(10)) });
+  frames.push({ ts: T0 + 500_000_000, data: udpFrame(C, S, 5000, 53, Buffer.alloc(10)) });
+  const { flows } = await runFiles([pcap(frames)], options({ idleTimeout: 120, activeTimeout: 30 }));
+  // 0..100 s every 10 s with active 30 s: [0,10,20] [30,40,50] [60,70,80] [90,100] then idle, then eof
+  assert.deepEqual(flows.map((f) => f.reason), ['active', 'active', 'active', 'idle', 'eof']);
+  assert.deepEqual(flows.map((f) => f.spkts), [3, 3, 3, 2, 1]);
+  assert.equal(new Set(flows.map((f) => f.flowid)).size, 5);
+});
+
+test('max_flows evicts the least recently active flow', async () => {
+  const p = pcap([
+    { ts: T0, data: udpFrame(C, S, 1001, 53) },
+    { ts: T0 + 1, data: udpFrame(C, S, 1002, 53) },
+    { ts: T0 + 2, data: udpFrame(C, S, 1001, 53) }, // 1002 is now the LRU
+    { ts: T0 + 3, data: udpFrame(C, S, 1003, 53) },
+  ]);
+  const { flows, sensor } = await runFiles([p], options({ maxFlows: 2 }));
+  assert.equal(flows[0]!.reason, 'evict');
+  assert.equal(flows[0]!.sport, 1002);
+  assert.equal(sensor.stats().flows_evicted, 1);
+  assert.equal(flows.length, 3);
+});
+
+test('ICMP echo request and reply form one flow (type in sport, code in dport)', async () => {
+  const p = pcap([
+    { ts: T0, data: ether(ipv4({ src: C, dst: S, proto: 1, l4: icmpMsg(8, 0, Buffer.alloc(56)) })) },
+    { ts: T0 + 300, data: ether(ipv4({ src: S, dst: C, proto: 1, l4: icmpMsg(0, 0, Buffer.alloc(56)) })) },
+    { ts: T0 + 400, data: ether(ipv4({ src: S, dst: C, proto: 1, l4: icmpMsg(3, 3, Buffer.alloc(28)) })) },
+  ]);
+  const { flows } = await runFiles([p]);
+  assert.equal(flows.length, 2);
+  const echo = flows.find((f) => f.sport === 8)!;
+  assert.equal(echo.proto, 'ICMP');
+  assert.equal(echo.dport, 0);
+  assert.equal(echo.spkts, 1); assert.equal(echo.dpkts, 1);
+  assert.equal(echo.sbytes, 84);
+  assert.equal(echo.iflags, ''); assert.equal(echo.uflags, '');
+  const unreach = flows.find((f) => f.sport === 3)!;
+  assert.equal(unreach.dport, 3);
+  assert.equal(unreach.saddr, S);
+});
+
+function fragments(): Frame[] {
+  const payload = Buffer.alloc(3000, 7);
+  const l4 = udpDgram(7000, 8000, payload); // 3008 bytes of IP payload
+  const cuts = [[0, 1480], [1480, 2960], [2960, 3008]] as const;
+  // deliver out of order, with a duplicate of the middle fragment
+  const order = [1, 0, 1, 2];
+  return order.map((i, k) => {
+    const [a, b] = cuts[i]!;
+    return {
+      ts: T0 + k * 100,
+      data: ether(ipv4({ src: C, dst: S, proto: 17, id: 42, fragOffset: a, mf: b < 3008, l4: l4.subarray(a, b) })),
+    };
+  });
+}
+
+test('IPv4 fragments are reassembled into one packet of the datagram length', async () => {
+  const { flows, sensor } = await runFiles([pcap(fragments())]);
+  assert.equal(flows.length, 1);
+  const f = flows[0]!;
+  assert.equal(f.spkts, 1);
+  assert.equal(f.sbytes, 20 + 3008);
+  assert.equal(f.sport, 7000); assert.equal(f.dport, 8000);
+  assert.equal(f.sfirstnonemptycnt, 3000);
+  const st = sensor.stats();
+  assert.equal(st.frag_fragments, 4);
+  assert.equal(st.frag_reassembled, 1);
+});
+
+test('with fragment.disabled every fragment is a packet; non-first fragments have ports 0', async () => {
+  const { flows } = await runFiles([pcap(fragments())], options({ fragment: { disabled: true, maxTables: 1024, timeout: 30 } }));
+  const withPorts = flows.find((f) => f.sport === 7000)!;
+  const noPorts = flows.find((f) => f.sport === 0)!;
+  assert.equal(withPorts.spkts, 1);
+  assert.equal(noPorts.spkts, 3);
+});
+
+test('incomplete fragments time out and are counted', async () => {
+  const fr = fragments().slice(0, 2);
+  fr.push({ ts: T0 + 60_000_000, data: udpFrame(C, S, 1, 2) });
+  const { sensor } = await runFiles([pcap(fr)]);
+  const st = sensor.stats();
+  assert.equal(st.frag_timed_out, 1);
+  assert.equal(st.frag_reassembled, 0);
+});
+
+test('VLAN is recorded per direction but is not part of the flow key', async () => {
+  const p = pcap([
+    { ts: T0, data: tcpFrame(C, S, 40003, 22, TCP.S, 1, Buffer.alloc(0), 10) },
+    { ts: T0 + 5, data: tcpFrame(S, C, 22, 40003, TCP.S | TCP.A, 1, Buffer.alloc(0), 20) },
+  ]);
+  const { flows } = await runFiles([p]);
+  assert.equal(flows.length, 1);
+  assert.equal(flows[0]!.svlan, 10);
+  assert.equal(flows[0]!.dvlan, 20);
+});
+
+test('garbage frames are counted, not fatal', async () => {
+  const p = pcap([
+    { ts: T0, data: Buffer.from([1, 2, 3]) },
+    { ts: T0 + 1, data: ether(Buffer.from([0x45, 0, 0, 10])) },
+    { ts: T0 + 2, data: ether(Buffer.from([0x4f, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])) },
+    { ts: T0 + 3, data: udpFrame(C, S, 9, 9) },
+  ]);
+  const { flows, sensor } = await runFiles([p]);
+  assert.equal(flows.length, 1);
+  const st = sensor.stats();
+  assert.equal(st.packets, 4);
+  assert.ok(st.err_truncated + st.err_bad_ipv4 >= 3);
+});
