@@ -11,11 +11,13 @@
 //   - NDJSON (JSON.stringify) temp file + read_json(columns=…) ....... 2.10 s  (48k rows/s)
 //   - DataChunks filled with DuckDBVector.setItem + appendDataChunk ... 0.94 s (106k rows/s)
 //   - DataChunks, numeric columns written straight into the vectors' typed arrays (64-bit
-//     values as two 32-bit halves: no BigInt per value), strings via setItem ... see below (kept)
+//     values as two 32-bit halves: no BigInt per value), strings via setItem .. 0.75 s (133k rows/s)
+//   - the same, with the 14 strings of a row packed into one VARCHAR (split again by string_split
+//     in the COPY query) and generated monomorphic field loads ........... 0.50-0.60 s (KEPT,
+//     ~170-200k rows/s)
 // The text formats lose on the JS side (building 100k CSV lines or JSON strings alone costs
-// 0.5-1 s here), so column vectors it is. The remaining cost is the 14 string columns (one N-API
-// call per string, ~40 ms per column per 100k rows).
-//
+// 0.5-1 s on that box). What remains: Appender.closeSync (DuckDB's own append, ~0.17 s, on the
+// JS thread), the string N-API calls, the zstd COPY (~0.14 s, DuckDB threads) and dedup (~0.03 s).
 // Files are written to a hidden temp name in the target directory and renamed, so a reader
 // never sees a partial file.
 
@@ -23,12 +25,20 @@ import { existsSync } from 'node:fs';
 import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import path from 'node:path';
-import { DuckDBDataChunk, DuckDBInstance, DuckDBTimestampValue, type DuckDBConnection, type DuckDBVector } from '@duckdb/node-api';
+import {
+  DuckDBDataChunk,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+  VARCHAR,
+  type DuckDBConnection,
+  type DuckDBType,
+  type DuckDBVector,
+} from '@duckdb/node-api';
 import type { FlowEvent, FieldType } from '../../streams/schema.js';
 import type { Sink, SinkResult, SinkStats } from '../sink.js';
 import { SinkPathError, SinkWriteError, describeFsError } from '../errors.js';
 import { resolveParquetSinkOptions, type ParquetSinkOptions, type ResolvedParquetSinkOptions } from './config.js';
-import { COLUMNS, DUCKDB_TYPE, columnsDdl, fileNameFor, kvMetadata, quoteLiteral, utcDay } from './schema.js';
+import { COLUMNS, DUCKDB_TYPE, SQL_TYPE, columnsDdl, fileNameFor, kvMetadata, quoteIdent, quoteLiteral, utcDay } from './schema.js';
 
 export interface ParquetSinkStats extends SinkStats {
   /** Flow events of kind start/update (archived in a later tier; ignored here). */
@@ -167,18 +177,16 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
     const final = this.uniqueName(dir, name.stem);
     const tmp = path.join(dir, `.${path.basename(final)}.tmp-${process.pid}`);
     try {
-      await con.run(`CREATE OR REPLACE TABLE stage (${columnsDdl()})`);
-      const appender = await con.createAppender('stage');
+      let enc = PACKED;
       try {
-        for (let off = 0, k = 1; off < rows.length; off += CHUNK_ROWS, k++) {
-          appender.appendDataChunk(encodeChunk(rows, off, Math.min(CHUNK_ROWS, rows.length - off)));
-          if (k % YIELD_EVERY_CHUNKS === 0) await new Promise<void>((r) => setImmediate(r));
-        }
-      } finally {
-        appender.closeSync(); // flushes
+        await this.stage(con, enc, rows);
+      } catch (e) {
+        if (!(e instanceof CannotPack)) throw e;
+        enc = PLAIN;
+        await this.stage(con, enc, rows);
       }
       const kv = kvMetadata(this.o.observation, rows.length, new Date());
-      await con.run(`COPY stage TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd, KV_METADATA ${kv})`);
+      await con.run(`COPY (${enc.select}) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd, KV_METADATA ${kv})`);
       await con.run('DROP TABLE stage');
       await rename(tmp, final);
     } catch (e) {
@@ -188,6 +196,20 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
       throw new SinkWriteError(NAME, final, e);
     }
     this.files.push(final);
+  }
+
+  /** (Re)create the staging table and append the rows, chunk by chunk. */
+  private async stage(con: DuckDBConnection, enc: Encoding, rows: readonly FlowEvent[]): Promise<void> {
+    await con.run(`CREATE OR REPLACE TABLE stage (${enc.ddl})`);
+    const appender = await con.createAppender('stage');
+    try {
+      for (let off = 0, k = 1; off < rows.length; off += CHUNK_ROWS, k++) {
+        appender.appendDataChunk(encodeChunk(enc, rows, off, Math.min(CHUNK_ROWS, rows.length - off)));
+        if (k % YIELD_EVERY_CHUNKS === 0) await new Promise<void>((r) => setImmediate(r));
+      }
+    } finally {
+      appender.closeSync(); // flushes
+    }
   }
 
   /** <stem>.parquet, or <stem>-NNNN.parquet when that name exists or was used by this sink. */
@@ -207,14 +229,72 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
 
 type Fill = (vec: DuckDBVector, rows: readonly FlowEvent[], off: number, n: number) => void;
 
-const TYPES = COLUMNS.map((f) => DUCKDB_TYPE[f.type]);
-const FILLS: Fill[] = COLUMNS.map((f) => fillFor(f.name as keyof FlowEvent, f.type));
+/**
+ * A staging layout. PLAIN: the 45 columns as they are. PACKED: the 31 numeric columns, plus the 14
+ * string columns of a row joined with U+001F into one VARCHAR that the COPY query splits again:
+ * one N-API call per row instead of 14 (per-string calls were the largest cost). Used when no
+ * string of the file contains U+001F.
+ */
+interface Encoding {
+  ddl: string;
+  types: DuckDBType[];
+  fills: Fill[];
+  select: string;
+}
 
-function encodeChunk(rows: readonly FlowEvent[], off: number, n: number): DuckDBDataChunk {
-  const chunk = DuckDBDataChunk.create(TYPES, n);
-  for (let c = 0; c < FILLS.length; c++) {
+const SEP = '\u001f';
+const STRING_FIELDS = COLUMNS.filter((f) => f.type === 'String').map((f) => f.name as keyof FlowEvent);
+
+const PLAIN: Encoding = {
+  ddl: columnsDdl(),
+  types: COLUMNS.map((f) => DUCKDB_TYPE[f.type]),
+  fills: COLUMNS.map((f) => fillFor(f.name as keyof FlowEvent, f.type)),
+  select: 'SELECT * FROM stage',
+};
+
+const PACKED: Encoding = (() => {
+  const numeric = COLUMNS.filter((f) => f.type !== 'String');
+  let k = 0;
+  const sel = COLUMNS.map((f) => (f.type === 'String' ? `__s[${++k}] AS ${quoteIdent(f.name)}` : quoteIdent(f.name)));
+  return {
+    ddl: [...numeric.map((f) => `${quoteIdent(f.name)} ${SQL_TYPE[f.type]}`), '__packed VARCHAR'].join(', '),
+    types: [...numeric.map((f) => DUCKDB_TYPE[f.type]), VARCHAR],
+    fills: [...numeric.map((f) => fillFor(f.name as keyof FlowEvent, f.type)), packedFill],
+    select: `SELECT ${sel.join(', ')} FROM (SELECT *, string_split(__packed, chr(31)) AS __s FROM stage)`,
+  };
+})();
+
+function str(v: unknown): string {
+  return v === undefined || v === null ? '' : typeof v === 'string' ? v : String(v);
+}
+
+// Generated with literal property names so the loads are monomorphic (a keyed load with a
+// variable name was a third of the encoding time). Names come from COMMUNITY_FIELDS, not input.
+const pack = new Function(
+  'str',
+  'SEP',
+  `return (r) => ${STRING_FIELDS.map((f) => `str(r.${String(f)})`).join(' + SEP + ')};`,
+)(str, SEP) as (r: FlowEvent) => string;
+
+/** Thrown when a string contains the separator: the file is staged PLAIN instead. */
+class CannotPack extends Error {}
+
+function packedFill(vec: DuckDBVector, rows: readonly FlowEvent[], off: number, n: number): void {
+  const seps = STRING_FIELDS.length - 1;
+  for (let i = 0; i < n; i++) {
+    const p = pack(rows[off + i]!);
+    let count = 0;
+    for (let at = p.indexOf(SEP); at !== -1; at = p.indexOf(SEP, at + 1)) count++;
+    if (count !== seps) throw new CannotPack();
+    vec.setItem(i, p as never);
+  }
+}
+
+function encodeChunk(enc: Encoding, rows: readonly FlowEvent[], off: number, n: number): DuckDBDataChunk {
+  const chunk = DuckDBDataChunk.create(enc.types, n);
+  for (let c = 0; c < enc.fills.length; c++) {
     const vec = chunk.getColumnVector(c);
-    FILLS[c]!(vec, rows, off, n);
+    enc.fills[c]!(vec, rows, off, n);
     vec.flush();
   }
   return chunk;
@@ -259,11 +339,18 @@ function fillFor(name: keyof FlowEvent, type: FieldType): Fill {
 
 type SmallArray = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float32Array;
 
+type FastLoop = (items: ArrayBufferView, rows: readonly FlowEvent[], off: number, n: number) => void;
+
+function fastLoop(body: string): FastLoop {
+  return new Function('items', 'rows', 'off', 'n', 'TWO32', `for (let i = 0; i < n; i++) { ${body} }`) as FastLoop;
+}
+
 function smallFill(name: keyof FlowEvent, ctor: new (...a: never[]) => SmallArray): Fill {
+  const loop = fastLoop(`items[i] = rows[off + i].${String(name)} || 0;`);
   return (vec, rows, off, n) => {
     const items = itemsOf(vec, ctor, n);
     if (items) {
-      for (let i = 0; i < n; i++) items[i] = (rows[off + i]![name] as number) || 0;
+      loop(items, rows, off, n);
     } else {
       for (let i = 0; i < n; i++) vec.setItem(i, ((rows[off + i]![name] as number) || 0) as never);
     }
@@ -275,17 +362,16 @@ function wideFill(
   ctor: typeof BigUint64Array | typeof BigInt64Array,
   slow: (v: number) => never,
 ): Fill {
+  // Integer µs/counters are exact in a double up to 2^53; split into two 32-bit words (two's
+  // complement for negative timestamps) instead of a BigInt per value.
+  const loop = fastLoop(
+    `const v = rows[off + i].${String(name)} || 0; items[2 * i] = v >>> 0; items[2 * i + 1] = Math.floor(v / TWO32) >>> 0;`,
+  );
   return (vec, rows, off, n) => {
     const items = LITTLE_ENDIAN ? itemsOf(vec, ctor as unknown as new (...a: never[]) => BigInt64Array, n) : null;
     if (items && items.byteOffset % 4 === 0) {
-      // Integer µs/counters are exact in a double up to 2^53; split into two 32-bit words
-      // (two's complement for negative timestamps) instead of a BigInt per value.
-      const w = new Uint32Array(items.buffer, items.byteOffset, n * 2);
-      for (let i = 0; i < n; i++) {
-        const v = (rows[off + i]![name] as number) || 0;
-        w[2 * i] = v >>> 0;
-        w[2 * i + 1] = Math.floor(v / TWO32) >>> 0;
-      }
+      (loop as (w: Uint32Array, r: readonly FlowEvent[], o: number, n: number, t: number) => void)(
+        new Uint32Array(items.buffer, items.byteOffset, n * 2), rows, off, n, TWO32);
     } else {
       for (let i = 0; i < n; i++) vec.setItem(i, slow(Math.trunc((rows[off + i]![name] as number) || 0)));
     }

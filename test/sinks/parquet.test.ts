@@ -72,7 +72,7 @@ test('values round-trip: µs timestamps, 64-bit counters, strings with commas an
   const sink = new ParquetSink({ dir, observation: 'obs1' });
   const odd = flow(7, {
     obname: `o'b"s,1`, spdt: '0,"1",2\n3', sbytes: 2 ** 53 - 1, dpkts: 0, pcr: -100,
-    stime: -1_234_567, etime: T0, proto: 'ICMPv6', reason: 'rst',
+    stime: -1_234_567, etime: T0, proto: 'ICMPv6', reason: 'rst', iflags: '', community_id: '',
   });
   const rows = [flow(0), odd, flow(2)];
   await sink.write(rows);
@@ -97,6 +97,17 @@ test('values round-trip: µs timestamps, 64-bit counters, strings with commas an
       }
     }
   }
+  rmSync(dir, { recursive: true });
+});
+
+test('a string containing the staging separator U+001F still round-trips', async () => {
+  const dir = tmp();
+  const sink = new ParquetSink({ dir, observation: 'obs1' });
+  await sink.write([flow(0, { spdt: 'a\u001fb', smac: '' }), flow(1)]);
+  await sink.close();
+  const con = await duck();
+  const r = await con.runAndReadAll(`SELECT spdt, smac, dmac FROM read_parquet('${glob(dir)}') ORDER BY flowid`);
+  assert.deepEqual(r.getRows(), [['a\u001fb', '', '66:77:88:99:aa:bb'], [flow(1).spdt, flow(1).smac, '66:77:88:99:aa:bb']]);
   rmSync(dir, { recursive: true });
 });
 
