@@ -18,6 +18,7 @@
 // The text formats lose on the JS side (building 100k CSV lines or JSON strings alone costs
 // 0.5-1 s on that box). What remains: Appender.closeSync (DuckDB's own append, ~0.17 s, on the
 // JS thread), the string N-API calls, the zstd COPY (~0.14 s, DuckDB threads) and dedup (~0.03 s).
+//
 // Files are written to a hidden temp name in the target directory and renamed, so a reader
 // never sees a partial file.
 
