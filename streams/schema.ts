@@ -175,3 +175,78 @@ export function eventKey(e: { type: string; flowid?: string; hosts?: string[] })
   if (e.type === 'trigger' && e.hosts && e.hosts.length > 0) return e.hosts[0]!;
   return e.flowid ?? '';
 }
+
+// ---- L7 and alert events (ARCHITECTURE "Events"). Addresses/ports are those of the flow. ----
+
+/** Fields every L7 event carries: the flow it belongs to and its endpoints. */
+export interface L7EventBase extends EventEnvelope {
+  flowid: string;
+  community_id?: string;
+  saddr: string;
+  daddr: string;
+  sport: number;
+  dport: number;
+}
+
+export interface DnsAnswer {
+  name: string;
+  type: string;
+  ttl: number;
+  data: string;
+}
+
+export interface DnsEvent extends L7EventBase {
+  type: 'dns';
+  query: string;
+  qtype: string;
+  rcode: string;
+  answers: DnsAnswer[];
+}
+
+export interface TlsEvent extends L7EventBase {
+  type: 'tls';
+  sni: string;
+  alpn: string;
+  version: string;
+  cipher: string;
+  ja3: string;
+  ja3s: string;
+  ja4: string;
+}
+
+export interface HttpEvent extends L7EventBase {
+  type: 'http';
+  method: string;
+  host: string;
+  uri: string;
+  user_agent: string;
+  status: number;
+}
+
+export type AlertSeverity = 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
+
+export interface AlertEvent extends EventEnvelope {
+  type: 'alert';
+  id: string;
+  analyzer: string;
+  /** 0..1 */
+  score: number;
+  severity: AlertSeverity;
+  reason: string;
+  factors: Record<string, unknown>;
+  /** Suppression/dedup key within the analyzer (defaults to reason + addresses). */
+  key: string;
+  flowid: string;
+  community_id: string;
+  saddr: string;
+  daddr: string;
+  sport: number;
+  dport: number;
+}
+
+/** Stats of one analyzer on `<prefix>.stats` (a StatsEvent with the analyzer's state and last error). */
+export interface AnalyzerStatsEvent extends StatsEvent {
+  analyzer: string;
+  state: string;
+  error?: string;
+}
