@@ -84,11 +84,47 @@ export class NativeLoadError extends InternalError {
   }
 }
 
+/** Columnar flow batch from the addon: 31 numbers and 12 '|'-terminated strings per flow. */
+interface FlowColumns { n: number; nums: Float64Array; strs: string }
+
+interface NativeBatch { flows: FlowColumns; packets: number; bytes: number; done: boolean; error?: CaptureErrorInfo }
+
 interface NativeSensorHandle {
   open(path: string): void;
-  readBatch(maxPackets?: number): Promise<BatchResult>;
-  flush(): FlowRecord[];
+  readBatch(maxPackets?: number): Promise<NativeBatch>;
+  flush(): FlowColumns;
   stats(): SensorStats;
+}
+
+const NUM_COLS = 31;
+const STR_COLS = 12;
+
+/** Builds FlowRecords from a columnar batch (one object literal per flow: one hidden class). */
+function decodeFlows(c: FlowColumns, obname: string): FlowRecord[] {
+  const out = new Array<FlowRecord>(c.n);
+  if (c.n === 0) return out;
+  const v = c.nums;
+  const s = c.strs.split('|');
+  for (let i = 0; i < c.n; i++) {
+    const o = i * NUM_COLS;
+    const k = i * STR_COLS;
+    out[i] = {
+      version: 1, flowid: s[k]!, obname,
+      stime: v[o]!, etime: v[o + 1]!, dur: v[o + 2]!, rtt: v[o + 3]!, pcr: v[o + 4]!,
+      proto: s[k + 1]!, saddr: s[k + 2]!, daddr: s[k + 3]!, sport: v[o + 5]!, dport: v[o + 6]!,
+      iflags: s[k + 4]!, uflags: s[k + 5]!, stcpseq: v[o + 7]!, dtcpseq: v[o + 8]!,
+      svlan: v[o + 9]!, dvlan: v[o + 10]!, spkts: v[o + 11]!, dpkts: v[o + 12]!,
+      sbytes: v[o + 13]!, dbytes: v[o + 14]!, sentropy: v[o + 15]!, dentropy: v[o + 16]!,
+      ssmallpktcnt: v[o + 17]!, dsmallpktcnt: v[o + 18]!, slargepktcnt: v[o + 19]!, dlargepktcnt: v[o + 20]!,
+      snonemptypktcnt: v[o + 21]!, dnonemptypktcnt: v[o + 22]!,
+      sfirstnonemptycnt: v[o + 23]!, dfirstnonemptycnt: v[o + 24]!,
+      smaxpktsize: v[o + 25]!, dmaxpktsize: v[o + 26]!, savgpayload: v[o + 27]!, davgpayload: v[o + 28]!,
+      sstdevpayload: v[o + 29]!, dstdevpayload: v[o + 30]!,
+      spd: s[k + 6]!, spdt: s[k + 7]!, reason: s[k + 8] as FlowRecord['reason'],
+      smac: s[k + 9]!, dmac: s[k + 10]!, community_id: s[k + 11]!,
+    };
+  }
+  return out;
 }
 
 interface NativeAddon {
@@ -132,10 +168,12 @@ export function communityId(saddr: string, daddr: string, proto: number, sport: 
 export class FileSensor {
   private readonly native: NativeSensorHandle;
   private busy = false;
+  private readonly obname: string;
 
   constructor(opts: SensorOptions) {
     const N = loadNative().NativeSensor;
     this.native = new N(opts);
+    this.obname = opts.observation;
   }
 
   /** Opens the next capture file; the flow table persists across files. */
@@ -157,7 +195,10 @@ export class FileSensor {
     if (this.busy) throw new InternalError('FileSensor.readBatch() called concurrently');
     this.busy = true;
     try {
-      return await this.native.readBatch(maxPackets);
+      const b = await this.native.readBatch(maxPackets);
+      const r: BatchResult = { flows: decodeFlows(b.flows, this.obname), packets: b.packets, bytes: b.bytes, done: b.done };
+      if (b.error) r.error = b.error;
+      return r;
     } finally {
       this.busy = false;
     }
@@ -166,7 +207,7 @@ export class FileSensor {
   /** Ends every remaining flow with reason `eof` and returns them (call after the last file). */
   flush(): FlowRecord[] {
     if (this.busy) throw new InternalError('FileSensor.flush() while a readBatch() is running');
-    return this.native.flush();
+    return decodeFlows(this.native.flush(), this.obname);
   }
 
   stats(): SensorStats {
