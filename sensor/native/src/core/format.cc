@@ -80,7 +80,15 @@ int format_spd(const FlowFeatures& f, char out[9]) {
 int format_spdt(const FlowFeatures& f, char out[96]) {
   int n = 0;
   out[0] = 0;
-  for (int i = 0; i < f.spd_n && i < 8; i++) n += snprintf(out + n, (size_t)(96 - n), i ? ",%u" : "%u", f.spdt[i]);
+  for (int i = 0; i < f.spd_n && i < 8; i++) {
+    if (i) out[n++] = ',';
+    char tmp[10];
+    int k = 0;
+    uint32_t v = f.spdt[i];
+    do { tmp[k++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (k) out[n++] = tmp[--k];
+  }
+  out[n] = 0;
   return n;
 }
 
