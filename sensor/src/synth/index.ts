@@ -184,6 +184,33 @@ function reservePlanted(e: Engine, N: number, t0: number, span: number, planted:
   };
   const at = (lo: number, hi: number) => Math.round(t0 + span * (lo + (hi - lo) * r.float()));
 
+  // --- Coverage: at least one session of each ordinary kind, even in tiny captures.
+  {
+    const group: { t: number; plan: Plan }[] = [];
+    const s6 = w.tlsServers.filter((s) => s.host6);
+    const c6 = r.pick(w.v6Clients);
+    const d = t0 / 1000;
+    const tlsS = r.pick(w.tlsServers);
+    const httpS = r.pick(w.httpServers);
+    const qinq = w.vlanClients.find((c) => c.tags.length === 4)!;
+    const asym = w.vlanClients.find((c) => c.rtags !== c.tags)!;
+    const plans: Plan[] = [
+      fragPlan(e, w.pickClient()),
+      tlsPlan(e, c6, { server: r.pick(s6).host6!, sni: r.pick(s6).name, v6: true, ver: 13, exchanges: 1, label: 'ipv6' }, d),
+      randomDnsPlan(e, c6, 'ipv6', true),
+      pingPlan(e, c6, r.pick(s6).host6!, 2, true, 'icmp'),
+      pingPlan(e, w.pickClient(), r.pick(w.publicResolvers), 2),
+      tlsPlan(e, qinq, { server: tlsS.host, sni: tlsS.name, ver: 13, exchanges: 1, label: 'vlan' }, d),
+      randomDnsPlan(e, asym, 'vlan'),
+      httpPlan(e, w.pickClient(), { server: httpS.host, host: httpS.name, requests: 1, bodyBytes: [r.int(200, 3000)] }, d),
+      dnsPlan(e, w.pickClient(), { qname: r.pick(MAIL_ZONES), qtype: QT.MX, tcp: true }),
+    ];
+    for (const plan of plans) group.push({ t: at(0.01, 0.9), plan });
+    const tn = at(0.01, 0.9);
+    group.push({ t: tn, plan: ntpPlan(e, w.pickClient(), tn) });
+    tryAdd(group);
+  }
+
   // --- Port scan: SYN probes to several internal hosts.
   {
     const nProbes = Math.round(Math.min(20000, Math.max(40, (N * 0.015) / 2.2)));
@@ -365,13 +392,20 @@ export async function generateCapture(opts: SynthOptions): Promise<SynthResult> 
   const reserved = N >= 200 ? reservePlanted(e, N, t0, span, planted) : { items: [], frames: 0 };
   if (reserved.items.length) e.spawn(schedulePlan(e, reserved.items).run(t0));
   e.spawn(spawner(e, N - reserved.frames, t0, span));
-  e.run(N);
+  const drive = async () => {
+    for (;;) {
+      e.run(N);
+      if (w.wantFlush()) await w.rotate();
+      else return;
+    }
+  };
+  await drive();
   // Safety net: never leave the file short (should not trigger; plans count their frames exactly).
   while (w.frames < N) {
     e.spawn(ssdpPlan(e, world.pickClient()).run(Math.max(w.lastTs, t0) + 1000));
-    e.run(N);
+    await drive();
   }
-  w.close();
+  await w.close();
   const flows = e.flows.map((f) => f.finalize()).filter((f) => f.spkts + f.dpkts > 0);
   const result: SynthResult = {
     path: opts.out,

@@ -110,11 +110,11 @@ export class Engine {
     return f;
   }
 
-  /** Run until the heap is empty or `maxFrames` frames were written. */
+  /** Run until the heap is empty, `maxFrames` frames were written, or the writer wants a flush. */
   run(maxFrames: number): void {
     const w = this.o.w;
     for (;;) {
-      if (w.frames >= maxFrames) return;
+      if (w.frames >= maxFrames || w.wantFlush()) return;
       const it = this.heap.pop();
       if (!it) return;
       this.now = it.t;
@@ -492,7 +492,7 @@ export interface TlsOpts {
   think?: number;
 }
 
-export function tlsPlan(e: Engine, c: Client, o: TlsOpts, t0hint: number): Plan {
+export function tlsPlan(e: Engine, c: Client, o: TlsOpts, dateMs: number): Plan {
   const r = e.rng;
   const kind: tls.ClientKind = o.kind ?? (o.ver === 12 && r.chance(0.5) ? 'legacy' : c.os === 'linux' && r.chance(0.5) ? 'firefox' : 'chrome');
   const alpn = o.alpn ?? (kind === 'legacy' ? (r.chance(0.5) ? ['http/1.1'] : []) : ['h2', 'http/1.1']);
@@ -514,7 +514,7 @@ export function tlsPlan(e: Engine, c: Client, o: TlsOpts, t0hint: number): Plan 
     steps.push({ fromCli: false, msg: new RecordsMsg(0x17, [r.int(230, 260), r.int(230, 260)]), gap: us(r.logUniform(100, 2000)) });
   } else {
     const cipher = r.pick([0xc02b, 0xc02c, 0xcca9]);
-    const sf = tls.serverFlight12(r, { tls13: false, cipher, sessionId: ch.sessionId, ...(chosenAlpn ? { alpn: chosenAlpn } : {}) }, o.sni, t0hint / 1000);
+    const sf = tls.serverFlight12(r, { tls13: false, cipher, sessionId: ch.sessionId, ...(chosenAlpn ? { alpn: chosenAlpn } : {}) }, o.sni, dateMs, e.world.certs);
     steps.push({ fromCli: false, msg: bytes(sf), gap: srvProc(), rate });
     steps.push({ fromCli: true, msg: bytes(tls.clientFinish12(r)), gap: us(r.logUniform(300, 4000)) });
     steps.push({ fromCli: false, msg: bytes(tls.serverFinish12(r)), gap: srvProc() });
@@ -527,7 +527,7 @@ export function tlsPlan(e: Engine, c: Client, o: TlsOpts, t0hint: number): Plan 
     const n = o.exchanges ?? 1;
     for (let i = 0; i < n; i++) {
       const req = o.reqBytes?.[i] ?? Math.round(r.logUniform(90, 1800));
-      const resp = o.respBytes?.[i] ?? Math.round(r.chance(0.05) ? r.logUniform(100000, 1500000) : r.logUniform(150, 60000));
+      const resp = o.respBytes?.[i] ?? Math.round(r.chance(0.02) ? r.logUniform(100000, 800000) : r.logUniform(150, 40000));
       steps.push({ fromCli: true, msg: new RecordsMsg(0x17, [req]), gap: i === 0 ? us(r.logUniform(100, 3000)) : clampGap(r, think, 15e6) });
       steps.push({ fromCli: false, msg: new RecordsMsg(0x17, recordSizes(resp, r.pick([1400, 4096, 16401]))), gap: srvProc(), rate });
     }

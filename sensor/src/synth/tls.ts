@@ -277,14 +277,21 @@ export interface ServerFlight {
   encrypted13: number[];
 }
 
-export function serverFlight12(rng: Rng, o: ServerHelloOpts, sni: string, now: number): Uint8Array {
-  const [caCn, caO] = rng.pick(CAS);
-  const leaf = certificate(rng, sni, caCn, caO, now - rng.int(2, 60) * 86400e3, false);
-  const inter = certificate(rng, caCn, caO + ' Root', caO, now - 900 * 86400e3, true);
-  const certs = new B().block(3, (l) => {
-    l.block(3, (c) => c.bytes(leaf));
-    l.block(3, (c) => c.bytes(inter));
-  }).b;
+/** Per-capture cache of certificate chains (a server presents the same chain every time). */
+export type CertCache = Map<string, number[]>;
+
+export function serverFlight12(rng: Rng, o: ServerHelloOpts, sni: string, now: number, cache: CertCache): Uint8Array {
+  let certs = cache.get(sni);
+  if (!certs) {
+    const [caCn, caO] = rng.pick(CAS);
+    const leaf = certificate(rng, sni, caCn, caO, now - rng.int(2, 60) * 86400e3, false);
+    const inter = certificate(rng, caCn, caO + ' Root', caO, now - 900 * 86400e3, true);
+    certs = new B().block(3, (l) => {
+      l.block(3, (c) => c.bytes(leaf));
+      l.block(3, (c) => c.bytes(inter));
+    }).b;
+    cache.set(sni, certs);
+  }
   const ske = new B();
   ske.u8(3).u16(0x001d).block(1, (k) => k.bytes(rng.bytes(32)));
   ske.u16(0x0403).block(2, (s) => s.bytes(ecdsaSig(rng)));

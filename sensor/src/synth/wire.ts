@@ -64,19 +64,30 @@ export class RandomPool {
 }
 
 const CHUNK = 8 << 20;
+/** When less than this is left in the current buffer, the engine pauses so it can be rotated. */
+const HEADROOM = 1 << 20;
 /** Largest frame we ever build (jumbo-safe). */
 export const MAX_FRAME = 16384;
 
-/** Buffered classic pcap writer (magic a1b2c3d4, microsecond timestamps, Ethernet). */
+/**
+ * Buffered classic pcap writer (magic a1b2c3d4, microsecond timestamps, Ethernet). Full buffers
+ * are written asynchronously at explicit file offsets (double/triple buffering), so generation
+ * overlaps disk I/O; memory stays bounded at a few buffers.
+ */
 export class PcapWriter {
   private fd: number;
   private buf: Buffer;
   private pos = 0;
+  private filePos = 0;
+  private free: Buffer[] = [];
+  private pending = new Set<Promise<void>>();
+  private error: Error | null = null;
   frames = 0;
   fileBytes = 0;
   firstTs = -1;
   lastTs = -1;
   readonly snaplen: number;
+  private cur: { buf: Buffer; off: number } = { buf: Buffer.alloc(0), off: 0 };
 
   constructor(path: string, snaplen: number) {
     this.snaplen = snaplen;
@@ -93,17 +104,13 @@ export class PcapWriter {
     this.pos = 24;
   }
 
-  /**
-   * Reserve room for a frame of frameLen bytes with timestamp ts (µs). Returns the buffer and the
-   * offset where frame bytes go; call commit() after writing them.
-   */
+  /** Reserve room for a frame of frameLen bytes; write its bytes at off, then call commit(). */
   begin(frameLen: number): { buf: Buffer; off: number } {
-    if (this.pos + 16 + frameLen > CHUNK) this.flush();
+    if (this.pos + 16 + frameLen > CHUNK) this.flushSync();
     this.cur.buf = this.buf;
     this.cur.off = this.pos + 16;
     return this.cur;
   }
-  private cur: { buf: Buffer; off: number } = { buf: Buffer.alloc(0), off: 0 };
 
   commit(ts: number, frameLen: number): void {
     const incl = frameLen > this.snaplen ? this.snaplen : frameLen;
@@ -120,15 +127,53 @@ export class PcapWriter {
     this.lastTs = ts;
   }
 
-  flush(): void {
+  /** True when the current buffer is nearly full and rotate() should be awaited. */
+  wantFlush(): boolean {
+    return this.pos > CHUNK - HEADROOM;
+  }
+
+  /** Hand the current buffer to an asynchronous positional write and continue in a free one. */
+  async rotate(): Promise<void> {
+    if (this.error) throw this.error;
+    const buf = this.buf;
+    const len = this.pos;
+    const at = this.filePos;
+    this.filePos += len;
+    this.fileBytes += len;
+    const p: Promise<void> = new Promise<void>((resolve) => {
+      const go = (off: number) => {
+        fs.write(this.fd, buf, off, len - off, at + off, (err, n) => {
+          if (err) {
+            this.error = err;
+            resolve();
+          } else if (off + n < len) go(off + n);
+          else resolve();
+        });
+      };
+      go(0);
+    }).then(() => {
+      this.pending.delete(p);
+      this.free.push(buf);
+    });
+    this.pending.add(p);
+    while (this.free.length === 0 && this.pending.size >= 2) await Promise.race(this.pending);
+    this.buf = this.free.pop() ?? Buffer.allocUnsafe(CHUNK);
+    this.pos = 0;
+    if (this.error) throw this.error;
+  }
+
+  private flushSync(): void {
     let off = 0;
-    while (off < this.pos) off += fs.writeSync(this.fd, this.buf, off, this.pos - off);
+    while (off < this.pos) off += fs.writeSync(this.fd, this.buf, off, this.pos - off, this.filePos + off);
+    this.filePos += this.pos;
     this.fileBytes += this.pos;
     this.pos = 0;
   }
 
-  close(): void {
-    this.flush();
+  async close(): Promise<void> {
+    await Promise.all(this.pending);
+    if (this.error) throw this.error;
+    this.flushSync();
     fs.closeSync(this.fd);
   }
 }

@@ -3,6 +3,7 @@
 import type { Rng } from './rng.js';
 import { ipBytes, canonIp, macBytes, type Host } from './net.js';
 import { QT, type RR } from './dns.js';
+import type { CertCache } from './tls.js';
 
 const OUIS = ['3c:97:0e', 'f0:18:98', '00:14:22', 'a4:83:e7', '8c:85:90', 'dc:a6:32', '48:2a:e3', 'f4:5c:89', '00:50:56', 'b8:27:eb', '70:85:c2', '98:fa:9b'];
 
@@ -107,6 +108,7 @@ export class World {
   readonly exfilDest: Host;
   readonly badIps: Host[] = [];
   private clientWeightTotal = 0;
+  readonly certs: CertCache = new Map();
 
   constructor(readonly rng: Rng, nClients: number) {
     const r = rng;
