@@ -1,0 +1,110 @@
+// Transpile + bundle one analyzer with esbuild into a single script for its isolate. Resolution is
+// fenced: the analyzer may import the SDK ('damselfly/sdk') and files inside its own root, nothing
+// else — no packages, no Node built-ins, no other analyzer's files (bundling is reading).
+import { build, type Message, type Plugin } from 'esbuild';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repo root (works from the sources and from dist/). */
+export const REPO_ROOT = (() => {
+  let d = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(path.join(d, 'package.json')) && existsSync(path.join(d, 'analyzers', 'sdk', 'index.ts'))) return d;
+    d = path.dirname(d);
+  }
+  throw new Error('cannot locate the analyzers SDK sources (analyzers/sdk/index.ts)');
+})();
+
+export const SDK_DIR = path.join(REPO_ROOT, 'analyzers', 'sdk');
+
+export class CompileError extends Error {
+  constructor(readonly analyzer: string, readonly file: string, readonly line: number, readonly column: number, readonly detail: string) {
+    super(`analyzer ${analyzer}: compile error at ${file}:${line}:${column}: ${detail}`);
+    this.name = 'CompileError';
+  }
+}
+
+export interface Compiled {
+  code: string;
+  /** Files the bundle was built from, outside the SDK (watched for hot reload). */
+  inputs: string[];
+}
+
+function within(root: string, p: string): boolean {
+  const rel = path.relative(root, p);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+function resolveFile(p: string): string | undefined {
+  const cands = [p, p.replace(/\.js$/, '.ts'), `${p}.ts`, `${p}.js`, `${p}.json`, path.join(p, 'index.ts')];
+  for (const c of cands) {
+    try {
+      if (statSync(c).isFile()) return c;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+function fence(name: string, roots: string[]): Plugin {
+  return {
+    name: 'damselfly-fence',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind === 'entry-point') return undefined;
+        if (args.path === 'damselfly/sdk' || args.path === 'damselfly/analyzers/sdk') {
+          return { path: path.join(SDK_DIR, 'index.ts') };
+        }
+        if (!args.path.startsWith('.') && !path.isAbsolute(args.path)) {
+          return { errors: [{ text: `cannot import '${args.path}': analyzers run without Node APIs or packages (import 'damselfly/sdk' or own files only)` }] };
+        }
+        const target = path.resolve(args.resolveDir, args.path);
+        const file = resolveFile(target);
+        if (!file) return { errors: [{ text: `cannot resolve '${args.path}'` }] };
+        const allowed = [SDK_DIR, ...roots];
+        if (!allowed.some((r) => within(r, file) || r === file)) {
+          return { errors: [{ text: `cannot import '${args.path}': outside analyzer ${name}'s own files` }] };
+        }
+        return { path: file };
+      });
+    },
+  };
+}
+
+function firstLocated(name: string, script: string, msgs: Message[]): CompileError {
+  const m = msgs[0]!;
+  const loc = m.location;
+  return new CompileError(name, loc?.file ? path.resolve(REPO_ROOT, loc.file) : script, loc?.line ?? 0, loc?.column ?? 0, m.text);
+}
+
+/** Bundle `script` with the sandbox driver; `roots` are the analyzer's own files/folders. */
+export async function compileAnalyzer(name: string, script: string, roots: string[]): Promise<Compiled> {
+  const entry =
+    `import { install } from ${JSON.stringify(path.join(SDK_DIR, 'sandbox.ts'))};\n` +
+    `import * as mod from ${JSON.stringify(script)};\n` +
+    `install(mod);\n`;
+  try {
+    const r = await build({
+      stdin: { contents: entry, resolveDir: path.dirname(script), sourcefile: `${name}-entry.js`, loader: 'js' },
+      bundle: true,
+      write: false,
+      format: 'iife',
+      platform: 'neutral',
+      target: 'es2022',
+      logLevel: 'silent',
+      metafile: true,
+      absWorkingDir: REPO_ROOT,
+      plugins: [fence(name, [...roots, script])],
+    });
+    const inputs = Object.keys(r.metafile!.inputs)
+      .map((f) => path.resolve(REPO_ROOT, f))
+      .filter((f) => !within(SDK_DIR, f) && !f.endsWith('-entry.js'));
+    return { code: r.outputFiles[0]!.text, inputs };
+  } catch (e) {
+    const errs = (e as { errors?: Message[] }).errors;
+    if (errs && errs.length > 0) throw firstLocated(name, script, errs);
+    throw e;
+  }
+}

@@ -1,0 +1,76 @@
+// The analyzer SDK, host API v1: what an analyzer author imports (`import { type Ctx } from
+// 'damselfly/sdk'`). An analyzer is a module exporting hooks; each runs inside its own isolated-vm
+// isolate with no Node APIs. Everything here is either a type or a pure helper that is bundled
+// into the isolate together with the analyzer.
+//
+//   export const config = { threshold: 0.9 };          // defaults; `<name>.yaml` overrides (unknown keys = errors)
+//   export function setup(ctx: Ctx) { ... }            // once per (re)start, after config is known
+//   export function dns(e: DnsEvent, ctx: Ctx) { ... } // also flow / tls / http: one call per event
+//   export function tick(ctx: Ctx) { ... }             // every analyzer tick (default 1 s)
+//
+// Hooks are synchronous and return nothing; anything else returned is reported as an error.
+import type { AlertSeverity, DnsEvent, FlowEvent, HttpEvent, TlsEvent } from '../../streams/schema.js';
+import type { StateStore } from './state.js';
+
+export type { AlertSeverity, DnsAnswer, DnsEvent, FlowEvent, HttpEvent, TlsEvent } from '../../streams/schema.js';
+export { StateStore, type StateStoreOptions } from './state.js';
+export { PrefixTree, parseIPv4, parseIPv6, type PrefixMatch } from './prefix-tree.js';
+export { BloomFilter } from './bloom.js';
+export { Forest, compactForest, type CompactForest, type CompactTree } from './forest.js';
+export { entropy, ngrams, ngramLogLikelihood, longestRun, fnv1a } from './text.js';
+
+export const API_VERSION = 'v1';
+
+export type AnalyzerEvent = FlowEvent | DnsEvent | TlsEvent | HttpEvent;
+export type HookName = 'flow' | 'dns' | 'tls' | 'http';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface AlertSpec {
+  /** 0..1 (clamped). */
+  score: number;
+  reason: string;
+  /** Default from score: >= 0.9 CRITICAL, >= 0.75 HIGH, >= 0.5 MEDIUM, else LOW. */
+  severity?: AlertSeverity;
+  /** JSON-serializable details (features, matched feed entry, ...). */
+  factors?: Record<string, unknown>;
+  /** Suppression key within the analyzer (default: reason + saddr + daddr). */
+  key?: string;
+  /** The event the alert is about (default: the event being processed). */
+  event?: Partial<AnalyzerEvent>;
+}
+
+/** Read-only access to the analyzer's own files (its folder or `<name>.*` siblings, and files granted by its YAML). */
+export interface OwnFiles {
+  read(name: string): string;
+  json<T = unknown>(name: string): T;
+}
+
+/** Host API v1, the second argument of every hook. */
+export interface Ctx<C = Record<string, unknown>> {
+  readonly api: 'v1';
+  readonly name: string;
+  readonly config: C;
+  alert(a: AlertSpec): void;
+  /** Record a numeric score under `metric` (count/sum/max reported in the analyzer's stats). */
+  score(metric: string, value: number): void;
+  log(level: LogLevel, msg: string): void;
+  /** Default bounded TTL store (config `state_max_entries`, `state_ttl_ms`), clocked by event time. */
+  readonly state: StateStore<unknown>;
+  /** Current time in ms: the latest event time seen (wall clock before the first event). */
+  now(): number;
+  readonly files: OwnFiles;
+}
+
+export interface Analyzer<C = Record<string, unknown>> {
+  config?: C;
+  setup?(ctx: Ctx<C>): void;
+  flow?(e: FlowEvent, ctx: Ctx<C>): void;
+  dns?(e: DnsEvent, ctx: Ctx<C>): void;
+  tls?(e: TlsEvent, ctx: Ctx<C>): void;
+  http?(e: HttpEvent, ctx: Ctx<C>): void;
+  tick?(ctx: Ctx<C>): void;
+}
+
+export function severityOf(score: number): AlertSeverity {
+  return score >= 0.9 ? 'CRITICAL' : score >= 0.75 ? 'HIGH' : score >= 0.5 ? 'MEDIUM' : 'LOW';
+}

@@ -1,0 +1,207 @@
+// The in-isolate driver: bundled in front of every analyzer (see runtime/compile.ts). It builds the
+// v1 ctx, runs hooks event by event with per-event exception capture, and hands results back to
+// the host as ONE JSON string per batch (strings are the cheapest thing to cross the isolate
+// boundary, and a value the script made non-serializable fails here, inside, as that event's error).
+// It uses no Node API; the only host capability is `__dfHostRead` (own files), captured and removed
+// from the global object before the analyzer's code can look for it.
+import { API_VERSION, severityOf, type AlertSpec, type Analyzer, type Ctx, type HookName, type LogLevel } from './index.js';
+import { StateStore } from './state.js';
+
+interface BatchResult {
+  n: number;
+  ok: number;
+  errors: number;
+  /** Errors after the last successful event of the batch. */
+  trailing: number;
+  firstError?: string;
+  alerts: unknown[];
+  logs: [LogLevel, string][];
+  scores: Record<string, [number, number, number]>;
+}
+
+const MAX_ALERTS = 10000;
+const MAX_LOGS = 100;
+const MAX_ERROR_TEXT = 500;
+
+function describeError(e: unknown, hook: string): string {
+  let msg: string;
+  try {
+    msg = e instanceof Error ? `${e.name}: ${e.message}` : `thrown ${typeof e}: ${String(e)}`;
+  } catch {
+    msg = 'thrown value that cannot be printed';
+  }
+  let where = '';
+  try {
+    if (e instanceof Error && typeof e.stack === 'string') {
+      // First frame inside the analyzer bundle: "<name>.js:LINE:COL" (bundle coordinates).
+      const m = /analyzer\.js:(\d+):(\d+)/.exec(e.stack);
+      if (m) where = ` (bundle line ${m[1]})`;
+    }
+  } catch {
+    /* ignore */
+  }
+  return `${hook}: ${msg}${where}`.slice(0, MAX_ERROR_TEXT);
+}
+
+// Captured when this module is evaluated, which is before the analyzer's module (import order).
+const g = globalThis as Record<string, unknown>;
+const hostRead = g.__dfHostRead as ((name: string) => string) | undefined;
+delete g.__dfHostRead;
+
+export function install(mod: Analyzer): void {
+  let name = '';
+  let config: Record<string, unknown> = {};
+  let clock = Date.now();
+  let sawEvent = false;
+  let cur: Record<string, unknown> | undefined;
+  let out: BatchResult = fresh(0);
+  let state = new StateStore<unknown>({ clock: () => clock });
+
+  function fresh(n: number): BatchResult {
+    return { n, ok: 0, errors: 0, trailing: 0, alerts: [], logs: [], scores: {} };
+  }
+
+  const ctx: Ctx = {
+    api: API_VERSION as 'v1',
+    get name() {
+      return name;
+    },
+    get config() {
+      return config;
+    },
+    get state() {
+      return state;
+    },
+    now: () => clock,
+    alert(a: AlertSpec): void {
+      if (!a || typeof a !== 'object') throw new TypeError('alert() needs an object {score, reason, ...}');
+      const score = Number(a.score);
+      if (!Number.isFinite(score)) throw new TypeError('alert(): score must be a finite number');
+      if (typeof a.reason !== 'string' || a.reason === '') throw new TypeError('alert(): reason must be a non-empty string');
+      const ev = (a.event ?? cur ?? {}) as Record<string, unknown>;
+      const s = Math.min(1, Math.max(0, score));
+      const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+      const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+      const alert = {
+        score: s,
+        severity: a.severity ?? severityOf(s),
+        reason: a.reason,
+        factors: a.factors ?? {},
+        key: typeof a.key === 'string' ? a.key : `${a.reason}|${str(ev.saddr)}|${str(ev.daddr)}`,
+        flowid: str(ev.flowid),
+        community_id: str(ev.community_id),
+        saddr: str(ev.saddr),
+        daddr: str(ev.daddr),
+        sport: num(ev.sport),
+        dport: num(ev.dport),
+        obname: str(ev.obname),
+        ts: typeof ev.ts === 'number' ? ev.ts : clock * 1000,
+      };
+      // Serialize now: a cyclic or BigInt factor is this call's error, not the batch's.
+      JSON.stringify(alert);
+      if (out.alerts.length >= MAX_ALERTS) throw new RangeError(`more than ${MAX_ALERTS} alerts in one batch`);
+      out.alerts.push(alert);
+    },
+    score(metric: string, value: number): void {
+      const v = Number(value);
+      if (typeof metric !== 'string' || !Number.isFinite(v)) return;
+      const s = out.scores[metric] ?? (out.scores[metric] = [0, 0, -Infinity]);
+      s[0]++;
+      s[1] += v;
+      if (v > s[2]) s[2] = v;
+    },
+    log(level: LogLevel, msg: string): void {
+      if (out.logs.length < MAX_LOGS) out.logs.push([level, String(msg).slice(0, 1000)]);
+    },
+    files: {
+      read(file: string): string {
+        if (!hostRead) throw new Error('file access is not available');
+        return hostRead(String(file));
+      },
+      json<T>(file: string): T {
+        return JSON.parse(ctx.files.read(file)) as T;
+      },
+    },
+  };
+
+  function checkReturn(r: unknown, hook: string): void {
+    if (r !== undefined && r !== null) {
+      const t = r instanceof Promise ? 'Promise (hooks must be synchronous)' : typeof r;
+      throw new TypeError(`hook ${hook} returned a value of type ${t}; hooks return nothing (use ctx.alert)`);
+    }
+  }
+
+  function finish(): string {
+    return JSON.stringify(out);
+  }
+
+  const hooks = ['setup', 'flow', 'dns', 'tls', 'http', 'tick'].filter((h) => typeof (mod as Record<string, unknown>)[h] === 'function');
+
+  g.__df = {
+    describe(): string {
+      let defaults: unknown = {};
+      try {
+        defaults = JSON.parse(JSON.stringify(mod.config ?? {}));
+      } catch {
+        defaults = {};
+      }
+      return JSON.stringify({ api: API_VERSION, hooks, config: defaults });
+    },
+    setup(analyzerName: string, configJson: string, stateMax: number, stateTtlMs: number): string {
+      name = analyzerName;
+      config = JSON.parse(configJson) as Record<string, unknown>;
+      state = new StateStore<unknown>({ maxEntries: stateMax, ttlMs: stateTtlMs, clock: () => clock });
+      out = fresh(0);
+      if (mod.setup) {
+        // A setup failure is fatal for this version: let it propagate to the host.
+        const r = mod.setup(ctx) as unknown;
+        checkReturn(r, 'setup');
+      }
+      return finish();
+    },
+    batch(hook: HookName, json: string): string {
+      const events = JSON.parse(json) as Record<string, unknown>[];
+      out = fresh(events.length);
+      const fn = (mod as Record<string, unknown>)[hook] as ((e: unknown, c: Ctx) => unknown) | undefined;
+      if (!fn) {
+        out.ok = events.length;
+        return finish();
+      }
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i]!;
+        cur = e;
+        if (typeof e.ts === 'number') {
+          const ms = e.ts / 1000;
+          if (!sawEvent || ms > clock) clock = ms;
+          sawEvent = true;
+        }
+        try {
+          checkReturn(fn.call(mod, e, ctx), hook);
+          out.ok++;
+          out.trailing = 0;
+        } catch (err) {
+          out.errors++;
+          out.trailing++;
+          if (out.firstError === undefined) out.firstError = describeError(err, hook);
+        }
+      }
+      cur = undefined;
+      return finish();
+    },
+    tick(): string {
+      out = fresh(0);
+      state.sweep();
+      if (mod.tick) {
+        try {
+          checkReturn(mod.tick(ctx) as unknown, 'tick');
+          out.ok = 1;
+        } catch (err) {
+          out.errors = 1;
+          out.trailing = 1;
+          out.firstError = describeError(err, 'tick');
+        }
+      }
+      return finish();
+    },
+  };
+}
