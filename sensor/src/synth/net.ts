@@ -150,6 +150,8 @@ export class Path {
   readonly addrSum: number;
   cIpId: number;
   sIpId: number;
+  readonly cFlowLabel: number;
+  readonly sFlowLabel: number;
   constructor(
     readonly c: Host,
     readonly s: Host,
@@ -165,6 +167,8 @@ export class Path {
     this.addrSum = sumBytes(c.ipb, 0, c.ipb.length) + sumBytes(s.ipb, 0, s.ipb.length);
     this.cIpId = rng ? rng.int(0, 65535) : 1;
     this.sIpId = rng ? rng.int(0, 65535) : 1;
+    this.cFlowLabel = rng && this.v6 ? rng.int(1, 0xfffff) : 0;
+    this.sFlowLabel = rng && this.v6 ? rng.int(1, 0xfffff) : 0;
   }
   outerVlan(fromCli: boolean): number {
     const t = fromCli ? this.cTags : this.sTags;
@@ -233,9 +237,10 @@ function writeL2L3(
   b[o + 1] = ETH_IP6 & 0xff;
   o += 2;
   b[o] = 0x60;
-  b[o + 1] = 0x0;
-  b[o + 2] = (ipId >>> 8) & 0x0f; // flow label (20 bits): use the per-direction id
-  b[o + 3] = ipId & 0xff;
+  const fl = fromCli ? p.cFlowLabel : p.sFlowLabel; // constant per direction, like a socket's
+  b[o + 1] = (fl >>> 16) & 0x0f;
+  b[o + 2] = (fl >>> 8) & 0xff;
+  b[o + 3] = fl & 0xff;
   b[o + 4] = l4len >>> 8;
   b[o + 5] = l4len & 0xff;
   b[o + 6] = proto;
