@@ -29,7 +29,7 @@ for (const rel of ['ndpi/pcap', 'tcpdump']) {
       const c = await db.connect();
       const rows = (await c.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM read_parquet('${out}/**/*.parquet')`)).getRowObjectsJson();
       c.closeSync();
-      assert.ok(Number(rows[0]!.n) > 1000, `flows written: ${rows[0]!.n}`);
+      assert.ok(Number(rows[0]!.n) > 100, `flows written: ${rows[0]!.n}`);
       process.stdout.write(`# ${rel}: ${files.length} files, ${errorLines.length} reported damaged, ${summary}\n`);
     } finally {
       t.cleanup();

@@ -234,7 +234,8 @@ void Sensor::flow_packet(PacketInfo& pi) {
   else { memcpy(key.a, pi.dst, 16); memcpy(key.b, pi.src, 16); key.pa = kd; key.pb = ks; }
   key.proto = pi.proto;
   key.ipver = pi.ipver;
-  key.pad[0] = key.pad[1] = 0;
+  key.pad[0] = (uint8_t)(pi.icmp_echo_id >> 8);
+  key.pad[1] = (uint8_t)(pi.icmp_echo_id & 0xff);
   uint64_t h = FlowTable::flow_hash(key);
   uint32_t idx = table_.flow_find(key, h);
   if (idx != kNil) {

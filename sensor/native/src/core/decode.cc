@@ -240,6 +240,12 @@ void packet_decode_l4(PacketInfo& pi, Stats& st) {
       break;
     case 1: case 58:  // ICMP / ICMPv6: type -> sport, code -> dport
       if (cap >= 2) { pi.sport = p[0]; pi.dport = p[1]; }
+      if (cap >= 6) {
+        // Echo sessions are told apart by their identifier (as Argus does), so two pings
+        // between the same hosts are two flows.
+        bool echo = pi.proto == 1 ? (p[0] == 8 || p[0] == 0) : (p[0] == 128 || p[0] == 129);
+        if (echo) pi.icmp_echo_id = rd16(p + 4);
+      }
       hdr = len < 8 ? len : 8;
       break;
     default:

@@ -34,6 +34,7 @@ struct PacketInfo {
   uint32_t l4_len = 0;            // declared length (from IP header)
   // transport results
   uint16_t sport = 0, dport = 0;  // ICMP: type/code
+  uint16_t icmp_echo_id = 0;      // ICMP/ICMPv6 echo request/reply identifier (flow key part)
   bool has_tcp = false;
   uint8_t tcp_flags = 0;
   uint32_t tcp_seq = 0;
