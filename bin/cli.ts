@@ -60,6 +60,13 @@ export const OUTPUT_FLAGS: FlagSpec[] = [
   { long: 'observation', arg: 'NAME', path: 'output.observation', help: 'Observation domain name' },
   { long: 'hive-boundary-flush', path: 'output.hive_boundary_flush', set: true, help: 'Flush at day boundaries' },
 ];
+export const ANALYZER_FLAGS: FlagSpec[] = [
+  { long: 'analyzers', arg: 'DIR', path: 'analyzers.dir', help: 'Load user analyzers from DIR' },
+  { long: 'no-builtin-analyzers', path: 'analyzers.builtins', set: false, help: 'Do not run the built-in analyzers' },
+  { long: 'alerts', arg: 'FILE', path: 'alerts.file', help: 'Append alerts to FILE (JSON lines)' },
+  { long: 'alerts-stdout', path: 'alerts.stdout', set: true, help: 'Print alerts on stdout' },
+  { long: 'alerts-webhook', arg: 'URL', path: 'alerts.webhook_url', help: 'POST alerts to URL' },
+];
 export const LOG_FLAGS: FlagSpec[] = [
   { long: 'verbose', short: 'v', path: 'output.verbose', count: true, help: 'Increase verbosity (-vv for debug)' },
   { long: 'quiet', short: 'q', path: 'output.verbose', help: 'Quiet mode (warnings and errors only)' },

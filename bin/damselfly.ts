@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-node-snapshot
 // The damselfly CLI entry: dispatch to a command; user errors print one line, no stack trace.
 import { readFileSync } from 'node:fs';
 import { isUserError, formatError } from '../streams/errors.js';

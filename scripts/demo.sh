@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec node dist/bin/damselfly.js demo "$@"
+exec node --no-node-snapshot dist/bin/damselfly.js demo "$@"

@@ -30,7 +30,7 @@ export function missingShared(rel: string): string {
 }
 
 export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number; input?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [CLI, ...args], {
+  return spawnSync(process.execPath, ['--no-node-snapshot', CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 300_000,

@@ -32,6 +32,17 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     verbose: { type: 'int', default: 1, min: 0, max: 3, description: '0=warnings, 1=info, 2=debug, 3=trace' },
     log_file: { type: 'string', description: 'Log file path' },
   },
+  analyzers: {
+    builtins: { type: 'bool', default: true, description: 'Run the built-in analyzers (dga, threat-feed, ...)' },
+    disable: { type: 'string', default: '', description: 'Comma-separated built-in analyzers to turn off', example: 'dga' },
+    dir: { type: 'string', description: 'Folder of user analyzers (one .ts file or folder per analyzer)' },
+  },
+  alerts: {
+    file: { type: 'string', description: 'Append alerts to this JSONL file' },
+    stdout: { type: 'bool', default: false, description: 'Print alerts on stdout' },
+    webhook_url: { type: 'string', description: 'POST alerts to this HTTP(S) URL (retried with backoff)' },
+    suppress_seconds: { type: 'int', default: 60, min: 0, description: 'Suppress repeats of an analyzer+key within this window (event time)' },
+  },
   transport: {
     queue_events: { type: 'int', default: 65536, min: 1, description: 'Embedded transport: max queued events per topic and group' },
     topic_prefix: { type: 'string', default: 'damselfly', description: 'Topic name prefix' },
