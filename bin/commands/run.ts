@@ -1,18 +1,16 @@
 // `damselfly run`: sensor → embedded transport → Parquet sink, in one process.
 import { parseArgs, helpText, INPUT_FLAGS, FLOW_FLAGS, OUTPUT_FLAGS, ANALYZER_FLAGS, LOG_FLAGS, type CommandSpec } from '../cli.js';
-import { CONFIG_SCHEMA, sensorOptions, str, num } from '../../sensor/src/config.js';
+import { CONFIG_SCHEMA, sensorOptions, liveOptions, str, num } from '../../sensor/src/config.js';
+import { LiveSource } from '../../sensor/src/live-source.js';
 import { expandInput } from '../../sensor/src/inputs.js';
 import { FileSource } from '../../sensor/src/file-source.js';
 import { EmbeddedTransport } from '../../streams/embedded/index.js';
 import { topicFor, type FlowEvent, type AlertEvent } from '../../streams/schema.js';
 import type { Transport } from '../../streams/transport.js';
-import { startAnalyzers } from '../../analyzers/runtime/index.js';
-import { AlertSink } from '../../sinks/alerts/index.js';
-import { ParquetSink } from '../../sinks/parquet/index.js';
 import { UserError } from '../../streams/errors.js';
 import type { Config } from '../../streams/config.js';
 import { configureLog, log } from '../../streams/log.js';
-import { progressReporter, summaryLine, captureErrorLine } from './common.js';
+import { progressReporter, summaryLine, captureErrorLine, stopOnSignals } from './common.js';
 
 export const RUN: CommandSpec = {
   name: 'run',
@@ -20,7 +18,7 @@ export const RUN: CommandSpec = {
   usage: 'damselfly run -i <capture|glob> --parquet-dir DIR [options]',
   config: true,
   flags: [...INPUT_FLAGS, ...FLOW_FLAGS, ...OUTPUT_FLAGS, ...ANALYZER_FLAGS, ...LOG_FLAGS],
-  examples: ['damselfly run -i capture.pcap --parquet-dir ./flows', "damselfly run -i '/data/*.pcap' --parquet-dir ./flows --idle-timeout 60"],
+  examples: ['damselfly run -i capture.pcap --parquet-dir ./flows', 'damselfly run -i eth0 --live pcap --parquet-dir ./flows', "damselfly run -i '/data/*.pcap' --parquet-dir ./flows --idle-timeout 60"],
 };
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -39,10 +37,39 @@ export async function runPipeline(cfg: Config): Promise<number> {
   if (!source) throw new UserError("run needs an input: -i <capture|glob> (or input.source in the config)");
   const dir = str(cfg, 'output', 'parquet_dir');
   if (!dir) throw new UserError('run needs an output directory: --parquet-dir DIR (or output.parquet_dir in the config)');
-  const files = expandInput(source);
+  const live = liveOptions(cfg);
+  const files = live ? [] : expandInput(source);
   const opts = sensorOptions(cfg);
 
   const start = Date.now();
+  const transport = new EmbeddedTransport({ maxQueued: num(cfg, 'transport', 'queue_events') });
+  const prefix = str(cfg, 'transport', 'topic_prefix');
+  const topic = topicFor('flow', prefix);
+
+  // The first packet batches run on a worker thread while this thread loads DuckDB and the
+  // analyzer sandboxes; events wait at the gate until every consumer has subscribed.
+  // Until then, up to queue_events events are held here (memory stays bounded: past that the
+  // source waits), so the worker keeps decoding while the consumers start.
+  let openGate!: () => void;
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  const bound = num(cfg, 'transport', 'queue_events');
+  let backlog: FlowEvent[][] | null = [];
+  let backlogCount = 0;
+  const src = new FileSource(opts, files, async (events) => {
+    if (backlog) {
+      if (backlogCount + events.length <= bound) {
+        backlog.push(events);
+        backlogCount += events.length;
+        return;
+      }
+      await gate;
+    }
+    await transport.publish(topic, events);
+  }, progressReporter(start));
+  const running = src.run();
+  running.catch(() => undefined); // awaited below; avoid an unhandled rejection while we set up
+
+  const { ParquetSink } = await import('../../sinks/parquet/index.js');
   const sink = new ParquetSink({
     dir,
     observation: opts.observation,
@@ -50,54 +77,37 @@ export async function runPipeline(cfg: Config): Promise<number> {
     prefix: str(cfg, 'output', 'parquet_file_prefix') ?? 'damselfly',
   });
   await sink.open();
-  const transport = new EmbeddedTransport({ maxQueued: num(cfg, 'transport', 'queue_events') });
-  const prefix = str(cfg, 'transport', 'topic_prefix');
-  const topic = topicFor('flow', prefix);
   const sub = await transport.subscribe<FlowEvent>(topic, { group: 'sink.parquet', maxBatch: 8192 }, (batch) => sink.write(batch));
+  const analysis = await startAnalysis(cfg, transport, prefix, opts.observation);
+  // The source emits one batch at a time, so this flush cannot interleave with a later batch.
+  while (backlog.length > 0) {
+    const b = backlog.shift()!;
+    backlogCount -= b.length;
+    await transport.publish(topic, b);
+  }
+  backlog = null;
+  openGate();
 
-  // Alerts sink first, then analyzers: a group that joins late only sees later events.
-  const alertFile = str(cfg, 'alerts', 'file');
-  const webhook = str(cfg, 'alerts', 'webhook_url');
-  const alertSink = new AlertSink({
-    ...(alertFile ? { file: alertFile } : {}),
-    stdout: cfg.alerts?.stdout === true,
-    ...(webhook ? { webhook: { url: webhook } } : {}),
-    suppressMs: num(cfg, 'alerts', 'suppress_seconds') * 1000,
-  });
-  await alertSink.open();
-  const alertSub = await transport.subscribe<AlertEvent>(topicFor('alert', prefix), { group: 'sink.alerts' }, (b) => alertSink.write(b));
-  const analyzerDir = str(cfg, 'analyzers', 'dir');
-  const disable = (str(cfg, 'analyzers', 'disable') ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-  const analyzers = await startAnalyzers(transport, {
-    builtins: cfg.analyzers?.builtins !== false,
-    disable,
-    dirs: analyzerDir ? [analyzerDir] : [],
-    ...(prefix !== undefined ? { topicPrefix: prefix } : {}),
-    obname: opts.observation,
-    watch: false,
-  });
-
-  const src = new FileSource(opts, files, (events) => transport.publish(topic, events), progressReporter(start));
   let summary;
   try {
-    summary = await src.run();
+    summary = await running;
     // Let every analyzer see every event before it stops, then drain alerts and sinks.
     await drained(transport, [topic]);
-    await analyzers.idle();
+    await analysis?.analyzers.idle();
   } finally {
-    await analyzers.stop();
+    await analysis?.analyzers.stop();
     await transport.close();
     await sub.done;
-    await alertSub.done;
+    await analysis?.alertSub.done;
   }
-  const alerts = await alertSink.close();
+  const alerts = (await analysis?.alertSink.close()) ?? { rows: 0 };
   const written = await sink.close();
   for (const e of summary.errors) log('error', 'sensor', captureErrorLine(e));
   process.stdout.write(
-    summaryLine(summary, Date.now() - start, { parquet_files: written.files.length, parquet_rows: written.rows, analyzers: analyzers.names.length, alerts: alerts.rows }) + '\n',
+    summaryLine(summary, Date.now() - start, { parquet_files: written.files.length, parquet_rows: written.rows, analyzers: analysis?.analyzers.names.length ?? 0, alerts: alerts.rows }) + '\n',
   );
   if (num(cfg, 'output', 'verbose') >= 2 || cfg.output?.stats === true) {
-    process.stderr.write(`stats: ${JSON.stringify({ sensor: summary.stats, transport: transport.stats(), sink: sink.stats(), analyzers: analyzers.stats(), alerts: alertSink.stats() })}\n`);
+    process.stderr.write(`stats: ${JSON.stringify({ sensor: summary.stats, transport: transport.stats(), sink: sink.stats(), analyzers: analysis?.analyzers.stats(), alerts: analysis?.alertSink.stats() })}\n`);
   }
   return summary.errors.length > 0 ? 1 : 0;
 }
@@ -109,4 +119,39 @@ async function drained(transport: Transport, topics: string[]): Promise<void> {
     if (topics.every((t) => (st[t]?.queued ?? 0) === 0)) return;
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/**
+ * Alert sink + analyzers (built-in and the user's). Loaded only when some analyzer may run, so
+ * a plain capture-to-Parquet run does not pay for the sandbox runtime. Alerts subscribe first:
+ * a group that joins late only sees later events.
+ */
+async function startAnalysis(cfg: Config, transport: Transport, prefix: string | undefined, obname: string) {
+  const analyzerDir = str(cfg, 'analyzers', 'dir');
+  const builtins = cfg.analyzers?.builtins !== false;
+  if (!builtins && !analyzerDir) return undefined;
+  const [{ startAnalyzers }, { AlertSink }] = await Promise.all([
+    import('../../analyzers/runtime/index.js'),
+    import('../../sinks/alerts/index.js'),
+  ]);
+  const alertFile = str(cfg, 'alerts', 'file');
+  const webhook = str(cfg, 'alerts', 'webhook_url');
+  const alertSink = new AlertSink({
+    ...(alertFile ? { file: alertFile } : {}),
+    stdout: cfg.alerts?.stdout === true,
+    ...(webhook ? { webhook: { url: webhook } } : {}),
+    suppressMs: num(cfg, 'alerts', 'suppress_seconds') * 1000,
+  });
+  await alertSink.open();
+  const alertSub = await transport.subscribe<AlertEvent>(topicFor('alert', prefix), { group: 'sink.alerts' }, (b) => alertSink.write(b));
+  const disable = (str(cfg, 'analyzers', 'disable') ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const analyzers = await startAnalyzers(transport, {
+    builtins,
+    disable,
+    dirs: analyzerDir ? [analyzerDir] : [],
+    ...(prefix !== undefined ? { topicPrefix: prefix } : {}),
+    obname,
+    watch: false,
+  });
+  return { alertSink, alertSub, analyzers };
 }

@@ -66,8 +66,12 @@ export class FileSource {
         errors.push({ file, packetIndex: 0, byteOffset: 0, message: (e as Error).message });
         continue;
       }
+      // Double-buffered: the worker thread decodes the next batch while this thread hands the
+      // previous one downstream (the addon copies each batch out, so they never share memory).
+      let next = this.sensor.readBatch(this.batchPackets);
       for (;;) {
-        const b = await this.sensor.readBatch(this.batchPackets);
+        const b = await next;
+        if (!b.done) next = this.sensor.readBatch(this.batchPackets);
         this.packets += b.packets;
         this.bytes += b.bytes;
         await this.deliver(b.flows);
