@@ -1,16 +1,9 @@
 // The community-tier (v1) Parquet schema: COMMUNITY_FIELDS in order, mapped to DuckDB/Parquet types,
 // and the file layout and key/value metadata.
-import {
-  FLOAT,
-  INTEGER,
-  TIMESTAMP,
-  UBIGINT,
-  UINTEGER,
-  USMALLINT,
-  UTINYINT,
-  VARCHAR,
-  type DuckDBType,
-} from '@duckdb/node-api';
+import type { DuckDBType } from '@duckdb/node-api';
+import { duckdb } from './duckdb.js';
+
+const { FLOAT, INTEGER, TIMESTAMP, UBIGINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR } = duckdb;
 import { COMMUNITY_FIELDS, type FieldType } from '../../streams/schema.js';
 
 export const TIER = 'community';

@@ -26,15 +26,8 @@ import { existsSync } from 'node:fs';
 import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import path from 'node:path';
-import {
-  DuckDBDataChunk,
-  DuckDBInstance,
-  DuckDBTimestampValue,
-  VARCHAR,
-  type DuckDBConnection,
-  type DuckDBType,
-  type DuckDBVector,
-} from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBType, DuckDBVector } from '@duckdb/node-api';
+import { duckdb } from './duckdb.js';
 import type { FlowEvent, FieldType } from '../../streams/schema.js';
 import type { Sink, SinkResult, SinkStats } from '../sink.js';
 import { SinkPathError, SinkWriteError, describeFsError } from '../errors.js';
@@ -82,7 +75,7 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
     if (this.con) return;
     const root = path.resolve(this.o.dir);
     await ensureWritableDir(root);
-    this.instance = await DuckDBInstance.create(':memory:');
+    this.instance = await duckdb.DuckDBInstance.create(':memory:');
     this.con = await this.instance.connect();
   }
 
@@ -259,7 +252,7 @@ const PACKED: Encoding = (() => {
   const sel = COLUMNS.map((f) => (f.type === 'String' ? `__s[${++k}] AS ${quoteIdent(f.name)}` : quoteIdent(f.name)));
   return {
     ddl: [...numeric.map((f) => `${quoteIdent(f.name)} ${SQL_TYPE[f.type]}`), '__packed VARCHAR'].join(', '),
-    types: [...numeric.map((f) => DUCKDB_TYPE[f.type]), VARCHAR],
+    types: [...numeric.map((f) => DUCKDB_TYPE[f.type]), duckdb.VARCHAR],
     fills: [...numeric.map((f) => fillFor(f.name as keyof FlowEvent, f.type)), packedFill],
     select: `SELECT ${sel.join(', ')} FROM (SELECT *, string_split(__packed, chr(31)) AS __s FROM stage)`,
   };
@@ -292,7 +285,7 @@ function packedFill(vec: DuckDBVector, rows: readonly FlowEvent[], off: number, 
 }
 
 function encodeChunk(enc: Encoding, rows: readonly FlowEvent[], off: number, n: number): DuckDBDataChunk {
-  const chunk = DuckDBDataChunk.create(enc.types, n);
+  const chunk = duckdb.DuckDBDataChunk.create(enc.types, n);
   for (let c = 0; c < enc.fills.length; c++) {
     const vec = chunk.getColumnVector(c);
     enc.fills[c]!(vec, rows, off, n);
@@ -334,7 +327,7 @@ function fillFor(name: keyof FlowEvent, type: FieldType): Fill {
     case 'UInt64':
       return wideFill(name, BigUint64Array, (v) => BigInt(v) as never);
     case 'Timestamp':
-      return wideFill(name, BigInt64Array, (v) => new DuckDBTimestampValue(BigInt(v)) as never);
+      return wideFill(name, BigInt64Array, (v) => new duckdb.DuckDBTimestampValue(BigInt(v)) as never);
   }
 }
 
