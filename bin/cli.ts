@@ -42,6 +42,14 @@ export const INPUT_FLAGS: FlagSpec[] = [
   { long: 'source', short: 'i', arg: 'SRC', path: 'input.source', help: 'Input capture file (pcap/pcapng) or glob, e.g. "/data/*.pcap"' },
   { long: 'filter', arg: 'EXPR', path: 'input.filter', help: 'BPF filter expression' },
   { long: 'snaplen', arg: 'BYTES', path: 'input.snaplen', help: 'Maximum capture bytes per packet' },
+  { long: 'live', arg: 'TYPE', path: 'input.live_type', help: 'Capture live from the interface given by -i: pcap, afpacket' },
+  { long: 'promisc-off', path: 'input.promisc_off', set: true, help: 'Disable promiscuous mode' },
+];
+export const AFPACKET_FLAGS: FlagSpec[] = [
+  { long: 'afp-block-size', arg: 'BYTES', path: 'afpacket.block_size', help: 'Ring buffer block size (default: 2097152)' },
+  { long: 'afp-block-count', arg: 'N', path: 'afpacket.block_count', help: 'Ring buffer block count (default: 64)' },
+  { long: 'afp-fanout-group', arg: 'ID', path: 'afpacket.fanout_group', help: 'Fanout group ID (0 = disabled)' },
+  { long: 'afp-fanout-mode', arg: 'MODE', path: 'afpacket.fanout_mode', help: 'Fanout mode: hash, lb, cpu, rollover, random' },
 ];
 export const FLOW_FLAGS: FlagSpec[] = [
   { long: 'idle-timeout', arg: 'SECS', path: 'flow.idle_timeout', help: 'Idle timeout (default: 300)' },

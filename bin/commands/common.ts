@@ -43,3 +43,26 @@ export function summaryLine(s: SourceSummary, elapsedMs: number, extra: Record<s
   };
   return 'summary: ' + Object.entries(fields).map(([k, v]) => `${k}=${v}`).join(' ');
 }
+
+/**
+ * Live capture: the first SIGINT/SIGTERM calls stop() (the source then flushes every flow with
+ * reason eof and the command exits 0); a second one exits at once. Returns a disposer.
+ */
+export function stopOnSignals(component: string, stop: () => void): () => void {
+  let stopping = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (stopping) {
+      process.stderr.write(`${component}: ${sig} again, exiting without flushing\n`);
+      process.exit(130);
+    }
+    stopping = true;
+    if (logEnabled('info')) process.stderr.write(`${component}: ${sig}: stopping capture, flushing flows\n`);
+    stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}

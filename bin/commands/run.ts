@@ -1,5 +1,5 @@
 // `damselfly run`: sensor → embedded transport → Parquet sink, in one process.
-import { parseArgs, helpText, INPUT_FLAGS, FLOW_FLAGS, OUTPUT_FLAGS, ANALYZER_FLAGS, LOG_FLAGS, type CommandSpec } from '../cli.js';
+import { parseArgs, helpText, INPUT_FLAGS, AFPACKET_FLAGS, FLOW_FLAGS, OUTPUT_FLAGS, ANALYZER_FLAGS, LOG_FLAGS, type CommandSpec } from '../cli.js';
 import { CONFIG_SCHEMA, sensorOptions, liveOptions, str, num } from '../../sensor/src/config.js';
 import { LiveSource } from '../../sensor/src/live-source.js';
 import { expandInput } from '../../sensor/src/inputs.js';
@@ -17,8 +17,8 @@ export const RUN: CommandSpec = {
   summary: 'Run the whole pipeline in one process: capture → flows → embedded transport → analyzers → Parquet and alerts.',
   usage: 'damselfly run -i <capture|glob> --parquet-dir DIR [options]',
   config: true,
-  flags: [...INPUT_FLAGS, ...FLOW_FLAGS, ...OUTPUT_FLAGS, ...ANALYZER_FLAGS, ...LOG_FLAGS],
-  examples: ['damselfly run -i capture.pcap --parquet-dir ./flows', 'damselfly run -i eth0 --live pcap --parquet-dir ./flows', "damselfly run -i '/data/*.pcap' --parquet-dir ./flows --idle-timeout 60"],
+  flags: [...INPUT_FLAGS, ...AFPACKET_FLAGS, ...FLOW_FLAGS, ...OUTPUT_FLAGS, ...ANALYZER_FLAGS, ...LOG_FLAGS],
+  examples: ['damselfly run -i capture.pcap --parquet-dir ./flows', 'damselfly run -i eth0 --live pcap --parquet-dir ./flows', 'damselfly run -i eth0 --live pcap --parquet-dir ./flows', "damselfly run -i '/data/*.pcap' --parquet-dir ./flows --idle-timeout 60"],
 };
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -55,7 +55,7 @@ export async function runPipeline(cfg: Config): Promise<number> {
   const bound = num(cfg, 'transport', 'queue_events');
   let backlog: FlowEvent[][] | null = [];
   let backlogCount = 0;
-  const src = new FileSource(opts, files, async (events) => {
+  const emit = async (events: FlowEvent[]): Promise<void> => {
     if (backlog) {
       if (backlogCount + events.length <= bound) {
         backlog.push(events);
@@ -65,8 +65,14 @@ export async function runPipeline(cfg: Config): Promise<number> {
       await gate;
     }
     await transport.publish(topic, events);
-  }, progressReporter(start));
+  };
+  // Live: the interface opens here (a bad interface throws before any sink starts) and the
+  // first SIGINT/SIGTERM stops the capture; the final batch carries every flow, reason eof.
+  const src = live
+    ? new LiveSource(opts, live, emit, progressReporter(start), () => log('info', 'run', `live capture on ${live.iface} (${live.type}) started`))
+    : new FileSource(opts, files, emit, progressReporter(start));
   const running = src.run();
+  const disposeSignals = src instanceof LiveSource ? stopOnSignals('run', () => src.stop()) : () => {};
   running.catch(() => undefined); // awaited below; avoid an unhandled rejection while we set up
 
   const { ParquetSink } = await import('../../sinks/parquet/index.js');
@@ -95,6 +101,7 @@ export async function runPipeline(cfg: Config): Promise<number> {
     await drained(transport, [topic]);
     await analysis?.analyzers.idle();
   } finally {
+    disposeSignals();
     await analysis?.analyzers.stop();
     await transport.close();
     await sub.done;

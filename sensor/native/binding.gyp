@@ -4,6 +4,9 @@
       "target_name": "damselfly_native",
       "sources": [
         "src/binding.cc",
+        "src/binding_live.cc",
+        "src/core/live_pcap.cc",
+        "src/core/live_afpacket.cc",
         "src/core/sha1.cc",
         "src/core/community_id.cc",
         "src/core/decode.cc",

@@ -2,10 +2,13 @@
 // which users already know. Reference docs come from this table (`damselfly config --help`).
 import type { ConfigSchema, Config } from '../../streams/config.js';
 import type { SensorOptions } from './native.js';
+import type { LiveOptions, LiveType, FanoutMode } from './live-sensor.js';
 
 export const CONFIG_SCHEMA: ConfigSchema = {
   input: {
-    source: { type: 'string', description: 'PCAP/PCAPNG file path or glob', example: 'capture.pcap' },
+    source: { type: 'string', description: 'PCAP/PCAPNG file path or glob; with live_type, an interface name', example: 'capture.pcap' },
+    live_type: { type: 'string', enum: ['pcap', 'afpacket'], description: 'Capture live from the interface named by source: pcap (libpcap) or afpacket (Linux TPACKET_V3); absent = source is a capture file or glob', example: 'afpacket' },
+    promisc_off: { type: 'bool', default: false, description: 'Disable promiscuous mode (live capture)' },
     filter: { type: 'string', description: 'BPF filter expression', example: 'tcp or udp' },
     snaplen: { type: 'int', default: 65535, min: 64, max: 262144, description: 'Maximum bytes per packet' },
   },
@@ -15,6 +18,12 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     max_flows: { type: 'int', default: 0, min: 0, description: 'Maximum concurrent flows (0 = unlimited); the oldest is evicted' },
     max_payload: { type: 'int', default: 500, min: 0, max: 65535, description: 'Payload bytes per direction used for entropy' },
     mac: { type: 'bool', default: true, description: 'Include MAC addresses' },
+  },
+  afpacket: {
+    block_size: { type: 'int', default: 2097152, min: 4096, max: 1 << 30, description: 'Ring buffer block size in bytes (multiple of the page size); ring = block_size x block_count' },
+    block_count: { type: 'int', default: 64, min: 1, max: 65536, description: 'Number of ring buffer blocks' },
+    fanout_group: { type: 'int', default: 0, min: 0, max: 65535, description: 'Fanout group ID (0 = disabled); processes with the same group share the interface' },
+    fanout_mode: { type: 'string', default: 'hash', enum: ['hash', 'lb', 'cpu', 'rollover', 'random'], description: 'Fanout distribution: hash (by flow), lb, cpu, rollover, random' },
   },
   fragment: {
     disabled: { type: 'bool', default: false, description: 'Disable IP fragment reassembly' },
@@ -76,5 +85,20 @@ export function sensorOptions(c: Config): SensorOptions {
       maxTables: num(c, 'fragment', 'max_tables'),
       timeout: num(c, 'fragment', 'timeout'),
     },
+  };
+}
+
+/** Live capture options when input.live_type is set (input.source is then an interface name). */
+export function liveOptions(c: Config): LiveOptions | undefined {
+  const type = str(c, 'input', 'live_type');
+  if (type === undefined) return undefined;
+  return {
+    iface: str(c, 'input', 'source') ?? '',
+    type: type as LiveType,
+    promisc: !bool(c, 'input', 'promisc_off'),
+    blockSize: num(c, 'afpacket', 'block_size'),
+    blockCount: num(c, 'afpacket', 'block_count'),
+    fanoutGroup: num(c, 'afpacket', 'fanout_group'),
+    fanoutMode: (str(c, 'afpacket', 'fanout_mode') ?? 'hash') as FanoutMode,
   };
 }

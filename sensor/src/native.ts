@@ -85,7 +85,7 @@ export class NativeLoadError extends InternalError {
 }
 
 /** Columnar flow batch from the addon: 31 numbers and 12 '|'-terminated strings per flow. */
-interface FlowColumns { n: number; nums: Float64Array; strs: string }
+export interface FlowColumns { n: number; nums: Float64Array; strs: string }
 
 interface NativeBatch { flows: FlowColumns; packets: number; bytes: number; done: boolean; error?: CaptureErrorInfo }
 
@@ -100,7 +100,7 @@ const NUM_COLS = 31;
 const STR_COLS = 12;
 
 /** Builds FlowRecords from a columnar batch (one object literal per flow: one hidden class). */
-function decodeFlows(c: FlowColumns, obname: string): FlowRecord[] {
+export function decodeFlows(c: FlowColumns, obname: string): FlowRecord[] {
   const out = new Array<FlowRecord>(c.n);
   if (c.n === 0) return out;
   const v = c.nums;

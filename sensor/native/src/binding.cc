@@ -21,6 +21,12 @@
 
 using namespace dfly;
 
+namespace dfly {  // live capture (binding_live.cc) and what it shares with this file
+void binding_live_init(Napi::Env env, Napi::Object exports);
+Napi::Object binding_flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows);
+SensorConfig binding_sensor_config(Napi::Env env, Napi::Object opts);
+}  // namespace dfly
+
 namespace {
 
 // ============================================================================================
@@ -272,9 +278,20 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(ad);
   exports.Set("NativeSensor", ctor);
   exports.Set("communityId", Napi::Function::New(env, CommunityId, "communityId"));
+  binding_live_init(env, exports);
   return exports;
 }
 
 }  // namespace
+
+// Shared with binding_live.cc (live capture) so both classes parse options and lay out flow
+// batches identically: the live sensor borrows a NativeSensor's parsed config.
+Napi::Object dfly::binding_flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows) {
+  return flows_to_js(env, flows);
+}
+SensorConfig dfly::binding_sensor_config(Napi::Env env, Napi::Object opts) {
+  Napi::Object o = env.GetInstanceData<AddonData>()->ctor.New({opts});
+  return NativeSensor::Unwrap(o)->sensor_->config();
+}
 
 NODE_API_MODULE(damselfly_native, Init)

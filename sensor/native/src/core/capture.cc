@@ -211,6 +211,11 @@ void Sensor::flow_flush() {
   }
 }
 
+void Sensor::flow_tick(int64_t now_us) {
+  flow_expire_idle(now_us);
+  if (!cfg_.frag.disabled && frags_.size()) frags_.frag_expire(now_us, stats_);
+}
+
 static inline int addr_cmp(const uint8_t* a, const uint8_t* b) { return memcmp(a, b, 16); }
 
 void Sensor::flow_packet(PacketInfo& pi) {

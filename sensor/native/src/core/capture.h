@@ -58,6 +58,9 @@ class Sensor {
   void packet_process(int dlt, int64_t ts_us, const uint8_t* data, uint32_t caplen);
   // flow_*: ends every remaining flow with reason eof.
   void flow_flush();
+  // flow_*: expires idle flows and stale fragments at wall-clock time now_us (live capture calls
+  // it about once a second, so flows end even when no packet arrives).
+  void flow_tick(int64_t now_us);
 
   std::vector<FlowFeatures>& ended() { return ended_; }
   const Stats& stats() const { return stats_; }
