@@ -1,0 +1,142 @@
+// Options of the Kafka transport: every field with its default, in one place. The CLI maps
+// `--kafka <brokers>`, `--topic-prefix`, `--group` onto these (see createKafkaTransport).
+import type { ConnectionOptions } from 'node:tls';
+import { UserError } from '../errors.js';
+import type { CompressionName } from './codecs.js';
+
+export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+export interface KafkaSaslOptions {
+  mechanism: SaslMechanism;
+  username: string;
+  password: string;
+}
+
+export interface KafkaBackoffOptions {
+  /** First delay (default 250 ms), doubled per attempt. */
+  initialDelayMs?: number;
+  /** Largest delay (default 5000 ms). */
+  maxDelayMs?: number;
+}
+
+export interface KafkaTransportOptions {
+  /** Bootstrap brokers, `host:port` each. */
+  brokers: string[];
+  /** Client id reported to the broker (default `damselfly`). */
+  clientId?: string;
+  /** Partitions of topics this transport creates (default 6). Existing topics are left alone. */
+  partitions?: number;
+  /** Replication factor of topics this transport creates (default 1). */
+  replicationFactor?: number;
+  /** Producer acks: -1 = all in-sync replicas (default), 1 = leader, 0 = none. */
+  acks?: -1 | 0 | 1;
+  /** Idempotent producer (default true; needs acks -1, forced off otherwise). */
+  idempotent?: boolean;
+  /** Batch compression (default lz4). */
+  compression?: CompressionName;
+  /** Most events per produce request (default 2000). */
+  sendBatchEvents?: number;
+  /** How long the sender waits to fill a batch before sending (default 5 ms). */
+  lingerMs?: number;
+  /**
+   * Memory bound of the producer buffer: serialized bytes of events accepted but not yet acked
+   * (default 64 MiB). When it is full publish() waits (backpressure) up to `shedAfterMs`, then
+   * sheds the batch: counted in stats (`shed`) and logged, never silent.
+   */
+  maxBufferBytes?: number;
+  /** How long publish() waits for room before shedding (default 5000 ms; Infinity: never shed). */
+  shedAfterMs?: number;
+  /** TLS: true for system CAs, or node:tls options (ca, cert, key, servername, ...). */
+  ssl?: boolean | ConnectionOptions;
+  sasl?: KafkaSaslOptions;
+  /** Backoff between attempts to reach the brokers / resend a failed batch. */
+  backoff?: KafkaBackoffOptions;
+  /** Give up reaching the brokers at start after this long (default Infinity: keep retrying). */
+  connectTimeoutMs?: number;
+  /** Consumer session timeout (default 10000 ms): how fast a dead member's partitions move. */
+  sessionTimeoutMs?: number;
+  /** Consumer heartbeat interval (default 1000 ms). */
+  heartbeatIntervalMs?: number;
+  /** Largest batch handed to a handler (default 1024). */
+  maxBatch?: number;
+  /** Where a new group starts: earliest (default) or latest. */
+  startFrom?: 'earliest' | 'latest';
+  /** close() waits at most this long for unsent events (default 30000 ms); the rest count as shed. */
+  closeTimeoutMs?: number;
+}
+
+export type ResolvedKafkaTransportOptions = Required<Omit<KafkaTransportOptions, 'ssl' | 'sasl' | 'backoff'>> & {
+  ssl?: boolean | ConnectionOptions;
+  sasl?: KafkaSaslOptions;
+  backoff: Required<KafkaBackoffOptions>;
+};
+
+export const KAFKA_DEFAULTS = {
+  clientId: 'damselfly',
+  partitions: 6,
+  replicationFactor: 1,
+  acks: -1,
+  idempotent: true,
+  compression: 'lz4',
+  sendBatchEvents: 2000,
+  lingerMs: 5,
+  maxBufferBytes: 64 * 1024 * 1024,
+  shedAfterMs: 5000,
+  connectTimeoutMs: Infinity,
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1000,
+  maxBatch: 1024,
+  startFrom: 'earliest',
+  closeTimeoutMs: 30_000,
+  backoff: { initialDelayMs: 250, maxDelayMs: 5000 },
+} as const;
+
+/** `a:1,b:2` → ['a:1', 'b:2'], checked; a bad list is a user error. */
+export function parseBrokers(list: string | string[]): string[] {
+  const items = (Array.isArray(list) ? list : list.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
+  if (items.length === 0) throw new UserError('--kafka needs at least one broker (host:port[,host:port...])');
+  for (const b of items) {
+    const m = /^(.+):(\d+)$/.exec(b);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UserError(`--kafka: '${b}' is not host:port`);
+  }
+  return items;
+}
+
+export function resolveKafkaOptions(o: KafkaTransportOptions): ResolvedKafkaTransportOptions {
+  const d = KAFKA_DEFAULTS;
+  const acks = o.acks ?? d.acks;
+  const r: ResolvedKafkaTransportOptions = {
+    brokers: parseBrokers(o.brokers),
+    clientId: o.clientId ?? d.clientId,
+    partitions: o.partitions ?? d.partitions,
+    replicationFactor: o.replicationFactor ?? d.replicationFactor,
+    acks,
+    idempotent: (o.idempotent ?? d.idempotent) && acks === -1,
+    compression: o.compression ?? d.compression,
+    sendBatchEvents: o.sendBatchEvents ?? d.sendBatchEvents,
+    lingerMs: o.lingerMs ?? d.lingerMs,
+    maxBufferBytes: o.maxBufferBytes ?? d.maxBufferBytes,
+    shedAfterMs: o.shedAfterMs ?? d.shedAfterMs,
+    connectTimeoutMs: o.connectTimeoutMs ?? d.connectTimeoutMs,
+    sessionTimeoutMs: o.sessionTimeoutMs ?? d.sessionTimeoutMs,
+    heartbeatIntervalMs: o.heartbeatIntervalMs ?? d.heartbeatIntervalMs,
+    maxBatch: o.maxBatch ?? d.maxBatch,
+    startFrom: o.startFrom ?? d.startFrom,
+    closeTimeoutMs: o.closeTimeoutMs ?? d.closeTimeoutMs,
+    backoff: { ...d.backoff, ...o.backoff },
+  };
+  if (o.ssl !== undefined) r.ssl = o.ssl;
+  if (o.sasl !== undefined) r.sasl = o.sasl;
+  const problems: string[] = [];
+  if (!Number.isInteger(r.partitions) || r.partitions < 1) problems.push('partitions: must be > 0');
+  if (!Number.isInteger(r.replicationFactor) || r.replicationFactor < 1) problems.push('replicationFactor: must be > 0');
+  if (![-1, 0, 1].includes(r.acks)) problems.push('acks: must be -1, 0 or 1');
+  if (r.sendBatchEvents < 1) problems.push('sendBatchEvents: must be > 0');
+  if (r.maxBufferBytes < 1024) problems.push('maxBufferBytes: must be >= 1024');
+  if (r.maxBatch < 1) problems.push('maxBatch: must be > 0');
+  if (r.sasl && !['plain', 'scram-sha-256', 'scram-sha-512'].includes(r.sasl.mechanism)) {
+    problems.push('sasl.mechanism: must be plain, scram-sha-256 or scram-sha-512');
+  }
+  if (problems.length > 0) throw new UserError(`invalid kafka options: ${problems.join('; ')}`);
+  return r;
+}
