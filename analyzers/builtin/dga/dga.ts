@@ -1,0 +1,93 @@
+// DGA analyzer (built-in): scores DNS query names and TLS SNI with a random forest over lexical
+// features (features.ts) and alerts above a threshold. Written against the SDK like any user
+// analyzer and run in its own sandbox; its model is model.json beside it (`npm run train:dga`).
+//
+// Config (analyzers/builtin/dga/config.yaml or the pipeline config):
+//   enabled: false          turn it off
+//   threshold: 0.97         alert at or above this score (null = the model's trained operating point)
+//   min_label_length: 6     skip shorter registrable labels (too little signal: "bit.ly", "t.co")
+//   ignore_suffixes: [...]  names under these suffixes are never scored (reverse DNS, local zones)
+import { Forest, type Ctx, type DnsEvent, type TlsEvent } from '../../sdk/index.js';
+import { domainFeatures, splitDomain, FEATURE_NAMES } from './features.js';
+import type { DgaModel } from './model.js';
+
+export const config = {
+  threshold: null as number | null,
+  model: 'model.json',
+  min_label_length: 6,
+  ignore_suffixes: ['in-addr.arpa', 'ip6.arpa', 'local', 'localhost', 'lan', 'home.arpa', 'internal'],
+  /** Scores remembered per name (repeated lookups of popular names are not re-scored). */
+  cache_size: 50000,
+};
+
+type Config = typeof config;
+
+let forest: Forest | undefined;
+let model: DgaModel | undefined;
+let threshold = 1;
+let suffixes: string[] = [];
+const cache = new Map<string, number>();
+
+export function setup(ctx: Ctx<Config>): void {
+  model = ctx.files.json<DgaModel>(ctx.config.model);
+  forest = new Forest(model);
+  if (model.features.join(',') !== FEATURE_NAMES.join(',')) {
+    throw new Error(`${ctx.config.model}: trained on features [${model.features.join(', ')}], this analyzer computes [${FEATURE_NAMES.join(', ')}]; retrain with npm run train:dga`);
+  }
+  threshold = typeof ctx.config.threshold === 'number' ? ctx.config.threshold : model.threshold;
+  suffixes = ctx.config.ignore_suffixes.map((s) => s.toLowerCase().replace(/^\.+|\.+$/g, ''));
+  cache.clear();
+  ctx.log('info', `model ${ctx.config.model}: ${model.trees.length} trees, threshold ${threshold}`);
+}
+
+function ignored(name: string): boolean {
+  for (const s of suffixes) if (name === s || name.endsWith(`.${s}`)) return true;
+  return false;
+}
+
+/** DGA probability of `raw`, or undefined when the name is not scored. */
+export function scoreName(raw: string, ctx: Ctx<Config>): number | undefined {
+  if (!forest || !model || typeof raw !== 'string' || raw.length === 0) return undefined;
+  const name = raw.toLowerCase().replace(/\.+$/, '');
+  const hit = cache.get(name);
+  if (hit !== undefined) return hit;
+  if (ignored(name) || name.indexOf('.') < 0) return undefined;
+  const parts = splitDomain(name);
+  if (parts.label.length < ctx.config.min_label_length) return undefined;
+  const p = forest.predict(domainFeatures(name, model.lexicon));
+  if (cache.size >= ctx.config.cache_size) cache.delete(cache.keys().next().value as string);
+  cache.set(name, p);
+  return p;
+}
+
+function check(name: string, source: 'dns' | 'tls', ctx: Ctx<Config>): void {
+  const p = scoreName(name, ctx);
+  if (p === undefined) return;
+  ctx.score(source, p);
+  if (p < threshold) return;
+  const parts = splitDomain(name);
+  ctx.alert({
+    score: p,
+    reason: source === 'dns' ? `DGA-like DNS query ${parts.name}` : `DGA-like TLS server name ${parts.name}`,
+    key: `dga|${parts.name}`,
+    factors: { name: parts.name, label: parts.label, tld: parts.tld, source, threshold, features: featureFactors(parts.name) },
+  });
+}
+
+function featureFactors(name: string): Record<string, number> {
+  const v = domainFeatures(name, model!.lexicon);
+  const out: Record<string, number> = {};
+  for (const k of ['len', 'entropy', 'digit_ratio', 'max_consonant_run', 'bigram_ll', 'trigram_ll'] as const) {
+    out[k] = Number(v[FEATURE_NAMES.indexOf(k)]!.toFixed(3));
+  }
+  return out;
+}
+
+export function dns(e: DnsEvent, ctx: Ctx<Config>): void {
+  if (e.qtype === 'PTR') return;
+  check(e.query, 'dns', ctx);
+}
+
+export function tls(e: TlsEvent, ctx: Ctx<Config>): void {
+  if (e.sni) check(e.sni, 'tls', ctx);
+}
