@@ -56,6 +56,7 @@ export const FLOW_FLAGS: FlagSpec[] = [
   { long: 'active-timeout', arg: 'SECS', path: 'flow.active_timeout', help: 'Active timeout (default: 1800)' },
   { long: 'max-flows', arg: 'COUNT', path: 'flow.max_flows', help: 'Maximum flow table size (0 = unlimited)' },
   { long: 'max-payload', arg: 'BYTES', path: 'flow.max_payload', help: 'Max payload bytes inspected per direction' },
+  { long: 'status-interval', arg: 'SECS', path: 'flow.status_interval', help: 'Seconds between flow update events (default: 60, 0 = none)' },
   { long: 'no-frag', path: 'fragment.disabled', set: true, help: 'Disable fragment reassembly' },
   { long: 'max-frag-tables', arg: 'N', path: 'fragment.max_tables', help: 'Max fragment tables (default: 1024)' },
   { long: 'frag-timeout', arg: 'SECS', path: 'fragment.timeout', help: 'Fragment timeout (default: 30)' },

@@ -8,7 +8,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NATIVE="$ROOT/sensor/native"
 CXX="${CXX:-g++}"
-CORE_SRCS=("$NATIVE"/src/core/*.cc)
+CORE_SRCS=("$NATIVE"/src/core/*.cc "$NATIVE"/src/core/l7/*.cc)
 
 if [[ "${1:-}" == "--asan" ]]; then
   mkdir -p "$NATIVE/build-asan"

@@ -124,6 +124,10 @@ export interface FlowRecord {
   smac: string;
   dmac: string;
   community_id: string;
+  /** JA4 of the flow's TLS ClientHello (end records of TLS flows only). */
+  ndpi_ja4?: string;
+  /** JA3S of the flow's TLS ServerHello (end records of TLS flows only). */
+  ndpi_ja3s?: string;
 }
 
 /** Envelope fields every event carries. */
@@ -150,6 +154,9 @@ export interface StatsEvent extends EventEnvelope {
 }
 
 export type DamselflyEvent = FlowEvent | StatsEvent;
+
+/** Events a sensor produces (flow records and L7 events), each on the topic of its `type`. */
+export type SensorEvent = FlowEvent | DnsEvent | TlsEvent | HttpEvent;
 
 /** Event type → topic suffix. Topic name is `<prefix>.<suffix>`. */
 export const TOPIC_SUFFIX = {

@@ -5,7 +5,7 @@ import { LiveSource } from '../../sensor/src/live-source.js';
 import { expandInput } from '../../sensor/src/inputs.js';
 import { FileSource } from '../../sensor/src/file-source.js';
 import { EmbeddedTransport } from '../../streams/embedded/index.js';
-import { topicFor, type FlowEvent, type AlertEvent } from '../../streams/schema.js';
+import { topicFor, type FlowEvent, type AlertEvent, type SensorEvent } from '../../streams/schema.js';
 import type { Transport } from '../../streams/transport.js';
 import { UserError } from '../../streams/errors.js';
 import type { Config } from '../../streams/config.js';
@@ -66,11 +66,16 @@ export async function runPipeline(cfg: Config): Promise<number> {
     }
     await transport.publish(topic, events);
   };
+  // L7 events go to their own topics (dns/tls/http); before the consumers subscribed they wait.
+  const emitL7 = async (type: 'dns' | 'tls' | 'http', events: SensorEvent[]): Promise<void> => {
+    if (backlog) await gate;
+    await transport.publish(topicFor(type, prefix), events);
+  };
   // Live: the interface opens here (a bad interface throws before any sink starts) and the
   // first SIGINT/SIGTERM stops the capture; the final batch carries every flow, reason eof.
   const src = live
     ? new LiveSource(opts, live, emit, progressReporter(start), () => log('info', 'run', `live capture on ${live.iface} (${live.type}) started`))
-    : new FileSource(opts, files, emit, progressReporter(start));
+    : new FileSource(opts, files, (type, events) => (type === 'flow' ? emit(events as FlowEvent[]) : emitL7(type, events)), progressReporter(start));
   const running = src.run();
   const disposeSignals = src instanceof LiveSource ? stopOnSignals('run', () => src.stop()) : () => {};
   running.catch(() => undefined); // awaited below; avoid an unhandled rejection while we set up

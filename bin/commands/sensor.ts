@@ -53,7 +53,7 @@ export async function sensorCommand(argv: string[]): Promise<number> {
     }
   }
   const files = expandInput(source);
-  const src = new FileSource(sensorOptions(cfg), files, (events) => writeJsonLines(process.stdout, events), progressReporter(start));
+  const src = new FileSource(sensorOptions(cfg), files, (_type, events) => writeJsonLines(process.stdout, events), progressReporter(start));
   const summary = await src.run();
   for (const e of summary.errors) log('error', 'sensor', captureErrorLine(e));
   if (cfg.output?.stats === true) process.stderr.write(summaryLine(summary, Date.now() - start) + '\n');

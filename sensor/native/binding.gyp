@@ -14,7 +14,14 @@
         "src/core/features.cc",
         "src/core/flow_table.cc",
         "src/core/format.cc",
-        "src/core/capture.cc"
+        "src/core/capture.cc",
+        "src/core/digest.cc",
+        "src/core/l7/registry.cc",
+        "src/core/l7/dns.cc",
+        "src/core/l7/tls.cc",
+        "src/core/l7/http.cc",
+        "src/core/l7/ja3.cc",
+        "src/core/l7/ja4.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

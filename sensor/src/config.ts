@@ -18,6 +18,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     max_flows: { type: 'int', default: 0, min: 0, description: 'Maximum concurrent flows (0 = unlimited); the oldest is evicted' },
     max_payload: { type: 'int', default: 500, min: 0, max: 65535, description: 'Payload bytes per direction used for entropy' },
     mac: { type: 'bool', default: true, description: 'Include MAC addresses' },
+    status_interval: { type: 'int', default: 60, min: 0, description: 'Seconds (packet time) between `update` events of an active flow; 0 = no updates (a `start` event is always emitted)' },
   },
   afpacket: {
     block_size: { type: 'int', default: 2097152, min: 4096, max: 1 << 30, description: 'Ring buffer block size in bytes (multiple of the page size); ring = block_size x block_count' },
@@ -79,6 +80,7 @@ export function sensorOptions(c: Config): SensorOptions {
     maxPayload: num(c, 'flow', 'max_payload'),
     snaplen: num(c, 'input', 'snaplen'),
     mac: bool(c, 'flow', 'mac'),
+    statusInterval: num(c, 'flow', 'status_interval'),
     ...(filter !== undefined ? { filter } : {}),
     fragment: {
       disabled: bool(c, 'fragment', 'disabled'),

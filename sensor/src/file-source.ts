@@ -1,8 +1,9 @@
 // Drives the native sensor over a list of capture files: batches of packets are processed on a
-// libuv worker thread, ended flows come back as one array per batch and are handed to `emit`
-// (which awaits backpressure from the transport). The flow table persists across files.
-import { FileSensor, type SensorOptions, type CaptureErrorInfo, type SensorStats } from './native.js';
-import { EVENT_SCHEMA_VERSION, type FlowEvent, type FlowRecord } from '../../streams/schema.js';
+// libuv worker thread; each batch's events are handed to `emit` per type, in this order: flow
+// records (start/update, then end), then dns, tls, http events (emit awaits backpressure from
+// the transport). The flow table persists across files.
+import { FileSensor, type SensorOptions, type CaptureErrorInfo, type SensorStats, type BatchResult } from './native.js';
+import { EVENT_SCHEMA_VERSION, type FlowEvent, type FlowRecord, type SensorEvent } from '../../streams/schema.js';
 
 export interface SourceProgress {
   file: string;
@@ -23,13 +24,17 @@ export interface SourceSummary {
   stats: SensorStats;
 }
 
+/** Receives flow events only (used by sources that produce no L7 events). */
 export type EmitFn = (events: FlowEvent[]) => Promise<void>;
+/** Receives one batch of events of one type (`flow`, `dns`, `tls` or `http`). */
+export type EventEmitFn = (type: SensorEvent['type'], events: SensorEvent[]) => Promise<void>;
 
+/** Flow records as `end` events (records already decoded as FlowEvents pass through). */
 export function toFlowEvents(flows: FlowRecord[]): FlowEvent[] {
   const out = new Array<FlowEvent>(flows.length);
   for (let i = 0; i < flows.length; i++) {
     const f = flows[i]!;
-    out[i] = { type: 'flow', v: EVENT_SCHEMA_VERSION, ts: f.etime, kind: 'end', seq: 0, ...f };
+    out[i] = 'type' in f ? (f as FlowEvent) : { type: 'flow', v: EVENT_SCHEMA_VERSION, ts: f.etime, kind: 'end', seq: 0, ...f };
   }
   return out;
 }
@@ -43,17 +48,20 @@ export class FileSource {
   constructor(
     opts: SensorOptions,
     private readonly files: string[],
-    private readonly emit: EmitFn,
+    private readonly emit: EventEmitFn,
     private readonly onProgress?: (p: SourceProgress) => void,
     private readonly batchPackets = 65536,
   ) {
     this.sensor = new FileSensor(opts);
   }
 
-  private async deliver(flows: FlowRecord[]): Promise<void> {
-    if (flows.length === 0) return;
-    this.flows += flows.length;
-    await this.emit(toFlowEvents(flows));
+  private async deliver(b: BatchResult): Promise<void> {
+    this.flows += b.flows.length;
+    const flowEvents = b.updates.length === 0 ? b.flows : b.flows.length === 0 ? b.updates : b.updates.concat(b.flows);
+    if (flowEvents.length > 0) await this.emit('flow', flowEvents);
+    if (b.dns.length > 0) await this.emit('dns', b.dns);
+    if (b.tls.length > 0) await this.emit('tls', b.tls);
+    if (b.http.length > 0) await this.emit('http', b.http);
   }
 
   async run(): Promise<SourceSummary> {
@@ -74,13 +82,13 @@ export class FileSource {
         if (!b.done) next = this.sensor.readBatch(this.batchPackets);
         this.packets += b.packets;
         this.bytes += b.bytes;
-        await this.deliver(b.flows);
+        await this.deliver(b);
         this.onProgress?.({ file, fileIndex: i, files: this.files.length, packets: this.packets, bytes: this.bytes, flows: this.flows });
         if (b.error) errors.push(b.error);
         if (b.done) break;
       }
     }
-    await this.deliver(this.sensor.flush());
+    await this.deliver(this.sensor.flushAll());
     return {
       packets: this.packets,
       bytes: this.bytes,

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FlowRecord } from '../../streams/schema.js';
+import { EVENT_SCHEMA_VERSION, type FlowRecord, type FlowEvent, type FlowKind, type DnsEvent, type DnsAnswer, type TlsEvent, type HttpEvent } from '../../streams/schema.js';
 import { UserError, InternalError } from '../../streams/errors.js';
 
 export interface SensorOptions {
@@ -27,6 +27,15 @@ export interface SensorOptions {
   /** Fill smac/dmac from Ethernet headers. */
   mac: boolean;
   fragment: { disabled: boolean; maxTables: number; timeout: number };
+  /**
+   * Seconds (packet time) between `update` records of an active flow; 0 = no updates. A `start`
+   * record is emitted at every flow's first packet unless statusEvents is false. Default 60.
+   */
+  statusInterval?: number;
+  /** Emit `start`/`update` flow records (default true). */
+  statusEvents?: boolean;
+  /** Run the DNS/TLS/HTTP parsers on the first packets of each flow (default true). */
+  l7?: boolean;
 }
 
 export interface CaptureErrorInfo {
@@ -39,7 +48,14 @@ export interface CaptureErrorInfo {
 }
 
 export interface BatchResult {
-  flows: FlowRecord[];
+  /** Flows that ended in this batch (kind `end`, with their final `seq`). */
+  flows: FlowEvent[];
+  /** `start` / `update` records of this batch, in packet order (cumulative counters). */
+  updates: FlowEvent[];
+  /** L7 events of this batch, each list in packet order. */
+  dns: DnsEvent[];
+  tls: TlsEvent[];
+  http: HttpEvent[];
   packets: number;
   bytes: number;
   done: boolean;
@@ -84,31 +100,36 @@ export class NativeLoadError extends InternalError {
   }
 }
 
-/** Columnar flow batch from the addon: 31 numbers and 12 '|'-terminated strings per flow. */
+/** Columnar flow batch from the addon: 33 numbers and 14 '|'-terminated strings per flow. */
 export interface FlowColumns { n: number; nums: Float64Array; strs: string }
 
-interface NativeBatch { flows: FlowColumns; packets: number; bytes: number; done: boolean; error?: CaptureErrorInfo }
+interface NativeBatch { flows: FlowColumns; status: FlowColumns; l7: string; packets: number; bytes: number; done: boolean; error?: CaptureErrorInfo }
 
 interface NativeSensorHandle {
   open(path: string): void;
   readBatch(maxPackets?: number): Promise<NativeBatch>;
-  flush(): FlowColumns;
+  flush(): { flows: FlowColumns; status: FlowColumns; l7: string };
   stats(): SensorStats;
 }
 
-const NUM_COLS = 31;
-const STR_COLS = 12;
+const NUM_COLS = 33;
+const STR_COLS = 14;
+const KINDS: readonly FlowKind[] = ['start', 'update', 'end'];
 
-/** Builds FlowRecords from a columnar batch (one object literal per flow: one hidden class). */
-export function decodeFlows(c: FlowColumns, obname: string): FlowRecord[] {
-  const out = new Array<FlowRecord>(c.n);
+/**
+ * Builds flow events from a columnar batch (one object literal per flow: one hidden class; the
+ * optional ndpi_ja4/ndpi_ja3s are added only to TLS flows' end records).
+ */
+export function decodeFlows(c: FlowColumns, obname: string): FlowEvent[] {
+  const out = new Array<FlowEvent>(c.n);
   if (c.n === 0) return out;
   const v = c.nums;
   const s = c.strs.split('|');
   for (let i = 0; i < c.n; i++) {
     const o = i * NUM_COLS;
     const k = i * STR_COLS;
-    out[i] = {
+    const r: FlowEvent = {
+      type: 'flow', v: EVENT_SCHEMA_VERSION, ts: v[o + 1]!, kind: KINDS[v[o + 31]!]!, seq: v[o + 32]!,
       version: 1, flowid: s[k]!, obname,
       stime: v[o]!, etime: v[o + 1]!, dur: v[o + 2]!, rtt: v[o + 3]!, pcr: v[o + 4]!,
       proto: s[k + 1]!, saddr: s[k + 2]!, daddr: s[k + 3]!, sport: v[o + 5]!, dport: v[o + 6]!,
@@ -123,6 +144,49 @@ export function decodeFlows(c: FlowColumns, obname: string): FlowRecord[] {
       spd: s[k + 6]!, spdt: s[k + 7]!, reason: s[k + 8] as FlowRecord['reason'],
       smac: s[k + 9]!, dmac: s[k + 10]!, community_id: s[k + 11]!,
     };
+    if (s[k + 12]) r.ndpi_ja4 = s[k + 12]!;
+    if (s[k + 13]) r.ndpi_ja3s = s[k + 13]!;
+    out[i] = r;
+  }
+  return out;
+}
+
+export interface L7Events { dns: DnsEvent[]; tls: TlsEvent[]; http: HttpEvent[] }
+
+/**
+ * Decodes the addon's L7 string: events end with \x1c; fields are \x1f-separated:
+ * type ts flowid saddr daddr sport dport community_id, then the type's fields (l7/l7.h). Text
+ * fields are printable ASCII: other bytes arrive escaped as \xHH (and '\' as '\\').
+ */
+export function decodeL7(str: string, obname: string): L7Events {
+  const out: L7Events = { dns: [], tls: [], http: [] };
+  if (str.length === 0) return out;
+  const evs = str.split('\x1c');
+  for (let i = 0; i < evs.length - 1; i++) {
+    const f = evs[i]!.split('\x1f');
+    const base = {
+      v: EVENT_SCHEMA_VERSION, obname, ts: Number(f[1]), flowid: f[2]!, community_id: f[7]!,
+      saddr: f[3]!, daddr: f[4]!, sport: Number(f[5]), dport: Number(f[6]),
+    };
+    switch (f[0]) {
+      case '1': {
+        const answers: DnsAnswer[] = [];
+        if (f[11]) {
+          for (const a of f[11].split('\x1e')) {
+            const p = a.split('\x1d');
+            answers.push({ name: p[0]!, type: p[1]!, ttl: Number(p[2]), data: p[3] ?? '' });
+          }
+        }
+        out.dns.push({ type: 'dns', ...base, query: f[8]!, qtype: f[9]!, rcode: f[10]!, answers });
+        break;
+      }
+      case '2':
+        out.tls.push({ type: 'tls', ...base, sni: f[8]!, alpn: f[9]!, version: f[10]!, cipher: f[11]!, ja3: f[12]!, ja3s: f[13]!, ja4: f[14]! });
+        break;
+      case '3':
+        out.http.push({ type: 'http', ...base, method: f[8]!, host: f[9]!, uri: f[10]!, user_agent: f[11]!, status: Number(f[12]) });
+        break;
+    }
   }
   return out;
 }
@@ -196,7 +260,10 @@ export class FileSensor {
     this.busy = true;
     try {
       const b = await this.native.readBatch(maxPackets);
-      const r: BatchResult = { flows: decodeFlows(b.flows, this.obname), packets: b.packets, bytes: b.bytes, done: b.done };
+      const r: BatchResult = {
+        flows: decodeFlows(b.flows, this.obname), updates: decodeFlows(b.status, this.obname),
+        ...decodeL7(b.l7, this.obname), packets: b.packets, bytes: b.bytes, done: b.done,
+      };
       if (b.error) r.error = b.error;
       return r;
     } finally {
@@ -205,9 +272,15 @@ export class FileSensor {
   }
 
   /** Ends every remaining flow with reason `eof` and returns them (call after the last file). */
-  flush(): FlowRecord[] {
+  flush(): FlowEvent[] {
+    return this.flushAll().flows;
+  }
+
+  /** Like flush(), with the pending start/update records and the L7 events of the final flows. */
+  flushAll(): BatchResult {
     if (this.busy) throw new InternalError('FileSensor.flush() while a readBatch() is running');
-    return decodeFlows(this.native.flush(), this.obname);
+    const b = this.native.flush();
+    return { flows: decodeFlows(b.flows, this.obname), updates: decodeFlows(b.status, this.obname), ...decodeL7(b.l7, this.obname), packets: 0, bytes: 0, done: true };
   }
 
   stats(): SensorStats {

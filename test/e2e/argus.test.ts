@@ -40,6 +40,7 @@ test('Argus reports the same TCP/UDP flows and packet counts', { skip: !hasComma
     for (const line of r.stdout.split('\n')) {
       if (!line) continue;
       const f = JSON.parse(line) as FlowEvent;
+      if (f.type !== 'flow' || f.kind !== 'end') continue; // start/update records and L7 events
       if (f.proto !== 'TCP' && f.proto !== 'UDP') continue;
       const k = pairKey(f.proto, f.saddr, f.sport, f.daddr, f.dport);
       const c = ours.get(k) ?? { pk: new Map() };

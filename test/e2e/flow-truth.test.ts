@@ -16,7 +16,8 @@ function sensorFlows(pcap: string, extra: string[] = []): FlowEvent[] {
   return r.stdout
     .split('\n')
     .filter((l) => l.length > 0)
-    .map((l) => JSON.parse(l) as FlowEvent);
+    .map((l) => JSON.parse(l) as FlowEvent)
+    .filter((e) => e.type === 'flow' && e.kind === 'end'); // start/update records and L7 events aside
 }
 
 function compare(gen: SynthResult, flows: FlowEvent[], idle: number): string[] {

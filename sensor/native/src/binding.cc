@@ -7,7 +7,8 @@
 // (one Float64Array + one latin1 string), built on the JS thread in OnOK; native.ts turns them
 // into FlowRecord objects with one object literal per flow (one hidden class, no per-flow N-API).
 // Memory: the Sensor is owned by the wrapper object (freed with it); ended flows are moved out of
-// the core into the worker and released after conversion.
+// the core into the worker and released after conversion. Start/update records and L7 events
+// (DNS/TLS/HTTP) travel the same way: moved out per batch, converted on the JS thread.
 #include <arpa/inet.h>
 #include <napi.h>
 
@@ -46,10 +47,11 @@ static void check(napi_env env, napi_status s) {
 // FlowRecord objects with a single object literal per flow. Measured on 74,560 flows: building
 // the objects here with napi_define_properties + cached keys cost ~9 us/flow; this layout plus
 // the JS literal is several times cheaper (see the commit message / report).
-static constexpr int kNumCols = 31;  // stime..dstdevpayload (see native.ts NUM_FIELDS)
-static constexpr int kStrCols = 12;  // flowid proto saddr daddr iflags uflags spd spdt reason smac dmac community_id
+static constexpr int kNumCols = 33;  // stime..dstdevpayload, kind, seq (see native.ts NUM_COLS)
+static constexpr int kStrCols = 14;  // flowid proto saddr daddr iflags uflags spd spdt reason smac dmac community_id ndpi_ja4 ndpi_ja3s
 
-static Napi::Object flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows) {
+static Napi::Object flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows,
+                                const std::vector<L7Extras>* extras = nullptr) {
   size_t n = flows.size();
   Napi::Float64Array nums = Napi::Float64Array::New(env, n * kNumCols);
   double* out = nums.Data();
@@ -68,6 +70,7 @@ static Napi::Object flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& 
     o[21] = s.nonempty; o[22] = d.nonempty; o[23] = s.first_nonempty; o[24] = d.first_nonempty;
     o[25] = s.maxpkt; o[26] = d.maxpkt; o[27] = dir_avg_payload(s); o[28] = dir_avg_payload(d);
     o[29] = dir_stdev_payload(s); o[30] = dir_stdev_payload(d);
+    o[31] = f.kind; o[32] = f.seq;
     int k;
     k = format_uuid(f.uuid, buf); strs.append(buf, (size_t)k); strs += '|';
     k = format_proto(f.proto, buf); strs.append(buf, (size_t)k); strs += '|';
@@ -81,6 +84,12 @@ static Napi::Object flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& 
     if (f.has_mac) { k = format_mac(f.smac, buf); strs.append(buf, (size_t)k); } strs += '|';
     if (f.has_mac) { k = format_mac(f.dmac, buf); strs.append(buf, (size_t)k); } strs += '|';
     strs += f.cid; strs += '|';
+    if (extras && f.xidx < extras->size()) {  // hex / JA4 alphabet only: never contains '|'
+      const L7Extras& x = (*extras)[f.xidx];
+      strs += x.ja4; strs += '|'; strs += x.ja3s; strs += '|';
+    } else {
+      strs += "||";
+    }
   }
   Napi::Object r = Napi::Object::New(env);
   r.Set("n", Napi::Number::New(env, (double)n));
@@ -89,6 +98,32 @@ static Napi::Object flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& 
   check(env, napi_create_string_latin1(env, strs.data(), strs.size(), &sv));
   r.Set("strs", Napi::Value(env, sv));
   return r;
+}
+
+// L7 events: one latin1 string, events terminated by '\x1c'; per event the fields
+//   type ts flowid saddr daddr sport dport community_id <body fields...>
+// separated by '\x1f' (bodies are sanitised to printable ASCII by the parsers, see l7/l7.h).
+static napi_value l7_to_js(Napi::Env env, const std::vector<L7Event>& evs) {
+  std::string out;
+  out.reserve(evs.size() * 200);
+  char buf[64];
+  for (const L7Event& e : evs) {
+    out += (char)('0' + e.type); out += kSepField;
+    out += std::to_string(e.ts); out += kSepField;
+    int k = format_uuid(e.uuid, buf); out.append(buf, (size_t)k); out += kSepField;
+    k = format_addr(e.ipver, e.saddr, buf); out.append(buf, (size_t)k); out += kSepField;
+    k = format_addr(e.ipver, e.daddr, buf); out.append(buf, (size_t)k); out += kSepField;
+    out += std::to_string(e.sport); out += kSepField;
+    out += std::to_string(e.dport); out += kSepField;
+    char cid[32];
+    community_id_v1(e.ipver == 6 ? 16 : 4, e.saddr, e.daddr, e.proto, e.sport, e.dport, cid);
+    out += cid; out += kSepField;
+    out += e.body;
+    out += '\x1c';
+  }
+  napi_value sv;
+  check(env, napi_create_string_latin1(env, out.data(), out.size(), &sv));
+  return sv;
 }
 
 // ============================================================================================
@@ -127,6 +162,11 @@ class NativeSensor : public Napi::ObjectWrap<NativeSensor> {
     if (f.IsString()) cfg.filter = f.As<Napi::String>().Utf8Value();
     Napi::Value m = o.Get("mac");
     if (m.IsBoolean()) cfg.mac = m.As<Napi::Boolean>().Value();
+    cfg.status_interval_us = (int64_t)(numopt(o, "statusInterval", 60) * 1e6);
+    Napi::Value se = o.Get("statusEvents");
+    if (se.IsBoolean()) cfg.status = se.As<Napi::Boolean>().Value();
+    Napi::Value l7 = o.Get("l7");
+    if (l7.IsBoolean()) cfg.l7 = l7.As<Napi::Boolean>().Value();
     Napi::Value fr = o.Get("fragment");
     if (fr.IsObject()) {
       Napi::Object fo = fr.As<Napi::Object>();
@@ -150,9 +190,16 @@ class NativeSensor : public Napi::ObjectWrap<NativeSensor> {
   Napi::Value ReadBatch(const Napi::CallbackInfo& info);
   Napi::Value Flush(const Napi::CallbackInfo& info) {
     guard(info.Env(), "flush");
+    Napi::Env env = info.Env();
     sensor_->flow_flush();
-    Napi::Object out = flows_to_js(info.Env(), sensor_->ended());
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("flows", flows_to_js(env, sensor_->ended(), &sensor_->ended_extras()));
+    out.Set("status", flows_to_js(env, sensor_->status()));
+    out.Set("l7", Napi::Value(env, l7_to_js(env, sensor_->l7_events())));
     sensor_->ended().clear();
+    sensor_->ended_extras().clear();
+    sensor_->status().clear();
+    sensor_->l7_events().clear();
     return out;
   }
   Napi::Value GetStats(const Napi::CallbackInfo& info) {
@@ -195,6 +242,12 @@ class BatchWorker : public Napi::AsyncWorker {
     done_ = s.capture_read_batch(max_, &has_err_, &err_, &pkts_, &bytes_);
     flows_.swap(s.ended());
     s.ended().clear();
+    extras_.swap(s.ended_extras());
+    s.ended_extras().clear();
+    status_.swap(s.status());
+    s.status().clear();
+    l7_.swap(s.l7_events());
+    s.l7_events().clear();
   }
 
   void OnOK() override {
@@ -202,7 +255,9 @@ class BatchWorker : public Napi::AsyncWorker {
     owner_->busy_ = false;
     Napi::HandleScope scope(env);
     Napi::Object r = Napi::Object::New(env);
-    r.Set("flows", flows_to_js(env, flows_));
+    r.Set("flows", flows_to_js(env, flows_, &extras_));
+    r.Set("status", flows_to_js(env, status_));
+    r.Set("l7", Napi::Value(env, l7_to_js(env, l7_)));
     r.Set("packets", Napi::Number::New(env, (double)pkts_));
     r.Set("bytes", Napi::Number::New(env, (double)bytes_));
     r.Set("done", Napi::Boolean::New(env, done_));
@@ -215,6 +270,9 @@ class BatchWorker : public Napi::AsyncWorker {
       r.Set("error", e);
     }
     std::vector<FlowFeatures>().swap(flows_);
+    std::vector<FlowFeatures>().swap(status_);
+    std::vector<L7Extras>().swap(extras_);
+    std::vector<L7Event>().swap(l7_);
     deferred_.Resolve(r);
   }
 
@@ -232,6 +290,9 @@ class BatchWorker : public Napi::AsyncWorker {
   CaptureError err_;
   uint64_t pkts_ = 0, bytes_ = 0;
   std::vector<FlowFeatures> flows_;
+  std::vector<FlowFeatures> status_;
+  std::vector<L7Extras> extras_;
+  std::vector<L7Event> l7_;
 };
 
 Napi::Value NativeSensor::ReadBatch(const Napi::CallbackInfo& info) {
@@ -291,7 +352,12 @@ Napi::Object dfly::binding_flows_to_js(Napi::Env env, const std::vector<FlowFeat
 }
 SensorConfig dfly::binding_sensor_config(Napi::Env env, Napi::Object opts) {
   Napi::Object o = env.GetInstanceData<AddonData>()->ctor.New({opts});
-  return NativeSensor::Unwrap(o)->sensor_->config();
+  SensorConfig cfg = NativeSensor::Unwrap(o)->sensor_->config();
+  // The live batch (binding_live.cc) carries ended flows only: until it also drains status()
+  // and l7_events(), those stay off there, or they would accumulate in the core.
+  cfg.status = false;
+  cfg.l7 = false;
+  return cfg;
 }
 
 NODE_API_MODULE(damselfly_native, Init)

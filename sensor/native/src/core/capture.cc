@@ -27,7 +27,13 @@ Sensor::Sensor(const SensorConfig& cfg) : cfg_(cfg), frags_(cfg.frag) {
   if (!(rng_[0] | rng_[1] | rng_[2] | rng_[3])) rng_[0] = 1;
 }
 
-Sensor::~Sensor() { capture_close(); }
+Sensor::~Sensor() {
+  capture_close();
+  for (uint32_t h = table_.lru_head(); h != kNil; h = table_.at(h).lru_next) {
+    Flow& fl = table_.at(h);
+    if (fl.l7) { l7_flow_finish(fl.l7); delete fl.l7; fl.l7 = nullptr; }
+  }
+}
 
 void Sensor::uuid_v4(uint8_t out[16]) {
   // xoshiro256**: fast, non-cryptographic; the UUID only needs to be unique, not secret.
@@ -183,9 +189,74 @@ void Sensor::packet_process(int dlt, int64_t ts_us, const uint8_t* data, uint32_
 // flow_*
 // ============================================================================================
 
+// ============================================================================================
+// l7_*: the first payload packets of a flow go through the parser registry (l7/registry.cc)
+// until a parser is done, kL7MaxPackets is reached, or no parser claimed the flow in 4 tries.
+// ============================================================================================
+
+void Sensor::l7_drain(Flow& fl, int64_t ts) {
+  L7Flow* l = fl.l7;
+  if (l->bodies.empty()) return;
+  for (auto& b : l->bodies) {
+    L7Event ev;
+    ev.type = l->parser->type;
+    ev.ts = ts;
+    memcpy(ev.uuid, fl.f.uuid, 16);
+    ev.ipver = fl.f.ipver;
+    ev.proto = fl.f.proto;
+    memcpy(ev.saddr, fl.f.saddr, 16);
+    memcpy(ev.daddr, fl.f.daddr, 16);
+    ev.sport = fl.f.sport;
+    ev.dport = fl.f.dport;
+    ev.body = std::move(b);
+    l7_events_.push_back(std::move(ev));
+    stats_.l7_events++;
+  }
+  l->bodies.clear();
+}
+
+void Sensor::l7_done(Flow& fl, int64_t ts) {
+  fl.l7_state = 2;
+  if (!fl.l7) return;
+  l7_flow_finish(fl.l7);
+  l7_drain(fl, ts);
+  if (fl.l7->extras.ja4.empty() && fl.l7->extras.ja3s.empty()) {
+    delete fl.l7;
+    fl.l7 = nullptr;
+  } else {  // keep only the extras for the end record
+    L7Flow* small = new L7Flow();
+    small->extras = std::move(fl.l7->extras);
+    small->parser = fl.l7->parser;
+    delete fl.l7;
+    fl.l7 = small;
+  }
+}
+
+void Sensor::l7_packet(Flow& fl, int dir, const PacketInfo& pi) {
+  bool more = l7_flow_payload(&fl.l7, dir, pi.has_tcp, pi.has_tcp && (pi.tcp_flags & TCP_SYN), pi.tcp_seq,
+                              fl.f.sport, fl.f.dport, pi.payload, pi.payload_caplen, pi.ts_us);
+  if (!fl.l7) {
+    if (++fl.l7_tries >= 4) fl.l7_state = 2;
+    return;
+  }
+  fl.l7_state = 1;
+  l7_drain(fl, pi.ts_us);
+  if (!more) l7_done(fl, pi.ts_us);
+}
+
 void Sensor::flow_end(uint32_t idx, uint8_t reason) {
   Flow& fl = table_.at(idx);
+  if (fl.l7) {
+    if (fl.l7_state != 2) l7_done(fl, fl.f.etime);
+    if (fl.l7) {
+      fl.f.xidx = (uint32_t)ended_extras_.size();
+      ended_extras_.push_back(std::move(fl.l7->extras));
+      delete fl.l7;
+      fl.l7 = nullptr;
+    }
+  }
   flow_features_finalize(fl.f, reason, pool_);
+  if (cfg_.status) fl.f.seq++;  // the end record follows the start (0) and the updates
   ended_.push_back(fl.f);
   table_.flow_remove(idx);
   stats_.flows_ended++;
@@ -253,13 +324,18 @@ void Sensor::flow_packet(PacketInfo& pi) {
       idx = kNil;
     }
   }
+  bool created = idx == kNil;
   if (idx == kNil) {
     if (cfg_.max_flows && table_.active() >= cfg_.max_flows) flow_end(table_.lru_head(), REASON_EVICT);
     idx = table_.flow_insert(key, h);
     Flow& fl = table_.at(idx);
     fl.src_is_a = fwd;
     flow_features_init(fl.f, pi, cfg_.mac);
+    fl.l7 = nullptr;
+    fl.l7_tries = 0;
+    fl.l7_state = cfg_.l7 && (pi.proto == IPPROTO_TCP_ || pi.proto == IPPROTO_UDP_) ? 0 : 2;
     uuid_v4(fl.f.uuid);
+    fl.f.next_status = cfg_.status_interval_us > 0 ? fl.f.stime + cfg_.status_interval_us : INT64_MAX;
     stats_.flows_created++;
     stats_.flows_active = table_.active();
   } else {
@@ -269,6 +345,19 @@ void Sensor::flow_packet(PacketInfo& pi) {
   int dir = fwd == fl.src_is_a ? 0 : 1;
   if (c == 0 && ks == kd) dir = 0;  // both endpoints identical: everything is "source"
   flow_features_update(fl.f, dir, pi, cfg_.max_payload, pool_);
+  if (cfg_.status) {
+    if (created) {
+      status_.emplace_back();
+      flow_features_snapshot(fl.f, status_.back(), 0, pool_);
+    } else if (now >= fl.f.next_status) {
+      fl.f.seq++;
+      status_.emplace_back();
+      flow_features_snapshot(fl.f, status_.back(), 1, pool_);
+      int64_t iv = cfg_.status_interval_us;
+      fl.f.next_status = now - (now - fl.f.stime) % iv + iv;
+    }
+  }
+  if (fl.l7_state != 2 && pi.payload_caplen > 0 && (pi.has_tcp || pi.proto == IPPROTO_UDP_)) l7_packet(fl, dir, pi);
   if (pi.has_tcp) {
     uint8_t flags = pi.tcp_flags;
     if (flags & TCP_RST) { flow_end(idx, REASON_RST); return; }

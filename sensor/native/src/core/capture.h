@@ -3,7 +3,8 @@
 // Threading: a Sensor is NOT thread-safe. The N-API layer runs one batch at a time on a libuv
 // worker (guarded by a busy flag) and reads results on the JS thread only after the batch ends.
 // Memory: owns the pcap handle, the flow table, the fragment table and the ended-flow vector
-// (cleared by the consumer with take_ended()). Packet data is borrowed from libpcap and never
+// (cleared by the consumer with take_ended()), the start/update records, the L7 events and the
+// per-flow L7 parser states (l7/l7.h; bounded, freed when a parser is done or the flow ends). Packet data is borrowed from libpcap and never
 // retained beyond the packet's processing (reassembled datagrams are copied).
 #pragma once
 #include <pcap/pcap.h>
@@ -27,6 +28,9 @@ struct SensorConfig {
   uint32_t snaplen = 0;       // 0 = keep the file's captured length
   std::string filter;         // BPF, empty = none
   bool mac = true;
+  int64_t status_interval_us = 60 * 1000000LL;  // flow `update` records (packet time), 0 = none
+  bool status = true;         // emit `start` / `update` records (status())
+  bool l7 = true;             // run the L7 parsers (events in l7_events())
   FragmentConfig frag;
 };
 
@@ -63,6 +67,11 @@ class Sensor {
   void flow_tick(int64_t now_us);
 
   std::vector<FlowFeatures>& ended() { return ended_; }
+  // start/update records (kind 0/1) produced since the last take, in packet order
+  std::vector<FlowFeatures>& status() { return status_; }
+  // L7 events (DNS/TLS/HTTP) since the last take, and the L7 extras ended flows point to (xidx)
+  std::vector<L7Event>& l7_events() { return l7_events_; }
+  std::vector<L7Extras>& ended_extras() { return ended_extras_; }
   const Stats& stats() const { return stats_; }
   const SensorConfig& config() const { return cfg_; }
 
@@ -70,6 +79,9 @@ class Sensor {
   void flow_packet(PacketInfo& pi);
   void flow_end(uint32_t idx, uint8_t reason);
   void flow_expire_idle(int64_t now);
+  void l7_packet(Flow& fl, int dir, const PacketInfo& pi);
+  void l7_drain(Flow& fl, int64_t ts);
+  void l7_done(Flow& fl, int64_t ts);
   void uuid_v4(uint8_t out[16]);
 
   SensorConfig cfg_;
@@ -78,6 +90,9 @@ class Sensor {
   FragmentTable frags_;
   EntropyPool pool_;
   std::vector<FlowFeatures> ended_;
+  std::vector<FlowFeatures> status_;
+  std::vector<L7Event> l7_events_;
+  std::vector<L7Extras> ended_extras_;
   int64_t last_scan_sec_ = INT64_MIN;
   uint64_t rng_[4];
 

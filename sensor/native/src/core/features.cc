@@ -116,6 +116,20 @@ static uint8_t entropy_of(const uint16_t* c, uint32_t n) {
   return (uint8_t)(v > 255 ? 255 : (v < 0 ? 0 : v));
 }
 
+void flow_features_snapshot(FlowFeatures& f, FlowFeatures& out, uint8_t kind, const EntropyPool& pool) {
+  if (!f.cid[0]) community_id_v1(f.ipver == 6 ? 16 : 4, f.saddr, f.daddr, f.proto, f.sport, f.dport, f.cid);
+  out = f;
+  out.kind = kind;
+  out.reason = REASON_NONE;
+  for (int i = 0; i < 2; i++) {
+    DirStats& s = out.d[i];
+    if (s.ent_idx != kNoEntropy) {
+      s.entropy = entropy_of(pool.get(s.ent_idx), s.ent_n);
+      s.ent_idx = kNoEntropy;
+    }
+  }
+}
+
 void flow_features_finalize(FlowFeatures& f, uint8_t reason, EntropyPool& pool) {
   f.reason = reason;
   for (int i = 0; i < 2; i++) {
@@ -126,7 +140,8 @@ void flow_features_finalize(FlowFeatures& f, uint8_t reason, EntropyPool& pool) 
       s.ent_idx = kNoEntropy;
     }
   }
-  community_id_v1(f.ipver == 6 ? 16 : 4, f.saddr, f.daddr, f.proto, f.sport, f.dport, f.cid);
+  f.kind = 2;
+  if (!f.cid[0]) community_id_v1(f.ipver == 6 ? 16 : 4, f.saddr, f.daddr, f.proto, f.sport, f.dport, f.cid);
 }
 
 }  // namespace dfly

@@ -26,6 +26,7 @@ class EntropyPool {
   uint32_t alloc();
   void release(uint32_t idx);
   uint16_t* get(uint32_t idx) { return &counts_[(size_t)idx * 256]; }
+  const uint16_t* get(uint32_t idx) const { return &counts_[(size_t)idx * 256]; }
 
  private:
   std::vector<uint16_t> counts_;
@@ -62,7 +63,13 @@ struct FlowFeatures {
   uint8_t smac[6], dmac[6];
   uint32_t spdt[8];
   DirStats d[2];
-  char cid[32];
+  char cid[32];           // computed once (first snapshot or finalize)
+  // incremental updates: kind of this record, its sequence number within the flow (start = 0,
+  // then one per update, end = last), packet time of the next update
+  uint8_t kind = 2;       // 0 start, 1 update, 2 end
+  uint32_t seq = 0;
+  int64_t next_status = 0;
+  uint32_t xidx = 0xffffffffu;  // index into the batch's L7 extras (ndpi_ja4 / ndpi_ja3s), end only
 };
 
 // Starts a flow from its first packet (the sender becomes the source).
@@ -70,6 +77,8 @@ void flow_features_init(FlowFeatures& f, const PacketInfo& pi, bool mac);
 // Accounts one packet in direction dir (0 = source -> destination, 1 = reverse).
 void flow_features_update(FlowFeatures& f, int dir, const PacketInfo& pi, uint32_t max_payload,
                           EntropyPool& pool);
+// Copies f into out as a start/update record: derived values computed, histograms kept in f.
+void flow_features_snapshot(FlowFeatures& f, FlowFeatures& out, uint8_t kind, const EntropyPool& pool);
 // Computes derived values (entropy, community id) and releases the histograms.
 void flow_features_finalize(FlowFeatures& f, uint8_t reason, EntropyPool& pool);
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "features.h"
+#include "l7/l7.h"
 
 namespace dfly {
 
@@ -33,6 +34,9 @@ struct Flow {
   uint32_t lru_prev, lru_next;
   bool src_is_a;   // the flow's source is endpoint "a" of the key
   bool in_use;
+  uint8_t l7_state;  // 0 undecided (l7_tries payload packets tried), 1 parsing, 2 done
+  uint8_t l7_tries;
+  L7Flow* l7;        // owned; see Sensor::l7_* (nullptr when no parser claimed the flow)
   FlowFeatures f;
 };
 

@@ -1,0 +1,214 @@
+// DNS parser (UDP datagrams and TCP streams with the 2-byte length prefix): question name/type,
+// rcode, answers A/AAAA/CNAME/MX/TXT/NS/PTR with TTL. One event per response (or per unanswered
+// query when the flow ends). Threading: single-threaded (Sensor batch thread). Memory: a small
+// per-flow state (pending queries bounded by kMaxPending); names are decoded with compression
+// pointers under a jump limit and a 255-byte cap, so hostile loops end quickly.
+#include <arpa/inet.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "l7.h"
+
+namespace dfly {
+namespace {
+
+constexpr size_t kMaxPending = 8;
+constexpr int kMaxJumps = 16;
+constexpr size_t kMaxAnswers = 32;
+
+struct Pending { uint16_t id; std::string name; uint16_t qtype; };
+
+struct DnsState {
+  std::vector<Pending> pending;
+  size_t consumed[2] = {0, 0};  // TCP: stream bytes already parsed per direction
+  uint32_t events = 0;
+};
+
+bool is_dns_port(uint16_t p) { return p == 53 || p == 5353 || p == 5355; }
+
+// Decodes a (possibly compressed) name at msg[*off]; advances *off past it in the original
+// position. Returns false on malformed input.
+bool read_name(const uint8_t* msg, size_t len, size_t* off, std::string* out) {
+  size_t pos = *off;
+  bool jumped = false;
+  int jumps = 0;
+  out->clear();
+  for (;;) {
+    if (pos >= len) return false;
+    uint8_t c = msg[pos];
+    if (c == 0) { if (!jumped) *off = pos + 1; return true; }
+    if ((c & 0xc0) == 0xc0) {
+      if (pos + 1 >= len) return false;
+      size_t target = (size_t)((c & 0x3f) << 8 | msg[pos + 1]);
+      if (!jumped) *off = pos + 2;
+      jumped = true;
+      if (++jumps > kMaxJumps || target >= len) return false;
+      pos = target;
+      continue;
+    }
+    if (c & 0xc0) return false;  // 0x40/0x80 label types are obsolete
+    if (pos + 1 + c > len) return false;
+    if (!out->empty()) *out += '.';
+    out->append((const char*)msg + pos + 1, c);
+    if (out->size() > 255) return false;
+    pos += 1 + c;
+  }
+}
+
+const char* qtype_name(uint16_t t, char* buf) {
+  switch (t) {
+    case 1: return "A"; case 2: return "NS"; case 5: return "CNAME"; case 6: return "SOA";
+    case 12: return "PTR"; case 15: return "MX"; case 16: return "TXT"; case 28: return "AAAA";
+    case 33: return "SRV"; case 41: return "OPT"; case 64: return "SVCB"; case 65: return "HTTPS";
+    case 255: return "ANY";
+  }
+  snprintf(buf, 16, "TYPE%u", t);
+  return buf;
+}
+
+const char* rcode_name(unsigned r, char* buf) {
+  static const char* n[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
+  if (r < 6) return n[r];
+  snprintf(buf, 16, "RCODE%u", r);
+  return buf;
+}
+
+void emit(DnsState* s, L7Out& out, const std::string& qname, uint16_t qtype, const char* rcode,
+          const std::string& answers) {
+  if (s->events >= kL7MaxEvents) return;
+  s->events++;
+  char tb[16];
+  std::string b;
+  l7_append_clean(b, qname); b += kSepField;
+  b += qtype_name(qtype, tb); b += kSepField;
+  b += rcode; b += kSepField;
+  b += answers;
+  out.bodies->push_back(std::move(b));
+}
+
+// Parses one DNS message. Returns false when it is not DNS.
+bool parse_message(DnsState* s, const uint8_t* m, size_t len, L7Out& out) {
+  if (len < 12) return false;
+  L7Reader r(m, len);
+  uint16_t id = r.u16(), flags = r.u16(), qd = r.u16(), an = r.u16();
+  r.skip(4);
+  if (qd > 16) return false;
+  std::string qname;
+  uint16_t qtype = 0;
+  size_t off = 12;
+  for (uint16_t i = 0; i < qd; i++) {
+    std::string nm;
+    if (!read_name(m, len, &off, &nm)) return false;
+    if (off + 4 > len) return false;
+    if (i == 0) { qname = std::move(nm); qtype = (uint16_t)(m[off] << 8 | m[off + 1]); }
+    off += 4;
+  }
+  bool response = flags & 0x8000;
+  if (!response) {
+    if (qd == 0) return true;
+    for (auto& p : s->pending) if (p.id == id && p.name == qname) return true;
+    if (s->pending.size() < kMaxPending) s->pending.push_back({id, qname, qtype});
+    return true;
+  }
+  for (size_t i = 0; i < s->pending.size(); i++)
+    if (s->pending[i].id == id) { s->pending.erase(s->pending.begin() + (long)i); break; }
+  std::string ans;
+  size_t nans = 0;
+  for (uint16_t i = 0; i < an && nans < kMaxAnswers; i++) {
+    std::string nm;
+    if (!read_name(m, len, &off, &nm)) break;
+    if (off + 10 > len) break;
+    uint16_t type = (uint16_t)(m[off] << 8 | m[off + 1]);
+    uint32_t ttl = (uint32_t)m[off + 4] << 24 | (uint32_t)m[off + 5] << 16 | (uint32_t)m[off + 6] << 8 | m[off + 7];
+    uint16_t rdlen = (uint16_t)(m[off + 8] << 8 | m[off + 9]);
+    off += 10;
+    if (off + rdlen > len) break;
+    const uint8_t* rd = m + off;
+    std::string data;
+    bool keep = true;
+    char ab[64];
+    switch (type) {
+      case 1:
+        if (rdlen != 4 || !inet_ntop(AF_INET, rd, ab, sizeof ab)) keep = false; else data = ab;
+        break;
+      case 28:
+        if (rdlen != 16 || !inet_ntop(AF_INET6, rd, ab, sizeof ab)) keep = false; else data = ab;
+        break;
+      case 2: case 5: case 12: {
+        size_t o2 = off;
+        if (!read_name(m, off + rdlen, &o2, &data)) keep = false;
+        break;
+      }
+      case 15: {
+        if (rdlen < 3) { keep = false; break; }
+        size_t o2 = off + 2;
+        std::string nm2;
+        if (!read_name(m, off + rdlen, &o2, &nm2)) { keep = false; break; }
+        data = std::to_string((unsigned)(rd[0] << 8 | rd[1])) + " " + nm2;
+        break;
+      }
+      case 16: {
+        size_t p = 0;
+        while (p < rdlen) {
+          uint8_t l = rd[p];
+          if (p + 1 + l > rdlen) { keep = false; break; }
+          data.append((const char*)rd + p + 1, l);
+          p += 1 + l;
+        }
+        break;
+      }
+      default: keep = false;
+    }
+    off += rdlen;
+    if (!keep) continue;
+    char tb[16];
+    if (nans++) ans += kSepItem;
+    l7_append_clean(ans, nm); ans += kSepSub;
+    ans += qtype_name(type, tb); ans += kSepSub;
+    ans += std::to_string(ttl); ans += kSepSub;
+    l7_append_clean(ans, data);
+  }
+  char rb[16];
+  emit(s, out, qname, qtype, rcode_name(flags & 0xf, rb), ans);
+  return true;
+}
+
+bool dns_match(const L7Packet& p) {
+  if (!is_dns_port(p.sport) && !is_dns_port(p.dport)) return false;
+  if (p.tcp) return p.len >= 2;
+  if (p.len < 12) return false;
+  uint16_t qd = (uint16_t)(p.data[4] << 8 | p.data[5]);
+  return qd <= 16 && ((p.data[2] >> 3) & 0xf) <= 5;  // opcode sanity
+}
+
+void* dns_create() { return new DnsState(); }
+void dns_destroy(void* st) { delete (DnsState*)st; }
+
+L7Status dns_payload(void* st, const L7Packet& p, L7Out& out) {
+  DnsState* s = (DnsState*)st;
+  if (!p.tcp) {
+    parse_message(s, p.data, p.len, out);
+  } else {
+    size_t& c = s->consumed[p.dir];
+    while (p.len > c && p.len - c >= 2) {
+      size_t ml = (size_t)(p.data[c] << 8 | p.data[c + 1]);
+      if (p.len - c - 2 < ml) break;
+      if (!parse_message(s, p.data + c + 2, ml, out)) return L7_DONE;
+      c += 2 + ml;
+    }
+  }
+  return s->events >= kL7MaxEvents ? L7_DONE : L7_MORE;
+}
+
+void dns_finish(void* st, L7Out& out) {
+  DnsState* s = (DnsState*)st;
+  for (auto& q : s->pending) emit(s, out, q.name, q.qtype, "", std::string());
+  s->pending.clear();
+}
+
+}  // namespace
+
+const L7Parser kDnsParser = {"dns", L7_DNS, dns_match, dns_create, dns_destroy, dns_payload, dns_finish};
+
+}  // namespace dfly

@@ -1,0 +1,72 @@
+// JA4 (FoxIO JA4 TLS client fingerprint, BSD-3 spec; JA4S and other JA4+ variants are
+// deliberately NOT implemented): a_b_c with
+//   a = proto (t|q) + version (13,12,...) + d|i (SNI) + 2-digit cipher count + 2-digit extension
+//       count + first and last character of the first ALPN value ("00" when none),
+//   b = sha256 of the sorted cipher list (4-hex, comma separated), first 12 hex characters,
+//   c = sha256 of the sorted extension list without SNI/ALPN, '_' and the signature algorithms
+//       in their original order; first 12 hex. GREASE values are ignored everywhere.
+// Threading: pure function. Memory: a few small strings per call.
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+
+#include "../digest.h"
+#include "l7.h"
+
+namespace dfly {
+
+static std::string sha12(const std::string& s) {
+  if (s.empty()) return "000000000000";
+  uint8_t d[32];
+  char hex[65];
+  sha256(s.data(), s.size(), d);
+  hex_lower(d, 32, hex);
+  return std::string(hex, 12);
+}
+
+static void hex4_list(std::string& s, const std::vector<uint16_t>& v) {
+  char b[8];
+  for (size_t i = 0; i < v.size(); i++) {
+    if (i) s += ',';
+    snprintf(b, sizeof b, "%04x", v[i]);
+    s += b;
+  }
+}
+
+std::string ja4_client(const TlsHello& h, char proto) {
+  std::vector<uint16_t> ciphers, exts, sigs;
+  for (uint16_t c : h.ciphers) if (!tls_is_grease(c)) ciphers.push_back(c);
+  for (uint16_t e : h.exts) if (!tls_is_grease(e)) exts.push_back(e);
+  for (uint16_t a : h.sig_algs) if (!tls_is_grease(a)) sigs.push_back(a);
+  uint16_t ver = 0;
+  for (uint16_t v : h.versions) if (!tls_is_grease(v) && v > ver) ver = v;
+  if (!ver) ver = h.legacy_version;
+  const char* vs;
+  switch (ver) {
+    case 0x0304: vs = "13"; break; case 0x0303: vs = "12"; break; case 0x0302: vs = "11"; break;
+    case 0x0301: vs = "10"; break; case 0x0300: vs = "s3"; break; case 0x0200: vs = "s2"; break;
+    case 0xfeff: vs = "d1"; break; case 0xfefd: vs = "d2"; break; case 0xfefc: vs = "d3"; break;
+    default: vs = "00";
+  }
+  char a[16];
+  char alpn0 = '0', alpn1 = '0';
+  if (!h.alpn.empty() && !h.alpn[0].empty()) {
+    const std::string& f = h.alpn[0];
+    alpn0 = f.front();
+    alpn1 = f.back();
+  }
+  snprintf(a, sizeof a, "%c%s%c%02u%02u%c%c", proto, vs, h.has_sni ? 'd' : 'i',
+           (unsigned)std::min<size_t>(ciphers.size(), 99), (unsigned)std::min<size_t>(exts.size(), 99), alpn0, alpn1);
+  std::sort(ciphers.begin(), ciphers.end());
+  std::string bs;
+  hex4_list(bs, ciphers);
+  std::vector<uint16_t> ce;
+  for (uint16_t e : exts) if (e != 0x0000 && e != 0x0010) ce.push_back(e);
+  std::sort(ce.begin(), ce.end());
+  std::string cs;
+  hex4_list(cs, ce);
+  if (!sigs.empty()) { cs += '_'; hex4_list(cs, sigs); }
+  return std::string(a) + "_" + sha12(bs) + "_" + sha12(ce.empty() ? std::string() : cs);
+}
+
+}  // namespace dfly

@@ -1,0 +1,142 @@
+// L7 parsing framework: per-flow parser state, the parser interface and the event records that
+// cross to JS. Parsers (dns.cc, tls.cc, http.cc) are listed in ONE table in registry.cc.
+// Threading: single-threaded, driven by the Sensor that owns the flow (same thread as the batch).
+// Memory: an L7Flow is heap-allocated at a flow's first payload packet only when a parser claims
+// it, and freed as soon as the parser is done (or gives up) and at flow end; TCP stream buffers
+// are bounded (kL7MaxStream bytes per direction) and only the first kL7MaxPackets payload packets
+// of a flow are ever inspected. Every read of packet bytes is bounds-checked by L7Reader.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dfly {
+
+enum L7Type : uint8_t { L7_DNS = 1, L7_TLS = 2, L7_HTTP = 3 };
+
+static constexpr uint32_t kL7MaxStream = 16384;  // reassembly bytes per TCP direction
+static constexpr uint32_t kL7MaxPackets = 32;    // payload packets inspected per flow
+static constexpr uint32_t kL7MaxEvents = 16;     // events per flow (DNS over a reused tuple)
+
+// One L7 event. `body` holds the type's fields in order, each sanitised to printable ASCII
+// (0x20-0x7e; other bytes as \xHH) and separated by kSepField; nested lists use kSepItem /
+// kSepSub (see l7_event_* in registry.cc and sensor/src/native.ts decodeL7).
+struct L7Event {
+  uint8_t type = 0;
+  int64_t ts = 0;
+  uint8_t uuid[16];
+  uint8_t ipver = 0, proto = 0;
+  uint8_t saddr[16], daddr[16];
+  uint16_t sport = 0, dport = 0;
+  std::string body;
+};
+static constexpr char kSepField = '\x1f';
+static constexpr char kSepItem = '\x1e';
+static constexpr char kSepSub = '\x1d';
+
+// Appends s[0..n) sanitised (printable ASCII kept, '\\' doubled, the rest as \xHH).
+void l7_append_clean(std::string& out, const uint8_t* s, size_t n);
+inline void l7_append_clean(std::string& out, const std::string& s) {
+  l7_append_clean(out, (const uint8_t*)s.data(), s.size());
+}
+
+// Bounds-checked big-endian reader over [p, p+n).
+struct L7Reader {
+  const uint8_t* p;
+  size_t n, off = 0;
+  bool ok = true;
+  L7Reader(const uint8_t* p_, size_t n_) : p(p_), n(n_) {}
+  size_t left() const { return ok && off <= n ? n - off : 0; }
+  bool has(size_t k) const { return ok && off <= n && n - off >= k; }
+  uint8_t u8() { if (!has(1)) { ok = false; return 0; } return p[off++]; }
+  uint16_t u16() { if (!has(2)) { ok = false; return 0; } uint16_t v = (uint16_t)(p[off] << 8 | p[off + 1]); off += 2; return v; }
+  uint32_t u24() { if (!has(3)) { ok = false; return 0; } uint32_t v = (uint32_t)p[off] << 16 | (uint32_t)p[off + 1] << 8 | p[off + 2]; off += 3; return v; }
+  uint32_t u32() { if (!has(4)) { ok = false; return 0; } uint32_t v = (uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 | (uint32_t)p[off + 2] << 8 | p[off + 3]; off += 4; return v; }
+  const uint8_t* bytes(size_t k) { if (!has(k)) { ok = false; return nullptr; } const uint8_t* r = p + off; off += k; return r; }
+  void skip(size_t k) { if (!has(k)) { ok = false; return; } off += k; }
+};
+
+// One payload chunk handed to a parser. dir 0 = flow source -> destination.
+struct L7Packet {
+  int dir;
+  bool tcp;
+  uint16_t sport, dport;  // flow orientation (source/destination of the flow)
+  const uint8_t* data;    // UDP: the datagram payload; TCP: the reassembled stream of `dir`
+  size_t len;             //   (from its first byte, bounded by kL7MaxStream)
+  int64_t ts;
+};
+
+// Flow-level extras a parser can fill (flow fields ndpi_ja4 / ndpi_ja3s on the flow record).
+struct L7Extras {
+  std::string ja4, ja3s;
+};
+
+// What a parser writes into: events for this flow plus the flow's extras.
+struct L7Out {
+  std::vector<std::string>* bodies;  // event bodies of `type`, in order
+  L7Extras* extras;
+};
+
+enum L7Status : uint8_t { L7_MORE = 0, L7_DONE = 1 };
+
+struct L7Parser {
+  const char* name;
+  uint8_t type;
+  // Does this payload (first payload packet of either direction) belong to the parser?
+  bool (*match)(const L7Packet& p);
+  void* (*create)();
+  void (*destroy)(void* st);
+  // Called with each new payload (TCP: whole stream buffer of that direction so far).
+  L7Status (*on_payload)(void* st, const L7Packet& p, L7Out& out);
+  // Called once when the flow ends or inspection stops: emit whatever is pending.
+  void (*finish)(void* st, L7Out& out);
+};
+
+// registry.cc
+const L7Parser* const* l7_registry(size_t* n);
+
+// Per-flow L7 state (owned by the Sensor through Flow::l7).
+struct L7Flow {
+  const L7Parser* parser = nullptr;
+  void* st = nullptr;
+  std::string stream[2];      // TCP in-order bytes per direction (bounded)
+  uint32_t next_seq[2] = {0, 0};
+  bool seq_set[2] = {false, false};
+  bool stream_dead[2] = {false, false};
+  uint16_t pkts = 0;
+  std::vector<std::string> bodies;
+  L7Extras extras;
+};
+
+// Drives the registry for one packet payload. Returns false when inspection of this flow is
+// over (the caller then calls l7_flow_finish and frees the state).
+// *l7 may be allocated here (nullptr on entry when the flow has none yet).
+bool l7_flow_payload(L7Flow** l7, int dir, bool tcp, bool syn, uint32_t seq, uint16_t sport, uint16_t dport,
+                     const uint8_t* payload, uint32_t caplen, int64_t ts);
+void l7_flow_finish(L7Flow* l7);
+
+// Parser entry points (one file each), referenced by the table in registry.cc.
+extern const L7Parser kDnsParser;
+extern const L7Parser kTlsParser;
+extern const L7Parser kHttpParser;
+
+// TLS fingerprints (ja3.cc, ja4.cc) over a parsed ClientHello / ServerHello.
+struct TlsHello {
+  uint16_t legacy_version = 0;
+  std::vector<uint16_t> ciphers;     // client: offered; server: the chosen one
+  std::vector<uint16_t> exts;        // extension types in order
+  std::vector<uint16_t> groups;      // supported_groups
+  std::vector<uint8_t> point_fmts;   // ec_point_formats
+  std::vector<uint16_t> sig_algs;    // signature_algorithms
+  std::vector<uint16_t> versions;    // supported_versions (client list / server choice)
+  std::vector<std::string> alpn;
+  std::string sni;
+  bool has_sni = false;
+};
+bool tls_is_grease(uint16_t v);
+std::string ja3_client(const TlsHello& h);   // md5 hex
+std::string ja3_server(const TlsHello& h);   // md5 hex
+std::string ja4_client(const TlsHello& h, char proto /* 't' or 'q' */);
+
+}  // namespace dfly

@@ -1,0 +1,92 @@
+// The ONE table of L7 parsers, plus the per-flow driver (parser selection, bounded in-order TCP
+// reassembly, inspection limits). Threading: single-threaded (the Sensor's batch thread); the
+// table is immutable. Memory: L7Flow and parser states are allocated only for flows a parser
+// claims; stream buffers never exceed kL7MaxStream bytes per direction.
+#include <cstring>
+
+#include "l7.h"
+
+namespace dfly {
+
+// Order matters only when two parsers could claim the same first payload: content-based
+// matchers (TLS record header, HTTP method) come before the port-based DNS matcher.
+static const L7Parser* const kParsers[] = {&kTlsParser, &kHttpParser, &kDnsParser};
+
+const L7Parser* const* l7_registry(size_t* n) {
+  *n = sizeof kParsers / sizeof kParsers[0];
+  return kParsers;
+}
+
+void l7_append_clean(std::string& out, const uint8_t* s, size_t n) {
+  static const char* hx = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = s[i];
+    if (c == '\\') { out += "\\\\"; }
+    else if (c >= 0x20 && c < 0x7f) { out += (char)c; }
+    else { out += "\\x"; out += hx[c >> 4]; out += hx[c & 15]; }
+  }
+}
+
+static bool stream_append(L7Flow* l, int dir, bool syn, uint32_t seq, const uint8_t* p, uint32_t n) {
+  if (l->stream_dead[dir]) return false;
+  if (!l->seq_set[dir]) {
+    l->seq_set[dir] = true;
+    l->next_seq[dir] = seq + (syn ? 1 : 0);
+  }
+  uint32_t s = seq + (syn ? 1 : 0);
+  int32_t delta = (int32_t)(s - l->next_seq[dir]);
+  if (delta > 0) {  // a gap: we keep no out-of-order segments, this direction is over
+    l->stream_dead[dir] = true;
+    return false;
+  }
+  uint32_t skip = (uint32_t)(-(int64_t)delta);
+  if (skip >= n) return false;  // pure retransmission
+  p += skip; n -= skip;
+  std::string& b = l->stream[dir];
+  size_t room = kL7MaxStream > b.size() ? kL7MaxStream - b.size() : 0;
+  if (room == 0) { l->stream_dead[dir] = true; return false; }
+  if (n > room) n = (uint32_t)room;
+  b.append((const char*)p, n);
+  l->next_seq[dir] += n;
+  return true;
+}
+
+bool l7_flow_payload(L7Flow** lp, int dir, bool tcp, bool syn, uint32_t seq, uint16_t sport, uint16_t dport,
+                     const uint8_t* payload, uint32_t caplen, int64_t ts) {
+  L7Packet pk{dir, tcp, sport, dport, payload, caplen, ts};
+  L7Flow* l = *lp;
+  if (!l) {
+    size_t n;
+    const L7Parser* const* tab = l7_registry(&n);
+    const L7Parser* found = nullptr;
+    for (size_t i = 0; i < n; i++)
+      if (tab[i]->match(pk)) { found = tab[i]; break; }
+    if (!found) return true;  // undecided: the caller bounds the number of tries
+    l = new L7Flow();
+    l->parser = found;
+    l->st = found->create();
+    *lp = l;
+  }
+  if (++l->pkts > kL7MaxPackets) return false;
+  if (tcp) {
+    if (!stream_append(l, dir, syn, seq, payload, caplen)) return !(l->stream_dead[0] && l->stream_dead[1]);
+    pk.data = (const uint8_t*)l->stream[dir].data();
+    pk.len = l->stream[dir].size();
+  }
+  L7Out out{&l->bodies, &l->extras};
+  return l->parser->on_payload(l->st, pk, out) == L7_MORE;
+}
+
+void l7_flow_finish(L7Flow* l) {
+  if (!l || !l->parser) return;
+  L7Out out{&l->bodies, &l->extras};
+  if (l->st) {
+    l->parser->finish(l->st, out);
+    l->parser->destroy(l->st);
+    l->st = nullptr;
+  }
+  std::string().swap(l->stream[0]);
+  std::string().swap(l->stream[1]);
+}
+
+}  // namespace dfly
