@@ -3,7 +3,7 @@ import { parseArgs, helpText, INPUT_FLAGS, AFPACKET_FLAGS, FLOW_FLAGS, OUTPUT_FL
 import { CONFIG_SCHEMA, sensorOptions, liveOptions, str, num } from '../../sensor/src/config.js';
 import { LiveSource } from '../../sensor/src/live-source.js';
 import { expandInput } from '../../sensor/src/inputs.js';
-import { FileSource } from '../../sensor/src/file-source.js';
+import { FileSource, type EventEmitFn } from '../../sensor/src/file-source.js';
 import { EmbeddedTransport } from '../../streams/embedded/index.js';
 import { topicFor, type FlowEvent, type AlertEvent, type SensorEvent } from '../../streams/schema.js';
 import type { Transport } from '../../streams/transport.js';
@@ -18,7 +18,7 @@ export const RUN: CommandSpec = {
   usage: 'damselfly run -i <capture|glob> --parquet-dir DIR [options]',
   config: true,
   flags: [...INPUT_FLAGS, ...AFPACKET_FLAGS, ...FLOW_FLAGS, ...OUTPUT_FLAGS, ...ANALYZER_FLAGS, ...LOG_FLAGS],
-  examples: ['damselfly run -i capture.pcap --parquet-dir ./flows', 'damselfly run -i eth0 --live pcap --parquet-dir ./flows', 'damselfly run -i eth0 --live pcap --parquet-dir ./flows', "damselfly run -i '/data/*.pcap' --parquet-dir ./flows --idle-timeout 60"],
+  examples: ['damselfly run -i capture.pcap --parquet-dir ./flows', 'damselfly run -i eth0 --live pcap --parquet-dir ./flows', "damselfly run -i '/data/*.pcap' --parquet-dir ./flows --idle-timeout 60"],
 };
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -73,9 +73,10 @@ export async function runPipeline(cfg: Config): Promise<number> {
   };
   // Live: the interface opens here (a bad interface throws before any sink starts) and the
   // first SIGINT/SIGTERM stops the capture; the final batch carries every flow, reason eof.
+  const emitAny: EventEmitFn = (type, events) => (type === 'flow' ? emit(events as FlowEvent[]) : emitL7(type, events));
   const src = live
-    ? new LiveSource(opts, live, emit, progressReporter(start), () => log('info', 'run', `live capture on ${live.iface} (${live.type}) started`))
-    : new FileSource(opts, files, (type, events) => (type === 'flow' ? emit(events as FlowEvent[]) : emitL7(type, events)), progressReporter(start));
+    ? new LiveSource(opts, live, emitAny, progressReporter(start), () => log('info', 'run', `live capture on ${live.iface} (${live.type}) started`))
+    : new FileSource(opts, files, emitAny, progressReporter(start));
   const running = src.run();
   const disposeSignals = src instanceof LiveSource ? stopOnSignals('run', () => src.stop()) : () => {};
   running.catch(() => undefined); // awaited below; avoid an unhandled rejection while we set up

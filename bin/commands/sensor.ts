@@ -36,7 +36,7 @@ export async function sensorCommand(argv: string[]): Promise<number> {
   const start = Date.now();
   const live = liveOptions(cfg);
   if (live) {
-    const src = new LiveSource(sensorOptions(cfg), live, (events) => writeJsonLines(process.stdout, events), progressReporter(start), () =>
+    const src = new LiveSource(sensorOptions(cfg), live, (_type, events) => writeJsonLines(process.stdout, events), progressReporter(start), () =>
       log('info', 'sensor', `live capture on ${live.iface} (${live.type}) started`),
     );
     const dispose = stopOnSignals('sensor', () => src.stop());

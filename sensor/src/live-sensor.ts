@@ -1,8 +1,8 @@
 // Live capture face of the native core: a capture thread in the addon (libpcap or AF_PACKET
 // TPACKET_V3) owns the flow table and hands ended flows to JS in batches, never per packet.
 // This module validates options, maps open errors to a one-line user error and decodes batches.
-import { loadNative, decodeFlows, type SensorOptions, type SensorStats, type FlowColumns } from './native.js';
-import type { FlowRecord } from '../../streams/schema.js';
+import { loadNative, decodeFlows, decodeL7, type SensorOptions, type SensorStats, type FlowColumns } from './native.js';
+import type { FlowEvent, DnsEvent, TlsEvent, HttpEvent } from '../../streams/schema.js';
 import { UserError, InternalError } from '../../streams/errors.js';
 
 export type LiveType = 'pcap' | 'afpacket';
@@ -37,7 +37,13 @@ export interface LiveStats extends SensorStats {
 }
 
 export interface LiveBatch {
-  flows: FlowRecord[];
+  /** Flows that ended (kind `end`). */
+  flows: FlowEvent[];
+  /** `start` / `update` records of active flows. */
+  updates: FlowEvent[];
+  dns: DnsEvent[];
+  tls: TlsEvent[];
+  http: HttpEvent[];
   /** Packets and bytes captured since the previous batch. */
   packets: number;
   bytes: number;
@@ -56,7 +62,7 @@ export class LiveCaptureError extends UserError {
   }
 }
 
-interface NativeLiveBatch { flows: FlowColumns; packets: number; bytes: number; final: boolean; error?: string; stats: LiveStats }
+interface NativeLiveBatch { flows: FlowColumns; status: FlowColumns; l7: string; packets: number; bytes: number; final: boolean; error?: string; stats: LiveStats }
 interface NativeLiveHandle {
   start(onBatch: (b: NativeLiveBatch) => void): void;
   stop(): void;
@@ -87,7 +93,9 @@ export class LiveSensor {
     try {
       this.native.start((b) => {
         this.last = b.stats;
-        const out: LiveBatch = { flows: decodeFlows(b.flows, this.obname), packets: b.packets, bytes: b.bytes, final: b.final, stats: b.stats };
+        const out: LiveBatch = {
+          flows: decodeFlows(b.flows, this.obname), updates: decodeFlows(b.status, this.obname), ...decodeL7(b.l7, this.obname),
+          packets: b.packets, bytes: b.bytes, final: b.final, stats: b.stats };
         if (b.error) out.error = b.error;
         onBatch(out);
       });

@@ -372,6 +372,24 @@ describe('live capture on a veth pair between two namespaces', { skip: SKIP }, (
     assert.deepEqual(a, p);
   });
 
+  test('L7 events and start records from live traffic (HTTP, DNS, TLS with SNI/JA3/JA4)', () => {
+    for (const name of ['pcap', 'afpacket']) {
+      const ev = sensors[name]!.stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const http = ev.filter((e) => e.type === 'http' && e.saddr === B && e.daddr === A && e.dport === 8080);
+      assert.ok(http.some((e) => e.method === 'GET' && e.uri === '/index.html' && e.host === `${A}:8080`), `${name} HTTP request event: ${JSON.stringify(http)}`);
+      const dns = ev.filter((e) => e.type === 'dns' && e.sport === gen.dnsPort && e.dport === 5353);
+      assert.ok(dns.length >= 1 && dns.every((e) => e.query === 'damselfly.test'), `${name} DNS events: ${JSON.stringify(dns)}`);
+      const tls = ev.filter((e) => e.type === 'tls' && e.saddr === B && e.dport === 8443);
+      assert.equal(tls.length, 1, `${name} TLS events: ${JSON.stringify(tls)}`);
+      assert.equal(tls[0]!.sni, 'damselfly.test');
+      assert.match(String(tls[0]!.ja3), /^[0-9a-f]{32}$/);
+      assert.match(String(tls[0]!.ja4), /^t1[23]d\d{4}/);
+      const end = one(parseFlows(sensors[name]!), (f) => f.proto === 'ICMP' && f.saddr === B && f.sport === 8, `${name} ICMP`) as Flow & { flowid: string };
+      const starts = ev.filter((e) => e.type === 'flow' && e.kind === 'start' && e.flowid === end.flowid);
+      assert.equal(starts.length, 1, `${name}: one start record for the ICMP flow`);
+    }
+  });
+
   test('afpacket BPF filter: only ICMP reaches the flow table', () => {
     const fs = parseFlows(sensors.filtered!);
     assert.ok(fs.length >= 1);

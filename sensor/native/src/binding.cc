@@ -24,7 +24,9 @@ using namespace dfly;
 
 namespace dfly {  // live capture (binding_live.cc) and what it shares with this file
 void binding_live_init(Napi::Env env, Napi::Object exports);
-Napi::Object binding_flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows);
+Napi::Object binding_flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows,
+                                 const std::vector<L7Extras>* extras);
+Napi::Value binding_l7_to_js(Napi::Env env, const std::vector<L7Event>& evs);
 SensorConfig binding_sensor_config(Napi::Env env, Napi::Object opts);
 }  // namespace dfly
 
@@ -347,17 +349,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 // Shared with binding_live.cc (live capture) so both classes parse options and lay out flow
 // batches identically: the live sensor borrows a NativeSensor's parsed config.
-Napi::Object dfly::binding_flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows) {
-  return flows_to_js(env, flows);
+Napi::Object dfly::binding_flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows,
+                                       const std::vector<L7Extras>* extras) {
+  return flows_to_js(env, flows, extras);
+}
+Napi::Value dfly::binding_l7_to_js(Napi::Env env, const std::vector<L7Event>& evs) {
+  return Napi::Value(env, l7_to_js(env, evs));
 }
 SensorConfig dfly::binding_sensor_config(Napi::Env env, Napi::Object opts) {
   Napi::Object o = env.GetInstanceData<AddonData>()->ctor.New({opts});
-  SensorConfig cfg = NativeSensor::Unwrap(o)->sensor_->config();
-  // The live batch (binding_live.cc) carries ended flows only: until it also drains status()
-  // and l7_events(), those stay off there, or they would accumulate in the core.
-  cfg.status = false;
-  cfg.l7 = false;
-  return cfg;
+  return NativeSensor::Unwrap(o)->sensor_->config();
 }
 
 NODE_API_MODULE(damselfly_native, Init)

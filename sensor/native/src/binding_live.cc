@@ -3,12 +3,12 @@
 // Threading: start() opens the interface on the JS thread (so a bad interface, missing privileges
 // or a bad filter throw synchronously), then ONE std::thread owns the Sensor and the LiveCapture
 // until it exits: live_poll -> packet_process, idle expiry about once a second (flow_tick), and
-// ended flows handed to JS in batches through a Napi::ThreadSafeFunction (every 250 ms, or at
-// 8192 flows; never per packet), each with a snapshot of the counters taken on the capture thread
-// (JS never reads the Sensor). stop() only sets an atomic flag and wakes the poll; the thread then
-// drains what the kernel still holds, ends every flow with reason eof, delivers the final batch
-// (final: true) and releases the TSFN, whose finalizer joins the thread on the JS thread and
-// lets the wrapper be collected.
+// ended flows, start/update records and L7 events handed to JS in batches through a
+// Napi::ThreadSafeFunction (every 250 ms, or at 8192 records; never per packet), each with a
+// snapshot of the counters taken on the capture thread (JS never reads the Sensor). stop() only
+// sets an atomic flag and wakes the poll; the thread then drains what the kernel still holds,
+// ends every flow with reason eof, delivers the final batch (final: true) and releases the TSFN,
+// whose finalizer joins the thread on the JS thread and lets the wrapper be collected.
 // Memory: a batch is a heap LiveBatch owned by the TSFN call until it is converted on the JS
 // thread. The TSFN queue is bounded (16 batches): a stalled JS thread blocks the capture thread,
 // and the kernel then counts drops instead of this process growing without bound.
@@ -26,7 +26,9 @@
 
 namespace dfly {
 // Defined in binding.cc: the same option parsing and flow batch layout as NativeSensor.
-Napi::Object binding_flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows);
+Napi::Object binding_flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows,
+                                 const std::vector<L7Extras>* extras);
+Napi::Value binding_l7_to_js(Napi::Env env, const std::vector<L7Event>& evs);
 SensorConfig binding_sensor_config(Napi::Env env, Napi::Object opts);
 void binding_live_init(Napi::Env env, Napi::Object exports);
 }  // namespace dfly
@@ -36,7 +38,10 @@ using namespace dfly;
 namespace {
 
 struct LiveBatch {
-  std::vector<FlowFeatures> flows;
+  std::vector<FlowFeatures> flows;   // ended flows (their L7 extras in `extras`, by xidx)
+  std::vector<L7Extras> extras;
+  std::vector<FlowFeatures> status;  // start/update records
+  std::vector<L7Event> l7;
   Stats stats;
   LiveStats kstats;
   uint64_t packets = 0, bytes = 0;  // since the previous batch
@@ -162,7 +167,7 @@ class NativeLiveSensor : public Napi::ObjectWrap<NativeLiveSensor> {
         sensor_->flow_tick(clock_us(CLOCK_REALTIME));
         last_tick = now;
       }
-      size_t ended = sensor_->ended().size();
+      size_t ended = sensor_->ended().size() + sensor_->status().size() + sensor_->l7_events().size();
       if (ended >= 8192 || (ended > 0 && now - last_deliver >= 250000) || now - last_deliver >= 1000000) {
         capture_deliver(ctx, false, std::string());
         last_deliver = now;
@@ -184,6 +189,12 @@ class NativeLiveSensor : public Napi::ObjectWrap<NativeLiveSensor> {
     auto* b = new LiveBatch();
     b->flows.swap(sensor_->ended());
     sensor_->ended().clear();
+    b->extras.swap(sensor_->ended_extras());
+    sensor_->ended_extras().clear();
+    b->status.swap(sensor_->status());
+    sensor_->status().clear();
+    b->l7.swap(sensor_->l7_events());
+    sensor_->l7_events().clear();
     b->stats = sensor_->stats();
     cap_->live_stats(&b->kstats);
     b->packets = ctx.packets;
@@ -196,7 +207,9 @@ class NativeLiveSensor : public Napi::ObjectWrap<NativeLiveSensor> {
       if (static_cast<napi_env>(env) == nullptr || cb.IsEmpty()) return;
       Napi::HandleScope scope(env);
       Napi::Object r = Napi::Object::New(env);
-      r.Set("flows", binding_flows_to_js(env, bt->flows));
+      r.Set("flows", binding_flows_to_js(env, bt->flows, &bt->extras));
+      r.Set("status", binding_flows_to_js(env, bt->status, nullptr));
+      r.Set("l7", binding_l7_to_js(env, bt->l7));
       r.Set("packets", Napi::Number::New(env, (double)bt->packets));
       r.Set("bytes", Napi::Number::New(env, (double)bt->bytes));
       r.Set("final", Napi::Boolean::New(env, bt->final));
