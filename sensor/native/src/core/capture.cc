@@ -191,7 +191,7 @@ void Sensor::packet_process(int dlt, int64_t ts_us, const uint8_t* data, uint32_
 
 // ============================================================================================
 // l7_*: the first payload packets of a flow go through the parser registry (l7/registry.cc)
-// until a parser is done, kL7MaxPackets is reached, or no parser claimed the flow in 4 tries.
+// until a parser is done, kL7MaxPackets is reached, or no parser claimed the flow in 16 tries.
 // ============================================================================================
 
 void Sensor::l7_drain(Flow& fl, int64_t ts) {
@@ -236,7 +236,7 @@ void Sensor::l7_packet(Flow& fl, int dir, const PacketInfo& pi) {
   bool more = l7_flow_payload(&fl.l7, dir, pi.has_tcp, pi.has_tcp && (pi.tcp_flags & TCP_SYN), pi.tcp_seq,
                               fl.f.sport, fl.f.dport, pi.payload, pi.payload_caplen, pi.ts_us);
   if (!fl.l7) {
-    if (++fl.l7_tries >= 4) fl.l7_state = 2;
+    if (++fl.l7_tries >= 16) fl.l7_state = 2;  // STARTTLS: the hello follows a few plaintext lines
     return;
   }
   fl.l7_state = 1;

@@ -1,11 +1,17 @@
 // JA4 (FoxIO JA4 TLS client fingerprint, BSD-3 spec; JA4S and other JA4+ variants are
 // deliberately NOT implemented): a_b_c with
 //   a = proto (t|q) + version (13,12,...) + d|i (SNI) + 2-digit cipher count + 2-digit extension
-//       count + first and last character of the first ALPN value ("00" when none),
+//       count + two ALPN characters ("00" when none),
 //   b = sha256 of the sorted cipher list (4-hex, comma separated), first 12 hex characters,
 //   c = sha256 of the sorted extension list without SNI/ALPN, '_' and the signature algorithms
 //       in their original order; first 12 hex. GREASE values are ignored everywhere.
+// Two points follow nDPI's implementation (whose results, ../shared/data/ndpi/result, are our
+// conformance reference) rather than the letter of the FoxIO text: the SNI letter is 'i' only
+// when the server name is a numeric IP address ('d' otherwise, also without SNI), and the ALPN
+// characters are the first two of the first ALPN value ("h2", "ht" for http/1.1).
 // Threading: pure function. Memory: a few small strings per call.
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -15,8 +21,9 @@
 
 namespace dfly {
 
-static std::string sha12(const std::string& s) {
-  if (s.empty()) return "000000000000";
+// "000000000000" when the list had no element at all; otherwise the hash (of "" too).
+static std::string sha12(const std::string& s, bool any) {
+  if (!any) return "000000000000";
   uint8_t d[32];
   char hex[65];
   sha256(s.data(), s.size(), d);
@@ -52,10 +59,12 @@ std::string ja4_client(const TlsHello& h, char proto) {
   char alpn0 = '0', alpn1 = '0';
   if (!h.alpn.empty() && !h.alpn[0].empty()) {
     const std::string& f = h.alpn[0];
-    alpn0 = f.front();
-    alpn1 = f.back();
+    alpn0 = f[0];
+    alpn1 = f.size() > 1 ? f[1] : f[0];
   }
-  snprintf(a, sizeof a, "%c%s%c%02u%02u%c%c", proto, vs, h.has_sni ? 'd' : 'i',
+  unsigned char ip[16];
+  bool numeric = !h.sni.empty() && (inet_pton(AF_INET, h.sni.c_str(), ip) == 1 || inet_pton(AF_INET6, h.sni.c_str(), ip) == 1);
+  snprintf(a, sizeof a, "%c%s%c%02u%02u%c%c", proto, vs, numeric ? 'i' : 'd',
            (unsigned)std::min<size_t>(ciphers.size(), 99), (unsigned)std::min<size_t>(exts.size(), 99), alpn0, alpn1);
   std::sort(ciphers.begin(), ciphers.end());
   std::string bs;
@@ -66,7 +75,7 @@ std::string ja4_client(const TlsHello& h, char proto) {
   std::string cs;
   hex4_list(cs, ce);
   if (!sigs.empty()) { cs += '_'; hex4_list(cs, sigs); }
-  return std::string(a) + "_" + sha12(bs) + "_" + sha12(ce.empty() ? std::string() : cs);
+  return std::string(a) + "_" + sha12(bs, !ciphers.empty()) + "_" + sha12(cs, !exts.empty());
 }
 
 }  // namespace dfly
