@@ -16,9 +16,18 @@ export function flowEvent(flowid: string, seq: number, obname = 'test-sensor'): 
 }
 
 /** `flows` flows × `updates` updates, interleaved across flows (as a sensor emits them). */
-export function flowStream(flows: number, updates: number, obname = 'test-sensor'): FlowEvent[] {
+export function flowStream(flows: number, updates: number, obname = 'test-sensor', withEnd = false): FlowEvent[] {
   const out: FlowEvent[] = [];
-  for (let s = 0; s < updates; s++) for (let f = 0; f < flows; f++) out.push(flowEvent(`flow-${obname}-${f}`, s, obname));
+  for (let s = 0; s < updates; s++) {
+    for (let f = 0; f < flows; f++) {
+      const e = flowEvent(`flow-${obname}-${f}`, s, obname);
+      if (withEnd && s === updates - 1) {
+        e.kind = 'end';
+        e.reason = 'eof';
+      }
+      out.push(e);
+    }
+  }
   return out;
 }
 
