@@ -14,9 +14,11 @@ export interface OperatorKeys {
   memory_mb?: number;
   batch_wall_ms?: number;
   batch_cpu_ms?: number;
+  /** Re-fetch granted URLs (and re-read granted files) every this many seconds; reload when changed. */
+  refresh_s?: number;
 }
 
-export const OPERATOR_KEYS = ['enabled', 'files', 'memory_mb', 'batch_wall_ms', 'batch_cpu_ms'] as const;
+export const OPERATOR_KEYS = ['enabled', 'files', 'memory_mb', 'batch_wall_ms', 'batch_cpu_ms', 'refresh_s'] as const;
 
 export interface AnalyzerConfig {
   operator: OperatorKeys;
@@ -56,7 +58,7 @@ export function loadAnalyzerConfig(name: string, file: string, defaults: Record<
     } else if (k === 'files') {
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) problems.push(`${p}: must be a list of paths`);
       else operator.files = (v as string[]).map((f) => (/^https?:\/\//.test(f) ? f : path.resolve(path.dirname(file), f)));
-    } else if (k === 'memory_mb' || k === 'batch_wall_ms' || k === 'batch_cpu_ms') {
+    } else if (k === 'memory_mb' || k === 'batch_wall_ms' || k === 'batch_cpu_ms' || k === 'refresh_s') {
       if (typeof v !== 'number' || !(v > 0)) problems.push(`${p}: must be > 0`);
       else operator[k] = v;
     } else if (!(k in defaults)) {

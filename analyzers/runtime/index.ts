@@ -27,6 +27,8 @@ export interface AnalyzersOptions {
   dirs?: string[];
   /** Single analyzer scripts. */
   scripts?: string[];
+  /** Config file per analyzer name, instead of its own (`<folder>/config.yaml` / `<name>.yaml`): how a pipeline config configures built-ins. */
+  configFiles?: Record<string, string>;
   topicPrefix?: string;
   obname?: string;
   limits?: Partial<Limits>;
@@ -83,6 +85,10 @@ export async function startAnalyzers(transport: Transport, opts: AnalyzersOption
   if (opts.builtins !== false) specs.push(...discoverAnalyzers(BUILTIN_DIR, true).filter((s) => !(opts.disable ?? []).includes(s.name)));
   for (const d of opts.dirs ?? []) specs.push(...discoverAnalyzers(path.resolve(d)));
   for (const f of opts.scripts ?? []) specs.push(specForScript(f));
+  for (const s of specs) {
+    const cf = opts.configFiles?.[s.name];
+    if (cf !== undefined) s.configFile = path.resolve(cf);
+  }
   const seen = new Set<string>();
   for (const s of specs) {
     if (seen.has(s.name)) throw new Error(`two analyzers are named '${s.name}' (${s.script})`);

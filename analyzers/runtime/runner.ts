@@ -7,7 +7,7 @@
 // interrupted by a dead isolate is given again to the restarted one (no event is skipped for it);
 // one that completed is never re-run. Swaps happen under the same lock, between two batches, so a
 // reload neither loses nor repeats an event.
-import { readFileSync, realpathSync, watch, type FSWatcher } from 'node:fs';
+import { readFileSync, realpathSync, statSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { log } from '../../streams/log.js';
 import type { HookName } from '../sdk/index.js';
@@ -75,6 +75,12 @@ interface Version {
   watched: Set<string>;
 }
 
+function hashText(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class AnalyzerRunner {
@@ -91,6 +97,9 @@ export class AnalyzerRunner {
   hooks: Set<string> = new Set();
   private code?: string;
   private inputs: string[] = [];
+  /** Granted http(s) URLs: fetched by the host (the sandbox has no network), served by readOwn. */
+  private urls = new Map<string, { text?: string; error?: string; sig: string }>();
+  private refreshTimer?: NodeJS.Timeout;
 
   constructor(
     readonly spec: AnalyzerSpec,
@@ -124,6 +133,12 @@ export class AnalyzerRunner {
 
   /** Read one of the analyzer's own files (the only host capability the sandbox has). */
   private readOwn(operator: OperatorKeys, watched: Set<string>, name: string): string {
+    if (/^https?:\/\//i.test(name)) {
+      if (!operator.files.includes(name)) throw new Error(`cannot read '${name}': URL not granted by analyzer ${this.name}'s files:`);
+      const u = this.urls.get(name);
+      if (u?.text === undefined) throw new Error(`cannot fetch '${name}': ${u?.error ?? 'not fetched'}`);
+      return u.text;
+    }
     const base = path.dirname(this.spec.configFile);
     const target = path.resolve(base, name);
     let real: string;
@@ -168,6 +183,7 @@ export class AnalyzerRunner {
       const desc = await probe.describe(this.limits.setupWallMs);
       const cfg = loadAnalyzerConfig(this.name, this.spec.configFile, desc.config);
       operator = cfg.operator;
+      await this.fetchUrls(operator, false);
       const lim = this.lim(operator);
       let iso = probe;
       if (lim.memoryMb !== this.limits.memoryMb) {
@@ -177,6 +193,7 @@ export class AnalyzerRunner {
       try {
         const r = await iso.setup(this.name, cfg.config, this.limits.stateMaxEntries, this.limits.stateTtlMs, this.limits.setupWallMs);
         this.emitLogs(r);
+        this.absorbScores(r);
         if (r.alerts.length > 0) await this.host.onAlerts(this.name, r.alerts);
       } catch (e) {
         iso.dispose();
@@ -205,6 +222,7 @@ export class AnalyzerRunner {
         this.stats.version = 1;
         this.stats.state = 'running';
         this.status();
+        this.scheduleRefresh();
         return true;
       } catch (e) {
         if (e instanceof CompileError) this.stats.compileErrors++;
@@ -264,18 +282,23 @@ export class AnalyzerRunner {
     }
   }
 
-  private absorb(r: BatchResult): string | undefined {
-    this.stats.events += r.n;
-    this.stats.batches++;
-    this.stats.eventErrors += r.errors;
-    this.stats.cpuMs += r.cpuMs;
-    this.stats.wallMs += r.wallMs;
+  /** ctx.score() values of a batch, tick or setup (setup: e.g. feed sizes, malformed lines). */
+  private absorbScores(r: BatchResult): void {
     for (const [k, [c, s, m]] of Object.entries(r.scores)) {
       const t = this.stats.scores[k] ?? (this.stats.scores[k] = { count: 0, sum: 0, max: -Infinity });
       t.count += c;
       t.sum += s;
       t.max = Math.max(t.max, m);
     }
+  }
+
+  private absorb(r: BatchResult): string | undefined {
+    this.stats.events += r.n;
+    this.stats.batches++;
+    this.stats.eventErrors += r.errors;
+    this.stats.cpuMs += r.cpuMs;
+    this.stats.wallMs += r.wallMs;
+    this.absorbScores(r);
     this.emitLogs(r);
     if (r.errors > 0) {
       this.stats.lastError = r.firstError;
@@ -381,6 +404,7 @@ export class AnalyzerRunner {
       if (this.hooks.size === 0) this.hooks = v.hooks;
       log('info', `analyzer.${this.name}`, `reloaded (version ${this.stats.version})`);
       this.status();
+      if (v.operator.refresh_s !== old?.operator.refresh_s) this.scheduleRefresh();
       if (wasDisabled) this.host.onDisabled(this.name); // let the host (re)subscribe
       return true;
     });
@@ -421,7 +445,65 @@ export class AnalyzerRunner {
     this.watchers = [];
   }
 
+  /** Fetch granted URLs into the cache (all of them when `force`, else only those never fetched). Returns whether any content changed. */
+  private async fetchUrls(operator: OperatorKeys, force: boolean): Promise<boolean> {
+    let changed = false;
+    for (const url of operator.files.filter((f) => /^https?:\/\//i.test(f))) {
+      const old = this.urls.get(url);
+      if (old && !force) continue;
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+        if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+        const text = await res.text();
+        const sig = `${text.length}:${text.slice(0, 64)}:${text.slice(-64)}:${hashText(text)}`;
+        if (!old || old.sig !== sig) changed = true;
+        this.urls.set(url, { text, sig });
+      } catch (e) {
+        const error = (e as Error).message;
+        log('warn', `analyzer.${this.name}`, `cannot fetch ${url}: ${error}${old?.text !== undefined ? ' (keeping the last copy)' : ''}`);
+        if (old?.text === undefined) this.urls.set(url, { error, sig: '' });
+      }
+    }
+    return changed;
+  }
+
+  /** With `refresh_s`: re-fetch URLs and re-check read files on that schedule; reload when any changed. */
+  private scheduleRefresh(): void {
+    clearInterval(this.refreshTimer);
+    const s = this.cur?.operator.refresh_s;
+    if (!s) return;
+    let busy = false;
+    let fileSig = this.fileSignature();
+    this.refreshTimer = setInterval(() => {
+      if (busy || !this.cur || this.stats.state === 'stopped') return;
+      busy = true;
+      void (async () => {
+        const urlsChanged = await this.fetchUrls(this.cur!.operator, true);
+        const sig = this.fileSignature();
+        if (urlsChanged || sig !== fileSig) {
+          fileSig = sig;
+          await this.reload();
+        }
+      })().finally(() => (busy = false));
+    }, s * 1000);
+    this.refreshTimer.unref();
+  }
+
+  private fileSignature(): string {
+    const parts: string[] = [];
+    for (const f of this.cur?.watched ?? []) {
+      try {
+        const st = statSync(f);
+        parts.push(`${f}:${st.size}:${st.mtimeMs}`);
+      } catch {
+        parts.push(`${f}:-`);
+      }
+    }
+    return parts.join('|');
+  }
+
   async stop(): Promise<void> {
+    clearInterval(this.refreshTimer);
     clearTimeout(this.reloadTimer);
     this.unwatch();
     await this.locked(async () => {
