@@ -53,27 +53,33 @@ export async function runPipeline(cfg: Config): Promise<number> {
   let openGate!: () => void;
   const gate = new Promise<void>((resolve) => (openGate = resolve));
   const bound = num(cfg, 'transport', 'queue_events');
-  let backlog: FlowEvent[][] | null = [];
+  type Kind = 'flow' | 'dns' | 'tls' | 'http';
+  let backlog: [Kind, SensorEvent[]][] | null = [];
   let backlogCount = 0;
-  const emit = async (events: FlowEvent[]): Promise<void> => {
+  // Topics somebody consumes; set once every consumer subscribed. In one process nobody reads an
+  // unconsumed topic, and holding its events would only fill the bounded queue and stall capture.
+  let consumed = new Set<Kind>(['flow']);
+  const skipped: Record<string, number> = {};
+  const emitAny: EventEmitFn = async (type, events) => {
     if (backlog) {
       if (backlogCount + events.length <= bound) {
-        backlog.push(events);
+        backlog.push([type, events]);
         backlogCount += events.length;
         return;
       }
       await gate;
     }
-    await transport.publish(topic, events);
+    await publishConsumed(type, events);
   };
-  // L7 events go to their own topics (dns/tls/http); before the consumers subscribed they wait.
-  const emitL7 = async (type: 'dns' | 'tls' | 'http', events: SensorEvent[]): Promise<void> => {
-    if (backlog) await gate;
+  async function publishConsumed(type: Kind, events: SensorEvent[]): Promise<void> {
+    if (!consumed.has(type)) {
+      skipped[type] = (skipped[type] ?? 0) + events.length;
+      return;
+    }
     await transport.publish(topicFor(type, prefix), events);
-  };
+  }
   // Live: the interface opens here (a bad interface throws before any sink starts) and the
   // first SIGINT/SIGTERM stops the capture; the final batch carries every flow, reason eof.
-  const emitAny: EventEmitFn = (type, events) => (type === 'flow' ? emit(events as FlowEvent[]) : emitL7(type, events));
   const src = live
     ? new LiveSource(opts, live, emitAny, progressReporter(start), () => log('info', 'run', `live capture on ${live.iface} (${live.type}) started`))
     : new FileSource(opts, files, emitAny, progressReporter(start));
@@ -91,11 +97,16 @@ export async function runPipeline(cfg: Config): Promise<number> {
   await sink.open();
   const sub = await transport.subscribe<FlowEvent>(topic, { group: 'sink.parquet', maxBatch: 8192 }, (batch) => sink.write(batch));
   const analysis = await startAnalysis(cfg, transport, prefix, opts.observation);
+  const subscribed = transport.stats().topics;
+  consumed = new Set(
+    (['flow', 'dns', 'tls', 'http'] as const).filter((t) => Object.values(subscribed[topicFor(t, prefix)]?.groups ?? {}).some((g) => g.subscribers > 0)),
+  );
   // The source emits one batch at a time, so this flush cannot interleave with a later batch.
+  // Batches the source adds meanwhile join the backlog, so order is kept.
   while (backlog.length > 0) {
-    const b = backlog.shift()!;
-    backlogCount -= b.length;
-    await transport.publish(topic, b);
+    const [type, events] = backlog.shift()!;
+    backlogCount -= events.length;
+    await publishConsumed(type, events);
   }
   backlog = null;
   openGate();
@@ -104,7 +115,7 @@ export async function runPipeline(cfg: Config): Promise<number> {
   try {
     summary = await running;
     // Let every analyzer see every event before it stops, then drain alerts and sinks.
-    await drained(transport, [topic]);
+    await drained(transport, [...consumed].map((t) => topicFor(t, prefix)));
     await analysis?.analyzers.idle();
   } finally {
     disposeSignals();
@@ -119,6 +130,7 @@ export async function runPipeline(cfg: Config): Promise<number> {
   process.stdout.write(
     summaryLine(summary, Date.now() - start, { parquet_files: written.files.length, parquet_rows: written.rows, analyzers: analysis?.analyzers.names.length ?? 0, alerts: alerts.rows }) + '\n',
   );
+  for (const [type, n] of Object.entries(skipped)) log('debug', 'run', `${n} ${type} events not published: no consumer of ${topicFor(type as Kind, prefix)} in this process`);
   if (num(cfg, 'output', 'verbose') >= 2 || cfg.output?.stats === true) {
     process.stderr.write(`stats: ${JSON.stringify({ sensor: summary.stats, transport: transport.stats(), sink: sink.stats(), analyzers: analysis?.analyzers.stats(), alerts: analysis?.alertSink.stats() })}\n`);
   }
