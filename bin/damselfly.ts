@@ -12,6 +12,7 @@ const COMMANDS: Record<string, Command> = {
   run: { summary: 'whole pipeline in one process: capture → flows → Parquet', load: async () => (await import('./commands/run.js')).runCommand },
   sensor: { summary: 'meter a capture into flow events (--format jsonl)', load: async () => (await import('./commands/sensor.js')).sensorCommand },
   demo: { summary: 'generate a synthetic capture and run the pipeline on it', load: async () => (await import('./commands/demo.js')).demoCommand },
+  analyzer: { summary: 'analyzer new NAME | analyzer test FILE.ts --replay <capture|jsonl|parquet>', load: async () => (await import('./commands/analyzer.js')).analyzerCommand },
 };
 
 function version(): string {

@@ -1,0 +1,243 @@
+// `damselfly analyzer new NAME` scaffolds an analyzer folder; `damselfly analyzer test FILE.ts
+// --replay <capture|flows.jsonl|events.jsonl|flows.parquet>` runs one analyzer on recorded traffic
+// (in its sandbox, as in the pipeline) and prints its alerts and timing.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { specForScript, startAnalyzers } from '../../analyzers/runtime/index.js';
+import { FileSource, toFlowEvents } from '../../sensor/src/file-source.js';
+import { CONFIG_SCHEMA, sensorOptions } from '../../sensor/src/config.js';
+import { defaults } from '../../streams/config.js';
+import { EmbeddedTransport } from '../../streams/embedded/index.js';
+import { UserError } from '../../streams/errors.js';
+import { configureLog } from '../../streams/log.js';
+import { topicFor, type AlertEvent, type EventType, type FlowRecord } from '../../streams/schema.js';
+
+const HELP = `Usage:
+  damselfly analyzer new NAME [--dir DIR]
+      Create DIR/NAME/ (default ./NAME/) with NAME.ts (typed hooks) and config.yaml.
+  damselfly analyzer test FILE.ts --replay INPUT [options]
+      Run one analyzer on recorded traffic; print its alerts (JSON lines on stdout) and a summary
+      with timing (stderr). INPUT: a capture (.pcap/.pcapng/.cap, metered by the sensor),
+      flow records or events as JSON lines (.jsonl/.ndjson), or flow records in Parquet (.parquet).
+Options (test):
+  --config FILE.yaml   the analyzer's config (default: its own config.yaml / NAME.yaml)
+  --quiet              no alert lines, summary only
+  -v, --verbose        analyzer and runtime logs on stderr
+`;
+
+const NAME_RE = /^[a-z][a-z0-9-]{0,62}$/;
+
+function template(name: string): string {
+  return `// Analyzer '${name}': runs in its own sandbox (no Node APIs); see the SDK for the ctx API (v1).
+// Try it:  damselfly analyzer test ${name}/${name}.ts --replay capture.pcap
+import type { Ctx, DnsEvent, FlowEvent } from 'damselfly/sdk';
+
+// Config keys with their defaults; config.yaml beside this file overrides them (unknown keys are errors).
+export const config = {
+  /** Alert on flows that move more than this many bytes (both directions). */
+  min_bytes: 10_000_000,
+  /** Alert on DNS query names longer than this. */
+  max_query_length: 100,
+};
+
+type Config = typeof config;
+
+export function setup(ctx: Ctx<Config>): void {
+  ctx.log('info', \`${name} ready: min_bytes=\${ctx.config.min_bytes}\`);
+}
+
+export function flow(e: FlowEvent, ctx: Ctx<Config>): void {
+  const bytes = e.sbytes + e.dbytes;
+  if (bytes < ctx.config.min_bytes) return;
+  ctx.score('big_flow_bytes', bytes);
+  ctx.alert({ score: 0.6, reason: \`large flow \${e.saddr} -> \${e.daddr}:\${e.dport}\`, factors: { bytes }, key: e.flowid });
+}
+
+export function dns(e: DnsEvent, ctx: Ctx<Config>): void {
+  if (e.query.length <= ctx.config.max_query_length) return;
+  // Count per client in the bounded TTL state store (expires on event time).
+  const n = ctx.state.incr(\`long:\${e.saddr}\`, 1, 600_000) as number;
+  ctx.alert({ score: Math.min(1, 0.5 + n / 20), reason: \`long DNS query name from \${e.saddr}\`, factors: { query: e.query, count: n }, key: e.saddr });
+}
+`;
+}
+
+function configTemplate(name: string): string {
+  return `# Config of analyzer '${name}' (keys and defaults: \`config\` in ${name}.ts).
+# min_bytes: 10000000
+# max_query_length: 100
+# Operator keys: enabled: false | memory_mb | batch_cpu_ms | batch_wall_ms | files: [grants] | refresh_s
+`;
+}
+
+function newCommand(args: string[]): number {
+  let dir = '.';
+  let name: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--dir') {
+      if (!args[i + 1]) throw new UserError('--dir needs a folder');
+      dir = args[++i]!;
+    } else if (a.startsWith('-')) throw new UserError(`analyzer new: unknown option ${a}`);
+    else if (name === undefined) name = a;
+    else throw new UserError(`analyzer new: unexpected argument '${a}'`);
+  }
+  if (!name) throw new UserError('analyzer new needs a NAME (lower case letters, digits, dashes)');
+  if (!NAME_RE.test(name)) throw new UserError(`analyzer new: '${name}' is not a valid name (lower case letters, digits, dashes; starts with a letter)`);
+  const folder = path.resolve(dir, name);
+  if (existsSync(folder)) throw new UserError(`analyzer new: ${folder} already exists`);
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(path.join(folder, `${name}.ts`), template(name));
+  writeFileSync(path.join(folder, 'config.yaml'), configTemplate(name));
+  process.stdout.write(`created ${path.join(folder, `${name}.ts`)}\ncreated ${path.join(folder, 'config.yaml')}\n`);
+  return 0;
+}
+
+type Batch = { type: EventType; events: Record<string, unknown>[] };
+
+function normalize(o: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(o)) if (typeof v === 'bigint') o[k] = Number(v);
+  if (typeof o.type !== 'string') return toFlowEvents([o as unknown as FlowRecord])[0] as unknown as Record<string, unknown>;
+  return o;
+}
+
+async function* readInput(file: string): AsyncGenerator<Batch> {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.pcap' || ext === '.pcapng' || ext === '.cap') {
+    const queue: Batch[] = [];
+    const src = new FileSource(sensorOptions(defaults(CONFIG_SCHEMA)), [file], async (type, events) => {
+      queue.push({ type: type as EventType, events: events as unknown as Record<string, unknown>[] });
+    });
+    const summary = await src.run();
+    if (summary.errors.length > 0) process.stderr.write(`replay: ${summary.errors.map((e) => `${e.file}: ${e.message}`).join('; ')}\n`);
+    yield* queue;
+  } else if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') {
+    const by = new Map<EventType, Record<string, unknown>[]>();
+    let n = 0;
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      n++;
+      if (!line.trim()) continue;
+      let o: Record<string, unknown>;
+      try {
+        o = normalize(JSON.parse(line) as Record<string, unknown>);
+      } catch (e) {
+        throw new UserError(`${file}:${n}: not a JSON object (${(e as Error).message})`);
+      }
+      const t = o.type as EventType;
+      if (!['flow', 'dns', 'tls', 'http'].includes(t)) continue;
+      const list = by.get(t) ?? [];
+      list.push(o);
+      by.set(t, list);
+      if (list.length >= 1024) {
+        yield { type: t, events: list };
+        by.set(t, []);
+      }
+    }
+    for (const [type, events] of by) if (events.length > 0) yield { type, events };
+  } else if (ext === '.parquet') {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    try {
+      const reader = await conn.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(file)})`);
+      const rows = reader.getRowObjectsJS() as Record<string, unknown>[];
+      for (let i = 0; i < rows.length; i += 1024) yield { type: 'flow', events: rows.slice(i, i + 1024).map(normalize) };
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
+  } else {
+    throw new UserError(`--replay ${file}: unknown input type (use .pcap/.pcapng/.cap, .jsonl/.ndjson or .parquet)`);
+  }
+}
+
+function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+async function testCommand(args: string[]): Promise<number> {
+  let script: string | undefined;
+  let replay: string | undefined;
+  let configFile: string | undefined;
+  let quiet = false;
+  let verbose = 0;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--replay' || a === '--config') {
+      const v = args[++i];
+      if (!v) throw new UserError(`${a} needs a file`);
+      if (a === '--replay') replay = v;
+      else configFile = v;
+    } else if (a === '--quiet') quiet = true;
+    else if (a === '-v' || a === '--verbose') verbose++;
+    else if (a.startsWith('-')) throw new UserError(`analyzer test: unknown option ${a}`);
+    else if (script === undefined) script = a;
+    else throw new UserError(`analyzer test: unexpected argument '${a}'`);
+  }
+  if (!script) throw new UserError('analyzer test needs the analyzer script: damselfly analyzer test FILE.ts --replay INPUT');
+  if (!replay) throw new UserError('analyzer test needs --replay <capture|flows.jsonl|events.jsonl|flows.parquet>');
+  if (!existsSync(script)) throw new UserError(`${script}: no such file`);
+  if (!existsSync(replay)) throw new UserError(`${replay}: no such file`);
+  configureLog({ verbose });
+  const transport = new EmbeddedTransport({ maxQueued: 1 << 16 });
+  const alerts: AlertEvent[] = [];
+  const abs = path.resolve(script);
+  const t0 = performance.now();
+  const h = await startAnalyzers(transport, {
+    builtins: false, scripts: [abs], watch: false,
+    ...(configFile ? { configFiles: { [specForScript(abs).name]: path.resolve(configFile) } } : {}), tickMs: 0, publishAlerts: false, publishStats: false, maxBatch: 1024,
+    onAlert: (a) => {
+      alerts.push(a);
+      if (!quiet) process.stdout.write(JSON.stringify(a) + '\n');
+    },
+  });
+  const name = h.names[0]!;
+  const st0 = h.stats()[name]!;
+  if (st0.state !== 'running') {
+    await h.stop();
+    process.stderr.write(`damselfly: error: analyzer ${name} did not start: ${st0.lastError ?? st0.state}\n`);
+    return 1;
+  }
+  const tStart = performance.now();
+  const counts: Record<string, number> = {};
+  let tRead = 0;
+  for await (const b of (async function* () {
+    const r0 = performance.now();
+    for await (const x of readInput(replay)) {
+      tRead += performance.now() - r0;
+      yield x;
+    }
+  })()) {
+    counts[b.type] = (counts[b.type] ?? 0) + b.events.length;
+    await transport.publish(topicFor(b.type), b.events as never);
+  }
+  await transport.close();
+  await h.idle();
+  const tEnd = performance.now();
+  const st = h.stats()[name]!;
+  await h.stop();
+  const total = Object.values(counts).reduce((s, n) => s + n, 0);
+  const evs = Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+  process.stderr.write(
+    `summary: analyzer=${name} state=${st.state} events: ${evs} alerts=${alerts.length} errors=${st.eventErrors} failures=${st.failures}` +
+      ` compile+start=${(tStart - t0).toFixed(0)}ms replay=${(tEnd - tStart).toFixed(0)}ms analyzer_cpu=${st.cpuMs.toFixed(0)}ms` +
+      ` analyzer_events/s=${st.cpuMs > 0 ? Math.round(st.events / (st.cpuMs / 1000)) : 0}${total ? '' : ' (no events in the input)'}\n`,
+  );
+  if (st.lastError) process.stderr.write(`last error: ${st.lastError}\n`);
+  return st.state === 'running' ? 0 : 1;
+}
+
+export async function analyzerCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    process.stdout.write(HELP);
+    return sub === undefined ? 2 : 0;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (sub === 'new') return newCommand(rest);
+  if (sub === 'test') return testCommand(rest);
+  throw new UserError(`analyzer: unknown subcommand '${sub}' (new, test)`);
+}
