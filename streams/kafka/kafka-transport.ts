@@ -172,7 +172,7 @@ export class KafkaTransport implements Transport {
     const start = Date.now();
     let delay = o.backoff.initialDelayMs;
     for (let attempt = 1; ; attempt++) {
-      if (this.stopSender && this.closed) throw new TransportClosedError(this.name);
+      if (this.stopSender) throw new TransportClosedError(this.name);
       const admin = this.kafka.admin({ retry: { retries: 0 } });
       try {
         await admin.connect();

@@ -154,4 +154,35 @@ describe('kafka transport failures (real broker)', { timeout: 400_000 }, () => {
       await late.stop();
     }
   });
+
+  it('broker unreachable: the producer buffer stays within its bound and sheds, counted and logged', async () => {
+    const topic = topicFor('flow', uniquePrefix('shed'));
+    const logged: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      logged.push(String(chunk));
+      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stderr.write;
+    const t = new KafkaTransport({
+      brokers: [`127.0.0.1:${freePort()}`], maxBufferBytes: 200_000, shedAfterMs: 200, closeTimeoutMs: 500,
+      backoff: { initialDelayMs: 100, maxDelayMs: 200 },
+    });
+    try {
+      const events = flowStream(100, 20); // ~2 MB of JSON, 10x the bound
+      for (let i = 0; i < events.length; i += 100) await t.publish(topic, events.slice(i, i + 100));
+      const s = t.stats();
+      const ts = s.topics[topic]!;
+      assert.ok(s.bufferedBytes <= 200_000, `buffer ${s.bufferedBytes} within its bound`);
+      assert.ok(ts.shed > 0, 'events were shed');
+      assert.equal(ts.published + ts.shed, events.length, 'every event either buffered or counted as shed');
+      assert.equal(ts.sent, 0);
+      assert.ok(ts.blockedPublishes > 0);
+      assert.ok(logged.some((l) => /producer buffer full .* shedding events/.test(l)), 'shedding is logged');
+    } finally {
+      process.stderr.write = write;
+      await t.close();
+    }
+    const after = t.stats().topics[topic]!;
+    assert.equal(after.queued, 0, 'close counted what it could not send');
+  });
 });
