@@ -60,6 +60,9 @@ export const FLOW_FLAGS: FlagSpec[] = [
   { long: 'no-frag', path: 'fragment.disabled', set: true, help: 'Disable fragment reassembly' },
   { long: 'max-frag-tables', arg: 'N', path: 'fragment.max_tables', help: 'Max fragment tables (default: 1024)' },
   { long: 'frag-timeout', arg: 'SECS', path: 'fragment.timeout', help: 'Fragment timeout (default: 30)' },
+  { long: 'ndpi', path: 'ndpi.enabled', set: true, help: 'Enable nDPI application labeling (ndpi_appid, ndpi_category, ndpi_risk_*)' },
+  { long: 'ndpi-protocol-file', arg: 'FILE', path: 'ndpi.protocol_file', help: 'nDPI custom protocol definitions' },
+  { long: 'ndpi-categories-file', arg: 'FILE', path: 'ndpi.categories_file', help: 'nDPI custom category definitions' },
 ];
 export const OUTPUT_FLAGS: FlagSpec[] = [
   { long: 'parquet-dir', arg: 'DIR', path: 'output.parquet_dir', help: 'Output directory for Parquet files' },

@@ -3,18 +3,21 @@
 #   sensor/native/build/Release/damselfly_native.node  (N-API addon, node-gyp, -O3)
 #   sensor/native/build/damselfly-replay               (standalone CLI, same core, no N-API)
 # With --asan: only the replay tool, with AddressSanitizer + UBSan, into sensor/native/build-asan/.
-# libpcap is linked from the system (libpcap-dev); Node headers come from /usr/include/node.
+# libpcap and libndpi are linked from the system (libpcap-dev, libndpi-dev via pkg-config); Node headers come from /usr/include/node.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NATIVE="$ROOT/sensor/native"
 CXX="${CXX:-g++}"
 CORE_SRCS=("$NATIVE"/src/core/*.cc "$NATIVE"/src/core/l7/*.cc)
+# nDPI (libndpi-dev 4.2) through pkg-config
+read -r -a NDPI_CFLAGS <<<"$(pkg-config --cflags libndpi)"
+read -r -a NDPI_LIBS <<<"$(pkg-config --libs libndpi)"
 
 if [[ "${1:-}" == "--asan" ]]; then
   mkdir -p "$NATIVE/build-asan"
   "$CXX" -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
     -fno-sanitize-recover=undefined -Wall -Wextra \
-    -o "$NATIVE/build-asan/damselfly-replay" "$NATIVE/tools/replay.cc" "${CORE_SRCS[@]}" -lpcap
+    -o "$NATIVE/build-asan/damselfly-replay" "${NDPI_CFLAGS[@]}" "$NATIVE/tools/replay.cc" "${CORE_SRCS[@]}" -lpcap "${NDPI_LIBS[@]}"
   echo "built $NATIVE/build-asan/damselfly-replay"
   exit 0
 fi
@@ -23,5 +26,5 @@ NODEDIR="${NODEDIR:-/usr}"
 cd "$NATIVE"
 "$ROOT/node_modules/.bin/node-gyp" rebuild --nodedir="$NODEDIR" --release --loglevel=warn -j 2 >/dev/null
 "$CXX" -std=c++17 -O3 -Wall -Wextra -o "$NATIVE/build/damselfly-replay" \
-  "$NATIVE/tools/replay.cc" "${CORE_SRCS[@]}" -lpcap
+  "${NDPI_CFLAGS[@]}" "$NATIVE/tools/replay.cc" "${CORE_SRCS[@]}" -lpcap "${NDPI_LIBS[@]}"
 echo "built $NATIVE/build/Release/damselfly_native.node and $NATIVE/build/damselfly-replay"

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libpcap-dev argus-server argus-client tshark tcpdump clang libclang-rt-14-dev)
+APT_PACKAGES=(libpcap-dev argus-server argus-client tshark tcpdump clang libclang-rt-14-dev libndpi-dev libndpi-bin)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

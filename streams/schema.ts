@@ -128,6 +128,16 @@ export interface FlowRecord {
   ndpi_ja4?: string;
   /** JA3S of the flow's TLS ServerHello (end records of TLS flows only). */
   ndpi_ja3s?: string;
+  /** nDPI application id, master.app (e.g. "TLS.YouTube", "DNS"); end records, nDPI enabled only. */
+  ndpi_appid?: string;
+  /** nDPI category name (e.g. "Media", "Network"); end records, nDPI enabled only. */
+  ndpi_category?: string;
+  /** nDPI risk score (sum of the flow's risk scores, 0 = none); end records, nDPI enabled only. */
+  ndpi_risk_score?: number;
+  /** Highest nDPI risk severity: 0 none, 1 low, 2 medium, 3 high; end records, nDPI enabled only. */
+  ndpi_risk_severity?: number;
+  /** nDPI risk names joined by ',' (empty = none); end records, nDPI enabled only. */
+  ndpi_risk_list?: string;
 }
 
 /** Envelope fields every event carries. */

@@ -15,6 +15,7 @@
         "src/core/flow_table.cc",
         "src/core/format.cc",
         "src/core/capture.cc",
+        "src/core/ndpi.cc",
         "src/core/digest.cc",
         "src/core/l7/registry.cc",
         "src/core/l7/dns.cc",
@@ -28,7 +29,8 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-O2", "-O0"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-lpcap"]
+      "cflags": ["<!@(pkg-config --cflags libndpi)"],
+      "libraries": ["-lpcap", "<!@(pkg-config --libs libndpi)"]
     }
   ]
 }

@@ -31,6 +31,11 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     max_tables: { type: 'int', default: 1024, min: 1, description: 'Max concurrent fragment tables' },
     timeout: { type: 'int', default: 30, min: 1, description: 'Fragment timeout in seconds' },
   },
+  ndpi: {
+    enabled: { type: 'bool', default: false, description: 'Enable nDPI application labeling (ndpi_appid, ndpi_category, ndpi_risk_score, ndpi_risk_severity, ndpi_risk_list on flow end events)' },
+    protocol_file: { type: 'string', description: 'Custom protocol definitions (nDPI protos.txt format)', example: '/opt/damselfly/etc/ndpi-protos.txt' },
+    categories_file: { type: 'string', description: 'Custom category definitions (nDPI categories.txt format)', example: '/opt/damselfly/etc/ndpi-categories.txt' },
+  },
   output: {
     parquet_dir: { type: 'string', description: 'Output directory for Parquet files' },
     parquet_batch_size: { type: 'int', default: 1000000, min: 1, description: 'Max flows per file before rotation' },
@@ -72,6 +77,8 @@ export function bool(c: Config, section: string, key: string): boolean {
 
 export function sensorOptions(c: Config): SensorOptions {
   const filter = str(c, 'input', 'filter');
+  const protocolFile = str(c, 'ndpi', 'protocol_file');
+  const categoriesFile = str(c, 'ndpi', 'categories_file');
   return {
     observation: str(c, 'output', 'observation') ?? 'damselfly',
     idleTimeout: num(c, 'flow', 'idle_timeout'),
@@ -87,6 +94,9 @@ export function sensorOptions(c: Config): SensorOptions {
       maxTables: num(c, 'fragment', 'max_tables'),
       timeout: num(c, 'fragment', 'timeout'),
     },
+    ...(bool(c, 'ndpi', 'enabled')
+      ? { ndpi: { enabled: true, ...(protocolFile !== undefined ? { protocolFile } : {}), ...(categoriesFile !== undefined ? { categoriesFile } : {}) } }
+      : {}),
   };
 }
 

@@ -36,6 +36,8 @@ export interface SensorOptions {
   statusEvents?: boolean;
   /** Run the DNS/TLS/HTTP parsers on the first packets of each flow (default true). */
   l7?: boolean;
+  /** nDPI labels (ndpi_appid, ndpi_category, ndpi_risk_*) on end records; off by default. */
+  ndpi?: { enabled: boolean; protocolFile?: string; categoriesFile?: string };
 }
 
 export interface CaptureErrorInfo {
@@ -82,6 +84,10 @@ export interface SensorStats {
   frag_timed_out: number;
   frag_dropped: number;
   capture_errors: number;
+  /** nDPI per-flow states currently allocated (flows still being classified). */
+  ndpi_states: number;
+  /** Flows nDPI classified (by inspection or, at giveup, by port guess). */
+  ndpi_classified: number;
 }
 
 /** A capture file could not be opened (missing, unreadable, not a pcap/pcapng, bad filter). */
@@ -113,7 +119,7 @@ interface NativeSensorHandle {
 }
 
 const NUM_COLS = 33;
-const STR_COLS = 14;
+const STR_COLS = 19;
 const KINDS: readonly FlowKind[] = ['start', 'update', 'end'];
 
 /**
@@ -146,6 +152,13 @@ export function decodeFlows(c: FlowColumns, obname: string): FlowEvent[] {
     };
     if (s[k + 12]) r.ndpi_ja4 = s[k + 12]!;
     if (s[k + 13]) r.ndpi_ja3s = s[k + 13]!;
+    if (s[k + 14]) {  // nDPI on: end records carry the labels
+      r.ndpi_appid = s[k + 14]!;
+      r.ndpi_category = s[k + 15]!;
+      r.ndpi_risk_score = Number(s[k + 16]);
+      r.ndpi_risk_severity = Number(s[k + 17]);
+      r.ndpi_risk_list = s[k + 18]!;
+    }
     out[i] = r;
   }
   return out;

@@ -50,7 +50,8 @@ static void check(napi_env env, napi_status s) {
 // the objects here with napi_define_properties + cached keys cost ~9 us/flow; this layout plus
 // the JS literal is several times cheaper (see the commit message / report).
 static constexpr int kNumCols = 33;  // stime..dstdevpayload, kind, seq (see native.ts NUM_COLS)
-static constexpr int kStrCols = 14;  // flowid proto saddr daddr iflags uflags spd spdt reason smac dmac community_id ndpi_ja4 ndpi_ja3s
+static constexpr int kStrCols = 19;  // flowid proto saddr daddr iflags uflags spd spdt reason smac dmac community_id ndpi_ja4 ndpi_ja3s
+                                     // ndpi_appid ndpi_category ndpi_risk_score ndpi_risk_severity ndpi_risk_list
 
 static Napi::Object flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows,
                                 const std::vector<L7Extras>* extras = nullptr) {
@@ -89,8 +90,16 @@ static Napi::Object flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& 
     if (extras && f.xidx < extras->size()) {  // hex / JA4 alphabet only: never contains '|'
       const L7Extras& x = (*extras)[f.xidx];
       strs += x.ja4; strs += '|'; strs += x.ja3s; strs += '|';
+      if (x.has_ndpi) {  // labels sanitised in ndpi.cc (no '|')
+        strs += x.ndpi.appid; strs += '|'; strs += x.ndpi.category; strs += '|';
+        strs += std::to_string(x.ndpi.risk_score); strs += '|';
+        strs += std::to_string(x.ndpi.risk_severity); strs += '|';
+        strs += x.ndpi.risk_list; strs += '|';
+      } else {
+        strs += "|||||";
+      }
     } else {
-      strs += "||";
+      strs += "|||||||";
     }
   }
   Napi::Object r = Napi::Object::New(env);
@@ -177,7 +186,18 @@ class NativeSensor : public Napi::ObjectWrap<NativeSensor> {
       cfg.frag.max_tables = (uint32_t)numopt(fo, "maxTables", 1024);
       cfg.frag.timeout_us = (int64_t)(numopt(fo, "timeout", 30) * 1e6);
     }
+    Napi::Value nd = o.Get("ndpi");
+    if (nd.IsObject()) {
+      Napi::Object no = nd.As<Napi::Object>();
+      Napi::Value en = no.Get("enabled");
+      if (en.IsBoolean()) cfg.ndpi.enabled = en.As<Napi::Boolean>().Value();
+      Napi::Value pf = no.Get("protocolFile");
+      if (pf.IsString()) cfg.ndpi.protocol_file = pf.As<Napi::String>().Utf8Value();
+      Napi::Value cf = no.Get("categoriesFile");
+      if (cf.IsString()) cfg.ndpi.categories_file = cf.As<Napi::String>().Utf8Value();
+    }
     sensor_ = std::make_unique<Sensor>(cfg);
+    if (!sensor_->init_error().empty()) throw Napi::Error::New(env, sensor_->init_error());
   }
 
   bool busy_ = false;

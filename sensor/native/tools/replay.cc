@@ -6,6 +6,7 @@
 //   --json            print every ended flow as one JSON line on stdout
 //   --idle S --active S --max-flows N --max-payload N --snaplen N --filter BPF
 //   --no-mac --no-frag --frag-tables N --frag-timeout S
+//   --ndpi            nDPI labels (--ndpi-protos FILE, --ndpi-categories FILE: custom files)
 //   --repeat N        process the file list N times (benchmarking)
 //   --batch N         packets per batch (default 65536)
 // Exit status: 0 ok, 1 usage/open error, 2 a capture read error (truncated/corrupt file).
@@ -21,7 +22,7 @@
 
 using namespace dfly;
 
-static void print_flow(const FlowFeatures& f, FILE* out) {
+static void print_flow(const FlowFeatures& f, const L7Extras* x, FILE* out) {
   char uuid[37], sa[48], da[48], ifl[9], ufl[9], proto[8], spd[9], spdt[96], sm[18] = "", dm[18] = "";
   format_uuid(f.uuid, uuid);
   format_addr(f.ipver, f.saddr, sa);
@@ -42,13 +43,19 @@ static void print_flow(const FlowFeatures& f, FILE* out) {
           "\"dsmallpktcnt\":%u,\"slargepktcnt\":%u,\"dlargepktcnt\":%u,\"snonemptypktcnt\":%u,"
           "\"dnonemptypktcnt\":%u,\"sfirstnonemptycnt\":%u,\"dfirstnonemptycnt\":%u,\"smaxpktsize\":%u,"
           "\"dmaxpktsize\":%u,\"savgpayload\":%u,\"davgpayload\":%u,\"sstdevpayload\":%u,\"dstdevpayload\":%u,"
-          "\"spd\":\"%s\",\"spdt\":\"%s\",\"reason\":\"%s\",\"smac\":\"%s\",\"dmac\":\"%s\",\"community_id\":\"%s\"}\n",
+          "\"spd\":\"%s\",\"spdt\":\"%s\",\"reason\":\"%s\",\"smac\":\"%s\",\"dmac\":\"%s\",\"community_id\":\"%s\"",
           uuid, (long long)f.stime, (long long)f.etime, flow_dur_ms(f), f.rtt, flow_pcr(f), proto, sa, da,
           f.sport, f.dport, ifl, ufl, s.seq, d.seq, s.vlan, d.vlan, (unsigned long long)s.pkts,
           (unsigned long long)d.pkts, (unsigned long long)s.bytes, (unsigned long long)d.bytes, s.entropy,
           d.entropy, s.small, d.small, s.large, d.large, s.nonempty, d.nonempty, s.first_nonempty,
           d.first_nonempty, s.maxpkt, d.maxpkt, dir_avg_payload(s), dir_avg_payload(d),
           dir_stdev_payload(s), dir_stdev_payload(d), spd, spdt, flow_reason_name(f.reason), sm, dm, f.cid);
+  if (x && x->has_ndpi)  // labels are sanitised to printable ASCII without '"' / '\\' (ndpi.cc)
+    fprintf(out, ",\"ndpi_appid\":\"%s\",\"ndpi_category\":\"%s\",\"ndpi_risk_score\":%u,"
+            "\"ndpi_risk_severity\":%u,\"ndpi_risk_list\":\"%s\"",
+            x->ndpi.appid.c_str(), x->ndpi.category.c_str(), x->ndpi.risk_score, x->ndpi.risk_severity,
+            x->ndpi.risk_list.c_str());
+  fputs("}\n", out);
 }
 
 int main(int argc, char** argv) {
@@ -74,6 +81,9 @@ int main(int argc, char** argv) {
     else if (a == "--no-frag") cfg.frag.disabled = true;
     else if (a == "--frag-tables") cfg.frag.max_tables = (uint32_t)strtoul(next(), nullptr, 10);
     else if (a == "--frag-timeout") cfg.frag.timeout_us = (int64_t)(atof(next()) * 1e6);
+    else if (a == "--ndpi") cfg.ndpi.enabled = true;
+    else if (a == "--ndpi-protos") cfg.ndpi.protocol_file = next();
+    else if (a == "--ndpi-categories") cfg.ndpi.categories_file = next();
     else if (a == "--repeat") repeat = atoi(next());
     else if (a == "--batch") batch = strtoull(next(), nullptr, 10);
     else if (a.size() > 1 && a[0] == '-') { fprintf(stderr, "damselfly-replay: unknown option %s\n", a.c_str()); return 1; }
@@ -81,13 +91,16 @@ int main(int argc, char** argv) {
   }
   if (files.empty()) { fprintf(stderr, "usage: damselfly-replay [options] file...\n"); return 1; }
   Sensor sensor(cfg);
+  if (!sensor.init_error().empty()) { fprintf(stderr, "damselfly-replay: %s\n", sensor.init_error().c_str()); return 1; }
   int status = 0;
   uint64_t flows = 0, l7_events = 0;
   auto t0 = std::chrono::steady_clock::now();
   auto drain = [&]() {
     auto& ended = sensor.ended();
     flows += ended.size();
-    if (json) for (const auto& f : ended) print_flow(f, stdout);
+    const auto& xs = sensor.ended_extras();
+    if (json)
+      for (const auto& f : ended) print_flow(f, f.xidx < xs.size() ? &xs[f.xidx] : nullptr, stdout);
     ended.clear();
     l7_events += sensor.l7_events().size();  // start/update records and L7 events: counted only (stats)
     (void)l7_events;

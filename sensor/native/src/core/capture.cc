@@ -25,6 +25,10 @@ Sensor::Sensor(const SensorConfig& cfg) : cfg_(cfg), frags_(cfg.frag) {
     for (auto& r : rng_) { s += 0x9E3779B97F4A7C15ULL; uint64_t z = s; z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL; r = z ^ (z >> 31); }
   }
   if (!(rng_[0] | rng_[1] | rng_[2] | rng_[3])) rng_[0] = 1;
+  if (cfg_.ndpi.enabled) {
+    ndpi_ = new NdpiEngine();
+    if (!ndpi_->ndpi_init(cfg_.ndpi, &init_error_)) { delete ndpi_; ndpi_ = nullptr; }
+  }
 }
 
 Sensor::~Sensor() {
@@ -32,7 +36,9 @@ Sensor::~Sensor() {
   for (uint32_t h = table_.lru_head(); h != kNil; h = table_.at(h).lru_next) {
     Flow& fl = table_.at(h);
     if (fl.l7) { l7_flow_finish(fl.l7); delete fl.l7; fl.l7 = nullptr; }
+    if (fl.ndpi && ndpi_) ndpi_->ndpi_finish(&fl.ndpi, &fl.ndpi_r);
   }
+  delete ndpi_;
 }
 
 void Sensor::uuid_v4(uint8_t out[16]) {
@@ -255,6 +261,18 @@ void Sensor::flow_end(uint32_t idx, uint8_t reason) {
       fl.l7 = nullptr;
     }
   }
+  if (ndpi_) {  // labels go with the end record through the extras (allocated only here)
+    if (fl.ndpi_r.state != 2) ndpi_->ndpi_finish(&fl.ndpi, &fl.ndpi_r);
+    stats_.ndpi_states = ndpi_->states_active();
+    stats_.ndpi_classified = ndpi_->classified();
+    if (fl.f.xidx == 0xffffffffu) {
+      fl.f.xidx = (uint32_t)ended_extras_.size();
+      ended_extras_.emplace_back();
+    }
+    L7Extras& x = ended_extras_[fl.f.xidx];
+    x.has_ndpi = true;
+    ndpi_->ndpi_labels(fl.ndpi_r, &x.ndpi);
+  }
   flow_features_finalize(fl.f, reason, pool_);
   if (cfg_.status) fl.f.seq++;  // the end record follows the start (0) and the updates
   ended_.push_back(fl.f);
@@ -332,6 +350,8 @@ void Sensor::flow_packet(PacketInfo& pi) {
     fl.src_is_a = fwd;
     flow_features_init(fl.f, pi, cfg_.mac);
     fl.l7 = nullptr;
+    fl.ndpi = nullptr;
+    fl.ndpi_r = NdpiResult();
     fl.l7_tries = 0;
     fl.l7_state = cfg_.l7 && (pi.proto == IPPROTO_TCP_ || pi.proto == IPPROTO_UDP_) ? 0 : 2;
     uuid_v4(fl.f.uuid);
@@ -356,6 +376,10 @@ void Sensor::flow_packet(PacketInfo& pi) {
       int64_t iv = cfg_.status_interval_us;
       fl.f.next_status = now - (now - fl.f.stime) % iv + iv;
     }
+  }
+  if (ndpi_ && fl.ndpi_r.state != 2) {
+    ndpi_->ndpi_packet(&fl.ndpi, &fl.ndpi_r, pi);
+    stats_.ndpi_states = ndpi_->states_active();
   }
   if (fl.l7_state != 2 && pi.payload_caplen > 0 && (pi.has_tcp || pi.proto == IPPROTO_UDP_)) l7_packet(fl, dir, pi);
   if (pi.has_tcp) {

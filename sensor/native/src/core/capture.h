@@ -16,6 +16,7 @@
 #include "features.h"
 #include "flow_table.h"
 #include "fragments.h"
+#include "ndpi.h"
 #include "stats.h"
 
 namespace dfly {
@@ -32,6 +33,7 @@ struct SensorConfig {
   bool status = true;         // emit `start` / `update` records (status())
   bool l7 = true;             // run the L7 parsers (events in l7_events())
   FragmentConfig frag;
+  NdpiConfig ndpi;            // nDPI labels on end records (off by default)
 };
 
 struct CaptureError {
@@ -74,6 +76,8 @@ class Sensor {
   std::vector<L7Extras>& ended_extras() { return ended_extras_; }
   const Stats& stats() const { return stats_; }
   const SensorConfig& config() const { return cfg_; }
+  // Non-empty when the constructor could not set up an enabled feature (nDPI custom files).
+  const std::string& init_error() const { return init_error_; }
 
  private:
   void flow_packet(PacketInfo& pi);
@@ -100,6 +104,9 @@ class Sensor {
   int dlt_ = 0;
   std::string path_;
   uint64_t file_packets_ = 0;
+
+  NdpiEngine* ndpi_ = nullptr;  // owned; null when nDPI is off
+  std::string init_error_;
 };
 
 }  // namespace dfly

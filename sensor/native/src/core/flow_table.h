@@ -37,6 +37,8 @@ struct Flow {
   uint8_t l7_state;  // 0 undecided (l7_tries payload packets tried), 1 parsing, 2 done
   uint8_t l7_tries;
   L7Flow* l7;        // owned; see Sensor::l7_* (nullptr when no parser claimed the flow)
+  ndpi_flow_struct* ndpi;  // owned by the Sensor's NdpiEngine while inspecting (ndpi.h)
+  NdpiResult ndpi_r;
   FlowFeatures f;
 };
 

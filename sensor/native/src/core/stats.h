@@ -11,7 +11,7 @@ namespace dfly {
   X(non_ip)                                                                               \
   X(flows_created) X(flows_ended) X(flows_active) X(flows_evicted)                        \
   X(frag_fragments) X(frag_reassembled) X(frag_timed_out) X(frag_dropped)                 \
-  X(capture_errors) X(l7_events)
+  X(capture_errors) X(l7_events) X(ndpi_states) X(ndpi_classified)
 
 struct Stats {
 #define X(n) uint64_t n = 0;

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "../ndpi.h"
+
 namespace dfly {
 
 enum L7Type : uint8_t { L7_DNS = 1, L7_TLS = 2, L7_HTTP = 3 };
@@ -70,6 +72,8 @@ struct L7Packet {
 // Flow-level extras a parser can fill (flow fields ndpi_ja4 / ndpi_ja3s on the flow record).
 struct L7Extras {
   std::string ja4, ja3s;
+  bool has_ndpi = false;  // nDPI enabled: ndpi labels below are set (end records)
+  NdpiLabels ndpi;
 };
 
 // What a parser writes into: events for this flow plus the flow's extras.
