@@ -40,6 +40,12 @@ export async function runPipeline(cfg: Config): Promise<number> {
   const live = liveOptions(cfg);
   const files = live ? [] : expandInput(source);
   const opts = sensorOptions(cfg);
+  // In one process the Parquet sink keeps only flow end records; start/update records and
+  // DNS/TLS/HTTP events exist for analyzers. Without analyzers the sensor skips making them.
+  if (cfg.analyzers?.builtins === false && !str(cfg, 'analyzers', 'dir')) {
+    opts.l7 = false;
+    opts.statusEvents = false;
+  }
 
   const start = Date.now();
   const transport = new EmbeddedTransport({ maxQueued: num(cfg, 'transport', 'queue_events') });
