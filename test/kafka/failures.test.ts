@@ -30,7 +30,7 @@ function lines(file: string): string[] {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0) : [];
 }
 
-describe('kafka transport failures (real broker)', { timeout: 400_000 }, () => {
+describe('kafka transport failures (real broker)', { timeout: 700_000 }, () => {
   let broker: Broker;
   const tmp = mkdtempSync(join(tmpdir(), 'damselfly-kafka-fail-'));
   const children: ChildProcess[] = [];

@@ -21,7 +21,7 @@ export interface Broker {
   stop(): Promise<void>;
 }
 
-function sh(args: string[], timeoutMs = 180_000): Promise<{ stdout: string; stderr: string }> {
+function sh(args: string[], timeoutMs = 400_000): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile('bash', [KAFKA_SH, ...args], { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err) reject(new Error(`kafka.sh ${args.join(' ')} failed: ${err.message}\n${stderr}`));

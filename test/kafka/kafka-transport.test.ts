@@ -9,7 +9,7 @@ import type { StreamEvent } from '../../streams/transport.js';
 import { startBroker, uniquePrefix, until, type Broker } from './harness.js';
 import { flowStream, otherEvents } from './events.js';
 
-describe('kafka transport (real broker)', { timeout: 240_000 }, () => {
+describe('kafka transport (real broker)', { timeout: 600_000 }, () => {
   let broker: Broker;
   before(async () => {
     broker = await startBroker();

@@ -16,14 +16,14 @@ import { flowStream } from './events.js';
 
 function npm(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('npm', ['run', '--silent', ...args], { cwd: ROOT, timeout: 180_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile('npm', ['run', '--silent', ...args], { cwd: ROOT, timeout: 400_000, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err) reject(new Error(`npm run ${args.join(' ')}: ${err.message}\n${stderr}`));
       else resolve(stdout);
     });
   });
 }
 
-describe('kafka SASL_PLAINTEXT broker', { timeout: 240_000 }, () => {
+describe('kafka SASL_PLAINTEXT broker', { timeout: 600_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'damselfly-kafka-sasl-'));
   let bootstrap = '';
   before(async () => {
