@@ -3,6 +3,7 @@
 // ConsumerPerformance from the same jars) on the same broker, same record size, acks=all, lz4;
 // then end-to-end latency p50/p99 (event ts → handler) at a steady publish rate.
 //   node dist/bench/kafka-transport.js [--events 200000] [--rate 50000] [--seconds 10] [--brokers h:p]
+//        [--throughput no] [--latency no]
 import { execFileSync } from 'node:child_process';
 import { KafkaTransport } from '../streams/kafka/index.js';
 import { topicFor, type FlowEvent } from '../streams/schema.js';
@@ -31,12 +32,15 @@ async function ours(bootstrap: string, evs: FlowEvent[]): Promise<{ produce: num
   let n = 0;
   let done!: () => void;
   const all = new Promise<void>((r) => (done = r));
-  // Timed from the first batch, as ConsumerPerformance's fetch time excludes the group join.
+  // Timed from the group join (subscribe resolves once the consumer joined), or the first batch
+  // if it came earlier, as ConsumerPerformance's fetch time excludes the group join.
+  let first = Infinity;
   await t.subscribe<FlowEvent>(topic, { group: 'bench' }, async (b) => {
-    if (n === 0) t0 = performance.now();
+    if (n === 0) first = performance.now();
     n += b.length;
     if (n >= evs.length) done();
   });
+  t0 = Math.min(performance.now(), first);
   await all;
   const consume = evs.length / ((performance.now() - t0) / 1000);
   await t.close();
@@ -111,11 +115,13 @@ async function main(): Promise<void> {
     const evs = events(N);
     const size = Math.round(evs.slice(0, 1000).reduce((s, e) => s + JSON.stringify(e).length, 0) / 1000);
     console.log(`broker ${broker.bootstrap}; ${N} flow events of ~${size} B JSON; ${PARTITIONS} partitions; acks=all, lz4, idempotent`);
-    const o = await ours(broker.bootstrap, evs);
-    console.log(`KafkaTransport   produce ${Math.round(o.produce)} ev/s   consume ${Math.round(o.consume)} ev/s`);
-    const j = javaTools(broker.bootstrap, size, N);
-    console.log(`Java perf tools  produce ${Math.round(j.produce)} rec/s  consume ${Math.round(j.consume)} rec/s`);
-    console.log(`ratio (ours / Java)  produce ${(o.produce / j.produce).toFixed(2)}x   consume ${(o.consume / j.consume).toFixed(2)}x`);
+    if (arg('throughput', 'yes') !== 'no') {
+      const o = await ours(broker.bootstrap, evs);
+      console.log(`KafkaTransport   produce ${Math.round(o.produce)} ev/s   consume ${Math.round(o.consume)} ev/s`);
+      const j = javaTools(broker.bootstrap, size, N);
+      console.log(`Java perf tools  produce ${Math.round(j.produce)} rec/s  consume ${Math.round(j.consume)} rec/s`);
+      console.log(`ratio (ours / Java)  produce ${(o.produce / j.produce).toFixed(2)}x   consume ${(o.consume / j.consume).toFixed(2)}x`);
+    }
     if (arg('latency', 'yes') !== 'no') {
       const l = await latency(broker.bootstrap);
       console.log(`latency at ${RATE} ev/s for ${SECONDS} s: p50 ${l.p50.toFixed(1)} ms  p99 ${l.p99.toFixed(1)} ms  (${l.count} events, shed ${l.shed})`);

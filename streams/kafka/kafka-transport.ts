@@ -436,6 +436,8 @@ export class KafkaTransport implements Transport {
       rebalanceTimeout: Math.max(o.sessionTimeoutMs, 10_000),
       heartbeatInterval: o.heartbeatIntervalMs,
       maxWaitTimeInMs: 100,
+      maxBytesPerPartition: 4 << 20,
+      maxBytes: 32 << 20,
       allowAutoTopicCreation: false,
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
     });
