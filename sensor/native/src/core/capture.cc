@@ -380,6 +380,7 @@ void Sensor::flow_packet(PacketInfo& pi) {
   if (ndpi_ && fl.ndpi_r.state != 2) {
     ndpi_->ndpi_packet(&fl.ndpi, &fl.ndpi_r, pi);
     stats_.ndpi_states = ndpi_->states_active();
+    stats_.ndpi_classified = ndpi_->classified();
   }
   if (fl.l7_state != 2 && pi.payload_caplen > 0 && (pi.has_tcp || pi.proto == IPPROTO_UDP_)) l7_packet(fl, dir, pi);
   if (pi.has_tcp) {

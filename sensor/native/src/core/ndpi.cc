@@ -92,7 +92,9 @@ void NdpiEngine::ndpi_packet(ndpi_flow_struct** state, NdpiResult* r, const Pack
   bool detected = p.app_protocol != NDPI_PROTOCOL_UNKNOWN || p.master_protocol != NDPI_PROTOCOL_UNKNOWN;
   if (detected) store(r, p);
   uint8_t cap = pi.proto == 6 ? kNdpiMaxTcpPkts : kNdpiMaxUdpPkts;
-  if (detected && !ndpi_extra_dissection_possible(mod_, *state)) {
+  // Released at classification, extra dissection (DNS answers, TLS certificates, HTTP response)
+  // included only when it is already over: per-flow memory matters more at 1M flows.
+  if (detected) {
     classified_++;
     release(state, r);
   } else if (r->pkts >= cap) {

@@ -61,6 +61,14 @@ std::string ja4_client(const TlsHello& h, char proto) {
     const std::string& f = h.alpn[0];
     alpn0 = f[0];
     alpn1 = f.size() > 1 ? f[1] : f[0];
+    // JA4 spec: a non-alphanumeric character is replaced by the first / last hex digit of the
+    // value; the raw byte would otherwise reach the '|'-separated flow columns (found by fuzz_tls)
+    auto alnum = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+    if (!alnum(alpn0) || !alnum(alpn1)) {
+      static const char* hx = "0123456789abcdef";
+      alpn0 = hx[(uint8_t)f[0] >> 4];
+      alpn1 = hx[(uint8_t)f[f.size() - 1] & 15];
+    }
   }
   unsigned char ip[16];
   bool numeric = !h.sni.empty() && (inet_pton(AF_INET, h.sni.c_str(), ip) == 1 || inet_pton(AF_INET6, h.sni.c_str(), ip) == 1);

@@ -48,7 +48,8 @@ struct L7Reader {
   const uint8_t* p;
   size_t n, off = 0;
   bool ok = true;
-  L7Reader(const uint8_t* p_, size_t n_) : p(p_), n(n_) {}
+  // A reader over a failed sub-read (bytes() returned nullptr) reads nothing (found by fuzz_tls).
+  L7Reader(const uint8_t* p_, size_t n_) : p(p_), n(n_), ok(p_ != nullptr) {}
   size_t left() const { return ok && off <= n ? n - off : 0; }
   bool has(size_t k) const { return ok && off <= n && n - off >= k; }
   uint8_t u8() { if (!has(1)) { ok = false; return 0; } return p[off++]; }

@@ -1,0 +1,72 @@
+// Benchmark: packets/s with nDPI on, on the generated 1M-packet mixed capture (sensor/src/synth,
+// cached in .cache/bench), side by side and alternating: our native core with --ndpi
+// (damselfly-replay, the engine the N-API addon runs), the whole product (`damselfly run --ndpi`
+// into Parquet), `ndpiReader -i` (Debian libndpi-bin 4.2, same library) and `argus -r`.
+// Usage: node dist/bench/ndpi-vs-ndpireader.js [--packets 1000000] [--runs 3] [--pcap FILE] [--no-run]
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateCapture } from '../sensor/src/synth/index.js';
+import { timeCommand, median, machineLine, type RunFigure } from './harness.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+
+async function main(): Promise<void> {
+  const packets = Number(arg('packets', '1000000'));
+  const runs = Number(arg('runs', '3'));
+  const work = join(ROOT, '.cache', 'bench');
+  mkdirSync(work, { recursive: true });
+  let pcap = arg('pcap', '');
+  if (!pcap) {
+    pcap = join(work, `synth-${packets}.pcap`);  // same file and seed as run-vs-argus.ts
+    if (!existsSync(pcap)) {
+      process.stderr.write(`generating ${pcap} ...\n`);
+      await generateCapture({ out: pcap, packets, seed: 42, truth: false });
+    }
+  }
+  const replay = join(ROOT, 'sensor', 'native', 'build', 'damselfly-replay');
+  const cli = join(ROOT, 'dist', 'bin', 'damselfly.js');
+  const pq = join(work, 'parquet-ndpi');
+  const argusOut = join(work, 'out-ndpi.argus');
+  const tools: { name: string; cmd: () => string[]; figs: RunFigure[] }[] = [
+    { name: 'damselfly core --ndpi', cmd: () => [replay, '--ndpi', pcap], figs: [] },
+    ...(process.argv.includes('--no-run') ? [] : [{ name: 'damselfly run --ndpi', cmd: () => { rmSync(pq, { recursive: true, force: true }); return [process.execPath, '--no-node-snapshot', cli, 'run', '-i', pcap, '--ndpi', '--parquet-dir', pq, '-q']; }, figs: [] as RunFigure[] }]),
+    { name: 'ndpiReader -i', cmd: () => ['ndpiReader', '-q', '-i', pcap], figs: [] },
+    { name: 'argus -r', cmd: () => { rmSync(argusOut, { force: true }); return ['argus', '-r', pcap, '-w', argusOut]; }, figs: [] },
+  ];
+  for (let i = 0; i < runs + 1; i++) {
+    for (const t of tools) {
+      const f = timeCommand(t.cmd());
+      if (i > 0) t.figs.push(f);  // first round: warm-up (page cache)
+    }
+  }
+  const pps = (f: RunFigure): number => packets / f.wallS;
+  process.stdout.write(`machine: ${machineLine()}\ninput: ${pcap} (${packets} packets), ${runs} runs each after a warm-up, alternating\n`);
+  for (const t of tools) {
+    const fs = t.figs;
+    process.stdout.write(`${t.name.padEnd(24)} wall ${median(fs.map((f) => f.wallS)).toFixed(2)} s  ${(median(fs.map(pps)) / 1e6).toFixed(2)} Mpkt/s  ` +
+      `cpu ${median(fs.map((f) => f.userS + f.sysS)).toFixed(2)} s  peak RSS ${(median(fs.map((f) => f.maxRssKb)) / 1024).toFixed(0)} MiB\n`);
+  }
+  const core = tools[0]!.figs;
+  for (const t of tools.slice(1)) {
+    const r = core.map((c, i) => t.figs[i]!.wallS / c.wallS);
+    process.stdout.write(`ratio ${t.name} wall / damselfly core wall (median of rounds): ${median(r).toFixed(2)}x\n`);
+  }
+  const run = tools.find((t) => t.name.startsWith('damselfly run'));
+  if (run) {
+    for (const t of tools.filter((x) => !x.name.startsWith('damselfly'))) {
+      const r = run.figs.map((c, i) => t.figs[i]!.wallS / c.wallS);
+      process.stdout.write(`ratio ${t.name} wall / damselfly run wall (median of rounds): ${median(r).toFixed(2)}x\n`);
+    }
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exitCode = 1;
+});
