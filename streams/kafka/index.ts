@@ -9,6 +9,7 @@ export { KAFKA_DEFAULTS, parseBrokers, resolveKafkaOptions } from './options.js'
 export type { KafkaTransportOptions, KafkaSaslOptions, SaslMechanism, ResolvedKafkaTransportOptions } from './options.js';
 export { KafkaAuthError, KafkaUnreachableError } from './errors.js';
 export { COMPRESSION, registerCodecs } from './codecs.js';
+export { KAFKA_CONFIG_SECTION, kafkaOptionsFromConfig } from './config.js';
 export type { CompressionName } from './codecs.js';
 
 export interface KafkaCliOptions extends Omit<KafkaTransportOptions, 'brokers'> {

@@ -3,7 +3,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
-import { KafkaTransport, createKafkaTransport } from '../../streams/kafka/index.js';
+import { KAFKA_CONFIG_SECTION, KafkaTransport, createKafkaTransport, kafkaOptionsFromConfig } from '../../streams/kafka/index.js';
+import { ConfigError, validate } from '../../streams/config.js';
 import { topicFor, type EventType, type FlowEvent } from '../../streams/schema.js';
 import type { StreamEvent } from '../../streams/transport.js';
 import { startBroker, uniquePrefix, until, type Broker } from './harness.js';
@@ -138,6 +139,35 @@ describe('kafka transport (real broker)', { timeout: 600_000 }, () => {
       await pub.close();
       await w1.close();
       await w2.close();
+    }
+  });
+
+  it('builds a working transport from the kafka: config section (gzip, acks 1); unknown keys are errors', async () => {
+    const schema = { kafka: KAFKA_CONFIG_SECTION };
+    assert.throws(() => validate(schema, { kafka: { brokerz: 'x', partitions: 0 } }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /kafka\.brokerz/);
+      assert.match(e.message, /kafka\.partitions/);
+      return true;
+    });
+    assert.equal(kafkaOptionsFromConfig(validate(schema, {})), undefined, 'no brokers: embedded transport');
+    const cfg = validate(schema, { kafka: { brokers: broker.bootstrap, partitions: 2, acks: '1', compression: 'gzip' } });
+    const opts = kafkaOptionsFromConfig(cfg)!;
+    assert.equal(opts.partitions, 2);
+    assert.equal(opts.acks, 1);
+    const t = new KafkaTransport(opts);
+    assert.equal(t.options.idempotent, false, 'idempotence needs acks=all');
+    const topic = topicFor('flow', uniquePrefix('cfg'));
+    let n = 0;
+    try {
+      await t.subscribe(topic, { group: 'cfg' }, async (b) => {
+        n += b.length;
+      });
+      await t.publish(topic, flowStream(5, 4));
+      await until(() => n >= 20, 60_000, '20 events');
+      assert.equal(n, 20);
+    } finally {
+      await t.close();
     }
   });
 });

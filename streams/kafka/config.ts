@@ -1,0 +1,66 @@
+// The `kafka:` section of the YAML config, declared as data (streams/config.ts validates it:
+// unknown keys are errors, all problems reported with their path). The CLI merges it into its
+// CONFIG_SCHEMA and maps flags onto it: --kafka → kafka.brokers, --topic-prefix →
+// transport.topic_prefix, --group → kafka.group. kafkaOptionsFromConfig() turns it into
+// KafkaTransportOptions.
+import { readFileSync } from 'node:fs';
+import type { Config, SectionSpec } from '../config.js';
+import { UserError } from '../errors.js';
+import type { KafkaTransportOptions, SaslMechanism } from './options.js';
+import { KAFKA_DEFAULTS, parseBrokers } from './options.js';
+
+export const KAFKA_CONFIG_SECTION: SectionSpec = {
+  brokers: { type: 'string', description: 'Bootstrap brokers, host:port[,host:port...]; set = use Kafka instead of the embedded transport', example: '127.0.0.1:9092' },
+  group: { type: 'string', description: 'Consumer group of this process (default: the component name, e.g. sink.parquet)', example: 'sink.parquet' },
+  client_id: { type: 'string', default: KAFKA_DEFAULTS.clientId, description: 'Client id reported to the brokers' },
+  partitions: { type: 'int', default: KAFKA_DEFAULTS.partitions, min: 1, description: 'Partitions of topics created when missing' },
+  replication: { type: 'int', default: KAFKA_DEFAULTS.replicationFactor, min: 1, description: 'Replication factor of topics created when missing' },
+  acks: { type: 'string', default: 'all', enum: ['all', '1', '0'], description: 'Producer acks' },
+  compression: { type: 'string', default: KAFKA_DEFAULTS.compression, enum: ['lz4', 'gzip', 'none'], description: 'Batch compression' },
+  max_buffer_mb: { type: 'int', default: 64, min: 1, description: 'Producer buffer bound (MiB); beyond it events are shed after shed_after_ms' },
+  shed_after_ms: { type: 'int', default: KAFKA_DEFAULTS.shedAfterMs, min: 0, description: 'How long publishing waits for buffer room before shedding (counted, logged)' },
+  connect_timeout_s: { type: 'int', default: 0, min: 0, description: 'Give up reaching the brokers at start after this long (0: retry forever)' },
+  sasl_mechanism: { type: 'string', enum: ['plain', 'scram-sha-256', 'scram-sha-512'], description: 'SASL mechanism (with sasl_username / sasl_password)' },
+  sasl_username: { type: 'string', description: 'SASL user name' },
+  sasl_password: { type: 'string', description: 'SASL password (or use the DAMSELFLY_KAFKA_PASSWORD environment variable)' },
+  tls: { type: 'bool', default: false, description: 'Connect with TLS' },
+  tls_ca: { type: 'string', description: 'PEM file of the CA that signed the brokers\' certificates (default: system CAs)' },
+};
+
+/** KafkaTransportOptions from a validated config (section `kafka`, plus transport.topic_prefix). */
+export function kafkaOptionsFromConfig(cfg: Config): KafkaTransportOptions | undefined {
+  const k = cfg.kafka ?? {};
+  if (k.brokers === undefined || k.brokers === '') return undefined;
+  const o: KafkaTransportOptions = {
+    brokers: parseBrokers(String(k.brokers)),
+    clientId: String(k.client_id ?? KAFKA_DEFAULTS.clientId),
+    partitions: Number(k.partitions ?? KAFKA_DEFAULTS.partitions),
+    replicationFactor: Number(k.replication ?? KAFKA_DEFAULTS.replicationFactor),
+    acks: k.acks === '0' ? 0 : k.acks === '1' ? 1 : -1,
+    compression: (k.compression ?? KAFKA_DEFAULTS.compression) as 'lz4' | 'gzip' | 'none',
+    maxBufferBytes: Number(k.max_buffer_mb ?? 64) * 1024 * 1024,
+    shedAfterMs: Number(k.shed_after_ms ?? KAFKA_DEFAULTS.shedAfterMs),
+    connectTimeoutMs: Number(k.connect_timeout_s ?? 0) > 0 ? Number(k.connect_timeout_s) * 1000 : Infinity,
+  };
+  if (k.sasl_mechanism !== undefined) {
+    const password = k.sasl_password !== undefined ? String(k.sasl_password) : process.env.DAMSELFLY_KAFKA_PASSWORD;
+    if (k.sasl_username === undefined || password === undefined) {
+      throw new UserError('kafka.sasl_mechanism needs kafka.sasl_username and kafka.sasl_password (or DAMSELFLY_KAFKA_PASSWORD)');
+    }
+    o.sasl = { mechanism: String(k.sasl_mechanism) as SaslMechanism, username: String(k.sasl_username), password };
+  }
+  if (k.tls === true || k.tls_ca !== undefined) {
+    if (k.tls_ca !== undefined) {
+      let ca: string;
+      try {
+        ca = readFileSync(String(k.tls_ca), 'utf8');
+      } catch (e) {
+        throw new UserError(`kafka.tls_ca: cannot read ${String(k.tls_ca)}: ${(e as Error).message}`);
+      }
+      o.ssl = { ca: [ca] };
+    } else {
+      o.ssl = true;
+    }
+  }
+  return o;
+}
