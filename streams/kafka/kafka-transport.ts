@@ -475,6 +475,16 @@ export class KafkaTransport implements Transport {
     }
   }
 
+  /**
+   * End of a pipeline run over Kafka: every accepted event acked (flush), then `group` caught up
+   * on `topic` (waitForGroup). False when either did not happen within timeoutMs.
+   */
+  async drain(topic: string, group: string, timeoutMs = 120_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    if (!(await this.flush(timeoutMs))) return false;
+    return this.waitForGroup(topic, group, Math.max(0, deadline - Date.now()));
+  }
+
   // ---------------------------------------------------------------- close / stats
 
   async close(): Promise<void> {
