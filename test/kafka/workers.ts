@@ -37,11 +37,14 @@ async function publish(count: number): Promise<void> {
   await t.close();
 }
 
-const run = role === 'consume' ? consume(rest[0]!, rest[1]!, Number(rest[2])) : publish(Number(rest[0]));
-run.then(
-  () => process.exit(0),
-  (e) => {
-    process.stderr.write(`error: ${formatError(e)}\n`);
-    process.exit(1);
-  },
-);
+// `node --test dist/test/` also runs every helper file under test/: without a role this is a no-op.
+if (role === 'consume' || role === 'publish') {
+  const run = role === 'consume' ? consume(rest[0]!, rest[1]!, Number(rest[2])) : publish(Number(rest[0]));
+  run.then(
+    () => process.exit(0),
+    (e) => {
+      process.stderr.write(`error: ${formatError(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
