@@ -6,6 +6,7 @@
 # .cache/fuzz/work/<target>, crashes to .cache/fuzz/artifacts/. Exit status: 0 when every target
 # ran clean, 1 otherwise (libFuzzer prints the sanitizer report and the crashing input).
 # Usage: scripts/fuzz.sh [--build-only] [SECONDS (default 60)] [target ...]   targets: dns tls http decode
+# FUZZ_SEED=N fixes libFuzzer's random seed (the test suite does, for reproducible runs).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NATIVE="$ROOT/sensor/native"
@@ -61,7 +62,7 @@ for t in "${TARGETS[@]}"; do
   echo "fuzz: $t for ${SECS}s"
   # -rss_limit_mb: the decode target keeps up to 4096 flows; anything near this is a leak
   if ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-     "$CACHE/bin/fuzz_$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
+     "$CACHE/bin/fuzz_$t" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
        -print_final_stats=1 -artifact_prefix="$CACHE/artifacts/$t-" \
        "$CACHE/work/$t" "$CACHE/corpus/$t" >"$CACHE/$t.log" 2>&1; then
     grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" "$CACHE/$t.log" | tr '\n' ' ' | sed "s/^/fuzz: $t ok: /"; echo

@@ -17,7 +17,7 @@ const clang = hasCommand('clang++');
 test('libFuzzer targets run clean for ~15 s each', { skip: !clang && 'skipped: clang++ is not installed (scripts/setup.sh installs it)', timeout: 900_000 }, () => {
   const artifacts = join(REPO, '.cache', 'fuzz', 'artifacts');
   const before = new Set(existsSync(artifacts) ? readdirSync(artifacts) : []);
-  const r = spawnSync('bash', [join(REPO, 'scripts', 'fuzz.sh'), String(SECS), ...TARGETS], { cwd: REPO, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync('bash', [join(REPO, 'scripts', 'fuzz.sh'), String(SECS), ...TARGETS], { cwd: REPO, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, FUZZ_SEED: '1' } });
   const out = `${r.stdout}\n${r.stderr}`;
   const fresh = existsSync(artifacts) ? readdirSync(artifacts).filter((f) => !before.has(f)) : [];
   assert.deepEqual(fresh, [], `crash artifacts written:\n${out}`);
