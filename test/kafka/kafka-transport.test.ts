@@ -97,8 +97,8 @@ describe('kafka transport (real broker)', { timeout: 600_000 }, () => {
     const prefix = uniquePrefix('scale');
     const topic = topicFor('flow', prefix);
     const pub = new KafkaTransport({ brokers: [broker.bootstrap], partitions: 4 });
-    const w1 = new KafkaTransport({ brokers: [broker.bootstrap], sessionTimeoutMs: 6000 });
-    const w2 = new KafkaTransport({ brokers: [broker.bootstrap], sessionTimeoutMs: 6000 });
+    const w1 = new KafkaTransport({ brokers: [broker.bootstrap] });
+    const w2 = new KafkaTransport({ brokers: [broker.bootstrap] });
     const by = { w1: new Set<string>(), w2: new Set<string>() };
     const total = new Map<string, number>();
     const count = (w: 'w1' | 'w2') => async (batch: readonly FlowEvent[]) => {
