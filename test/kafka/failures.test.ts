@@ -10,7 +10,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { KafkaTransport } from '../../streams/kafka/index.js';
 import { topicFor, type FlowEvent } from '../../streams/schema.js';
 import { ParquetSink } from '../../sinks/parquet/index.js';
-import { freePort, sleep, startBroker, uniquePrefix, until, type Broker } from './harness.js';
+import { exitSafetyNet, freePort, sleep, startBroker, uniquePrefix, until, type Broker } from './harness.js';
 import { flowStream } from './events.js';
 import { ROOT } from '../helpers.js';
 
@@ -42,6 +42,7 @@ describe('kafka transport failures (real broker)', { timeout: 700_000 }, () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     await broker?.stop();
     rmSync(tmp, { recursive: true, force: true });
+    exitSafetyNet();
   });
 
   it('consumer killed mid-batch: the replacement resumes from committed offsets, nothing lost', async () => {

@@ -94,6 +94,16 @@ export function uniquePrefix(name: string): string {
   return `t${process.pid}-${Date.now().toString(36)}-${seq++}-${name}`;
 }
 
+/**
+ * Call in a file's last after() hook: if a client left a socket or retry timer behind (a failed
+ * test whose broker is gone), the process would never exit and `node --test` would wait forever.
+ * The unref'd timer only fires if something else keeps the process alive; exit keeps the
+ * exitCode the test runner set.
+ */
+export function exitSafetyNet(ms = 15_000): void {
+  setTimeout(() => process.exit(), ms).unref();
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

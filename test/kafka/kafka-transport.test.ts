@@ -7,7 +7,7 @@ import { KAFKA_CONFIG_SECTION, KafkaTransport, createKafkaTransport, kafkaOption
 import { ConfigError, validate } from '../../streams/config.js';
 import { topicFor, type EventType, type FlowEvent } from '../../streams/schema.js';
 import type { StreamEvent } from '../../streams/transport.js';
-import { startBroker, uniquePrefix, until, type Broker } from './harness.js';
+import { exitSafetyNet, startBroker, uniquePrefix, until, type Broker } from './harness.js';
 import { flowStream, otherEvents } from './events.js';
 
 describe('kafka transport (real broker)', { timeout: 600_000 }, () => {
@@ -17,6 +17,7 @@ describe('kafka transport (real broker)', { timeout: 600_000 }, () => {
   });
   after(async () => {
     await broker?.stop();
+    exitSafetyNet();
   });
 
   it('round-trips every event type through its own topic, created with the configured partitions', async () => {

@@ -11,7 +11,7 @@ import { KafkaAuthError, KafkaTransport, type KafkaSaslOptions } from '../../str
 import { formatError } from '../../streams/errors.js';
 import { topicFor } from '../../streams/schema.js';
 import { ROOT } from '../helpers.js';
-import { uniquePrefix, until } from './harness.js';
+import { exitSafetyNet, uniquePrefix, until } from './harness.js';
 import { flowStream } from './events.js';
 
 function npm(args: string[]): Promise<string> {
@@ -33,6 +33,7 @@ describe('kafka SASL_PLAINTEXT broker', { timeout: 600_000 }, () => {
   after(async () => {
     await npm(['kafka:stop', '--', '--dir', dir]).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
+    exitSafetyNet();
   });
 
   it('npm run kafka:start prints host:port as its last line', () => {
