@@ -249,7 +249,13 @@ export class FileSensor {
 
   constructor(opts: SensorOptions) {
     const N = loadNative().NativeSensor;
-    this.native = new N(opts);
+    try {
+      this.native = new N(opts);
+    } catch (e) {  // a custom nDPI file that cannot be loaded is the user's to fix
+      const msg = (e as Error).message ?? String(e);
+      if (msg.startsWith('nDPI: ')) throw new UserError(msg, { cause: e });
+      throw e;
+    }
     this.obname = opts.observation;
   }
 

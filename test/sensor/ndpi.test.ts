@@ -95,7 +95,7 @@ test('nDPI custom protocol file labels matching flows; a missing file is a one-l
     const hits = fl.filter((f) => f.ndpi_appid?.includes('DamselflyTest'));
     assert.ok(hits.length > 0, `no flow labelled DamselflyTest (host ${host})`);
     assert.throws(() => new FileSensor(options({ ndpi: { enabled: true, protocolFile: join(t.dir, 'absent.txt') } })),
-      /nDPI: cannot load protocol file/);
+      (e: Error) => e.name === 'UserError' && /^nDPI: cannot load protocol file/.test(e.message));
   } finally {
     t.cleanup();
   }
