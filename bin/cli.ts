@@ -79,6 +79,11 @@ export const ANALYZER_FLAGS: FlagSpec[] = [
   { long: 'alerts-stdout', path: 'alerts.stdout', set: true, help: 'Print alerts on stdout' },
   { long: 'alerts-webhook', arg: 'URL', path: 'alerts.webhook_url', help: 'POST alerts to URL' },
 ];
+export const KAFKA_FLAGS: FlagSpec[] = [
+  { long: 'kafka', arg: 'BROKERS', path: 'kafka.brokers', help: 'Publish/consume over Kafka (host:port[,host:port]) instead of in-process' },
+  { long: 'topic-prefix', arg: 'PREFIX', path: 'transport.topic_prefix', help: 'Topic name prefix (default: damselfly)' },
+  { long: 'group', arg: 'NAME', path: 'kafka.group', help: 'Kafka consumer group of this process' },
+];
 export const LOG_FLAGS: FlagSpec[] = [
   { long: 'verbose', short: 'v', path: 'output.verbose', count: true, help: 'Increase verbosity (-vv for debug)' },
   { long: 'quiet', short: 'q', path: 'output.verbose', help: 'Quiet mode (warnings and errors only)' },

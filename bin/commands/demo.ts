@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, helpText, FLOW_FLAGS, LOG_FLAGS, type CommandSpec, type FlagSpec } from '../cli.js';
-import { CONFIG_SCHEMA } from '../../sensor/src/config.js';
+import { PROCESS_CONFIG } from '../config-schema.js';
 import { generateCapture } from '../../sensor/src/synth/index.js';
 import { UserError } from '../../streams/errors.js';
 import { runPipeline } from './run.js';
@@ -34,7 +34,7 @@ function intOpt(v: string | number | boolean | undefined, name: string, def: num
 }
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(DEMO, CONFIG_SCHEMA, argv);
+  const p = parseArgs(DEMO, PROCESS_CONFIG, argv);
   if (p.help) {
     process.stdout.write(helpText(DEMO));
     return 0;

@@ -1,10 +1,12 @@
 // `damselfly run`: sensor → embedded transport → Parquet sink, in one process.
-import { parseArgs, helpText, INPUT_FLAGS, AFPACKET_FLAGS, FLOW_FLAGS, OUTPUT_FLAGS, ANALYZER_FLAGS, LOG_FLAGS, type CommandSpec } from '../cli.js';
-import { CONFIG_SCHEMA, sensorOptions, liveOptions, str, num } from '../../sensor/src/config.js';
+import { parseArgs, helpText, INPUT_FLAGS, AFPACKET_FLAGS, FLOW_FLAGS, OUTPUT_FLAGS, ANALYZER_FLAGS, KAFKA_FLAGS, LOG_FLAGS, type CommandSpec } from '../cli.js';
+import { PROCESS_CONFIG } from '../config-schema.js';
+import { sensorOptions, liveOptions, str, num } from '../../sensor/src/config.js';
 import { LiveSource } from '../../sensor/src/live-source.js';
 import { expandInput } from '../../sensor/src/inputs.js';
 import { FileSource, type EventEmitFn } from '../../sensor/src/file-source.js';
 import { EmbeddedTransport } from '../../streams/embedded/index.js';
+import { kafkaOptionsFromConfig } from '../../streams/kafka/config.js';
 import { topicFor, type FlowEvent, type AlertEvent, type SensorEvent } from '../../streams/schema.js';
 import type { Transport } from '../../streams/transport.js';
 import { UserError } from '../../streams/errors.js';
@@ -17,12 +19,12 @@ export const RUN: CommandSpec = {
   summary: 'Run the whole pipeline in one process: capture → flows → embedded transport → analyzers → Parquet and alerts.',
   usage: 'damselfly run -i <capture|glob> --parquet-dir DIR [options]',
   config: true,
-  flags: [...INPUT_FLAGS, ...AFPACKET_FLAGS, ...FLOW_FLAGS, ...OUTPUT_FLAGS, ...ANALYZER_FLAGS, ...LOG_FLAGS],
+  flags: [...INPUT_FLAGS, ...AFPACKET_FLAGS, ...FLOW_FLAGS, ...OUTPUT_FLAGS, ...ANALYZER_FLAGS, ...KAFKA_FLAGS, ...LOG_FLAGS],
   examples: ['damselfly run -i capture.pcap --parquet-dir ./flows', 'damselfly run -i eth0 --live pcap --parquet-dir ./flows', "damselfly run -i '/data/*.pcap' --parquet-dir ./flows --idle-timeout 60"],
 };
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(RUN, CONFIG_SCHEMA, argv);
+  const p = parseArgs(RUN, PROCESS_CONFIG, argv);
   if (p.help) {
     process.stdout.write(helpText(RUN));
     return 0;
@@ -42,13 +44,17 @@ export async function runPipeline(cfg: Config): Promise<number> {
   const opts = sensorOptions(cfg);
   // In one process the Parquet sink keeps only flow end records; start/update records and
   // DNS/TLS/HTTP events exist for analyzers. Without analyzers the sensor skips making them.
-  if (cfg.analyzers?.builtins === false && !str(cfg, 'analyzers', 'dir')) {
+  if (!kafkaOptionsFromConfig(cfg) && cfg.analyzers?.builtins === false && !str(cfg, 'analyzers', 'dir')) {
     opts.l7 = false;
     opts.statusEvents = false;
   }
 
   const start = Date.now();
-  const transport = new EmbeddedTransport({ maxQueued: num(cfg, 'transport', 'queue_events') });
+  // Embedded by default; with --kafka the same pipeline runs over topics other processes share.
+  const kopts = kafkaOptionsFromConfig(cfg);
+  const kafka = kopts ? new (await import('../../streams/kafka/index.js')).KafkaTransport(kopts) : undefined;
+  const transport: Transport = kafka ?? new EmbeddedTransport({ maxQueued: num(cfg, 'transport', 'queue_events') });
+  const group = (name: string): string => str(cfg, 'kafka', 'group') ?? name;
   const prefix = str(cfg, 'transport', 'topic_prefix');
   const topic = topicFor('flow', prefix);
 
@@ -101,11 +107,14 @@ export async function runPipeline(cfg: Config): Promise<number> {
     prefix: str(cfg, 'output', 'parquet_file_prefix') ?? 'damselfly',
   });
   await sink.open();
-  const sub = await transport.subscribe<FlowEvent>(topic, { group: 'sink.parquet', maxBatch: 8192 }, (batch) => sink.write(batch));
+  const sub = await transport.subscribe<FlowEvent>(topic, { group: group('sink.parquet'), maxBatch: 8192 }, (batch) => sink.write(batch));
   const analysis = await startAnalysis(cfg, transport, prefix, opts.observation);
   const subscribed = transport.stats().topics;
+  // Over Kafka other processes may consume any topic, so everything is published.
   consumed = new Set(
-    (['flow', 'dns', 'tls', 'http'] as const).filter((t) => Object.values(subscribed[topicFor(t, prefix)]?.groups ?? {}).some((g) => g.subscribers > 0)),
+    (['flow', 'dns', 'tls', 'http'] as const).filter(
+      (t) => kafka !== undefined || Object.values(subscribed[topicFor(t, prefix)]?.groups ?? {}).some((g) => g.subscribers > 0),
+    ),
   );
   // The source emits one batch at a time, so this flush cannot interleave with a later batch.
   // Batches the source adds meanwhile join the backlog, so order is kept.
@@ -121,8 +130,16 @@ export async function runPipeline(cfg: Config): Promise<number> {
   try {
     summary = await running;
     // Let every analyzer see every event before it stops, then drain alerts and sinks.
-    await drained(transport, [...consumed].map((t) => topicFor(t, prefix)));
+    if (kafka) {
+      // Every event acked by the broker, then every group of this process caught up.
+      const st = transport.stats().topics;
+      for (const t of [...consumed].map((x) => topicFor(x, prefix))) {
+        for (const [g, gs] of Object.entries(st[t]?.groups ?? {})) if (gs.subscribers > 0) await kafka.drain(t, g);
+      }
+    } else await drained(transport, [...consumed].map((t) => topicFor(t, prefix)));
     await analysis?.analyzers.idle();
+    await analysis?.analyzers.stop();
+    if (kafka && analysis) await kafka.drain(topicFor('alert', prefix), 'sink.alerts');
   } finally {
     disposeSignals();
     await analysis?.analyzers.stop();

@@ -1,9 +1,13 @@
 // `damselfly sensor`: capture → flow events printed as JSON lines (one event per line).
-import { parseArgs, helpText, INPUT_FLAGS, AFPACKET_FLAGS, FLOW_FLAGS, LOG_FLAGS, type CommandSpec, type FlagSpec } from '../cli.js';
-import { CONFIG_SCHEMA, sensorOptions, liveOptions, str, num } from '../../sensor/src/config.js';
+import { parseArgs, helpText, INPUT_FLAGS, AFPACKET_FLAGS, FLOW_FLAGS, KAFKA_FLAGS, LOG_FLAGS, type CommandSpec, type FlagSpec } from '../cli.js';
+import { PROCESS_CONFIG } from '../config-schema.js';
+import { sensorOptions, liveOptions, str, num } from '../../sensor/src/config.js';
 import { LiveSource } from '../../sensor/src/live-source.js';
 import { expandInput } from '../../sensor/src/inputs.js';
-import { FileSource } from '../../sensor/src/file-source.js';
+import { FileSource, type EventEmitFn } from '../../sensor/src/file-source.js';
+import { kafkaOptionsFromConfig } from '../../streams/kafka/config.js';
+import { topicFor } from '../../streams/schema.js';
+import type { Config } from '../../streams/config.js';
 import { writeJsonLines } from '../../sensor/src/jsonl.js';
 import { UserError } from '../../streams/errors.js';
 import { configureLog, log } from '../../streams/log.js';
@@ -14,15 +18,15 @@ const OBSERVATION_FLAG: FlagSpec = { long: 'observation', arg: 'NAME', path: 'ou
 
 export const SENSOR: CommandSpec = {
   name: 'sensor',
-  summary: 'Meter packets into flow events and print them (one JSON object per line).',
-  usage: 'damselfly sensor -i <capture|glob> --format jsonl [options]',
+  summary: 'Meter packets into flow and DNS/TLS/HTTP events: print them (one JSON object per line) or publish them to Kafka.',
+  usage: 'damselfly sensor -i <capture|glob|iface> (--format jsonl | --kafka BROKERS) [options]',
   config: true,
-  flags: [...INPUT_FLAGS, ...AFPACKET_FLAGS, ...FLOW_FLAGS, OBSERVATION_FLAG, FORMAT_FLAG, ...LOG_FLAGS],
-  examples: ['damselfly sensor -i capture.pcap --format jsonl | jq .', 'damselfly sensor -i eth0 --live afpacket --format jsonl'],
+  flags: [...INPUT_FLAGS, ...AFPACKET_FLAGS, ...FLOW_FLAGS, OBSERVATION_FLAG, FORMAT_FLAG, ...KAFKA_FLAGS, ...LOG_FLAGS],
+  examples: ['damselfly sensor -i capture.pcap --format jsonl | jq .', 'damselfly sensor -i capture.pcap --kafka 127.0.0.1:9092 --observation sensor-01', 'damselfly sensor -i eth0 --live afpacket --format jsonl'],
 };
 
 export async function sensorCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(SENSOR, CONFIG_SCHEMA, argv);
+  const p = parseArgs(SENSOR, PROCESS_CONFIG, argv);
   if (p.help) {
     process.stdout.write(helpText(SENSOR));
     return 0;
@@ -34,9 +38,46 @@ export async function sensorCommand(argv: string[]): Promise<number> {
   const source = str(cfg, 'input', 'source');
   if (!source) throw new UserError('sensor needs an input: -i <capture|glob> (or input.source in the config)');
   const start = Date.now();
+  const out = await openOutput(cfg, p.opts.format !== undefined);
+  try {
+    return await capture(cfg, source, start, out.emit);
+  } finally {
+    await out.close();
+  }
+}
+
+interface Output {
+  emit: EventEmitFn;
+  close(): Promise<void>;
+}
+
+/** stdout (JSON lines) by default; with --kafka the events go to `<prefix>.<type>` topics. */
+async function openOutput(cfg: Config, jsonlToo: boolean): Promise<Output> {
+  const kopts = kafkaOptionsFromConfig(cfg);
+  const stdout: EventEmitFn = (_type, events) => writeJsonLines(process.stdout, events);
+  if (!kopts) return { emit: stdout, close: async () => {} };
+  const { KafkaTransport } = await import('../../streams/kafka/index.js');
+  const transport = new KafkaTransport(kopts);
+  const prefix = str(cfg, 'transport', 'topic_prefix');
+  return {
+    emit: async (type, events) => {
+      if (jsonlToo) await stdout(type, events);
+      await transport.publish(topicFor(type, prefix), events);
+    },
+    close: async () => {
+      await transport.close(); // flushes what was accepted (bounded wait) before disconnecting
+      const st = transport.stats();
+      const shed = Object.values(st.topics).reduce((a, t) => a + t.shed, 0);
+      const sent = Object.values(st.topics).reduce((a, t) => a + t.sent, 0);
+      log(shed > 0 ? 'warn' : 'info', 'sensor', `kafka: ${sent} events sent${shed > 0 ? `, ${shed} shed (broker too slow or down)` : ''}`);
+    },
+  };
+}
+
+async function capture(cfg: Config, source: string, start: number, emit: EventEmitFn): Promise<number> {
   const live = liveOptions(cfg);
   if (live) {
-    const src = new LiveSource(sensorOptions(cfg), live, (_type, events) => writeJsonLines(process.stdout, events), progressReporter(start), () =>
+    const src = new LiveSource(sensorOptions(cfg), live, emit, progressReporter(start), () =>
       log('info', 'sensor', `live capture on ${live.iface} (${live.type}) started`),
     );
     const dispose = stopOnSignals('sensor', () => src.stop());
@@ -53,7 +94,7 @@ export async function sensorCommand(argv: string[]): Promise<number> {
     }
   }
   const files = expandInput(source);
-  const src = new FileSource(sensorOptions(cfg), files, (_type, events) => writeJsonLines(process.stdout, events), progressReporter(start));
+  const src = new FileSource(sensorOptions(cfg), files, emit, progressReporter(start));
   const summary = await src.run();
   for (const e of summary.errors) log('error', 'sensor', captureErrorLine(e));
   if (cfg.output?.stats === true) process.stderr.write(summaryLine(summary, Date.now() - start) + '\n');
