@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libpcap-dev argus-server argus-client tshark tcpdump clang libclang-rt-14-dev libndpi-dev libndpi-bin)
+# Build: libpcap, nDPI, clang (fuzzing, sanitizers). Peers and oracles for tests and benchmarks:
+# argus, tshark, tcpdump, ndpiReader. Kafka broker: Java + Maven. Network-namespace tests: iproute2,
+# util-linux (nsenter, setpriv), openssl, python3.
+APT_PACKAGES=(libpcap-dev argus-server argus-client tshark tcpdump clang libclang-rt-14-dev libndpi-dev libndpi-bin
+  maven openjdk-17-jre-headless iproute2 util-linux openssl python3 lz4 pkg-config)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -17,9 +21,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# node-gyp (isolated-vm, our addon) builds against the installed Node headers, never downloads them.
+if [ -f /usr/include/node/node.h ]; then export npm_config_nodedir=/usr; fi
+if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` honours package-lock.json; `npm ci` refuses it because npm omits the other
+  # platforms' optional @duckdb bindings from the lock. Install scripts run only for the packages
+  # listed in package.json "allowScripts" (isolated-vm compiles here, about two minutes).
+  npm install --no-audit --no-fund --loglevel=error
+fi
+if [ ! -f node_modules/isolated-vm/out/isolated_vm.node ]; then
+  echo "setup: building isolated-vm"
+  npm rebuild isolated-vm --loglevel=error
 fi
 
 npm run --silent build
