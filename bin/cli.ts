@@ -75,6 +75,7 @@ export const OUTPUT_FLAGS: FlagSpec[] = [
 export const ANALYZER_FLAGS: FlagSpec[] = [
   { long: 'analyzers', arg: 'DIR', path: 'analyzers.dir', help: 'Load user analyzers from DIR' },
   { long: 'no-builtin-analyzers', path: 'analyzers.builtins', set: false, help: 'Do not run the built-in analyzers' },
+  { long: 'analyzer-config-dir', arg: 'DIR', path: 'analyzers.config_dir', help: 'Folder of <analyzer>.yaml configs (e.g. threat-feed.yaml)' },
   { long: 'alerts', arg: 'FILE', path: 'alerts.file', help: 'Append alerts to FILE (JSON lines)' },
   { long: 'alerts-stdout', path: 'alerts.stdout', set: true, help: 'Print alerts on stdout' },
   { long: 'alerts-webhook', arg: 'URL', path: 'alerts.webhook_url', help: 'POST alerts to URL' },

@@ -1,6 +1,6 @@
 // `damselfly demo`: generate a synthetic capture with known ground truth, run the whole pipeline
 // on it, and show what landed in Parquet.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, helpText, FLOW_FLAGS, LOG_FLAGS, type CommandSpec, type FlagSpec } from '../cli.js';
 import { PROCESS_CONFIG } from '../config-schema.js';
@@ -55,6 +55,21 @@ export async function demoCommand(argv: string[]): Promise<number> {
     `demo: wrote ${pcap}: ${formatCount(gen.packets)} packets, ${formatCount(gen.flows.length)} flows (ground truth in ${pcap}.truth.json) in ${secs.toFixed(1)}s\n`,
   );
   const cfg = p.config;
+  // The demo's threat intelligence: a feed listing the generator's planted bad IPs and C2, as a
+  // SOC would subscribe to one, configured for the built-in threat-feed analyzer.
+  const intel = join(out, 'analyzers');
+  mkdirSync(intel, { recursive: true });
+  const iocs = [...gen.plantedHosts.badIps, gen.plantedHosts.beaconC2];
+  writeFileSync(join(intel, 'demo-intel.txt'), `# demo threat intelligence (planted by the generator)\n${iocs.join('\n')}\n`);
+  writeFileSync(
+    join(intel, 'threat-feed.yaml'),
+    'files: [demo-intel.txt]\nfeeds:\n  - { source: demo-intel.txt, format: ip, name: demo-intel }\n',
+  );
+  if (cfg.analyzers!.config_dir === undefined) cfg.analyzers!.config_dir = intel;
+  if (cfg.alerts!.file === undefined) cfg.alerts!.file = join(out, 'alerts.jsonl');
+  // A demo re-run starts from a clean slate (the sinks append).
+  rmSync(join(out, 'flows'), { recursive: true, force: true });
+  rmSync(String(cfg.alerts!.file), { force: true });
   cfg.input!.source = pcap;
   cfg.output!.parquet_dir = join(out, 'flows');
   const code = await runPipeline(cfg);
@@ -73,6 +88,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
   await show('top talkers by bytes sent:', `SELECT saddr, sum(sbytes) AS bytes, count(*) AS flows FROM read_parquet('${glob}') GROUP BY saddr ORDER BY bytes DESC LIMIT 5`);
   await show('hosts touching the most distinct destination ports (scan-like):', `SELECT saddr, count(DISTINCT dport) AS ports, count(*) AS flows FROM read_parquet('${glob}') WHERE proto='TCP' GROUP BY saddr ORDER BY ports DESC LIMIT 3`);
   await show('flows by end reason:', `SELECT reason, count(*) AS flows FROM read_parquet('${glob}') GROUP BY reason ORDER BY flows DESC`);
+  const alertsFile = String(cfg.alerts!.file).replace(/'/g, "''");
+  await show('alerts by analyzer and host:', `SELECT analyzer, saddr, count(*) AS alerts, max(score) AS max_score FROM read_json_auto('${alertsFile}') GROUP BY ALL ORDER BY alerts DESC LIMIT 10`).catch(() =>
+    process.stdout.write('\nno alerts\n'),
+  );
   conn.closeSync();
   process.stdout.write(`\nplanted: scanner=${gen.plantedHosts.scanner} dga=${gen.plantedHosts.dgaHost} beacon=${gen.plantedHosts.beaconHost}->${gen.plantedHosts.beaconC2} exfil=${gen.plantedHosts.exfilHost}->${gen.plantedHosts.exfilDest}\n`);
   process.stdout.write(`query it yourself: duckdb -c "SELECT * FROM read_parquet('${glob}', hive_partitioning=true) LIMIT 10"\n`);

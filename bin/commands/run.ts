@@ -5,6 +5,8 @@ import { sensorOptions, liveOptions, str, num } from '../../sensor/src/config.js
 import { LiveSource } from '../../sensor/src/live-source.js';
 import { expandInput } from '../../sensor/src/inputs.js';
 import { FileSource, type EventEmitFn } from '../../sensor/src/file-source.js';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { EmbeddedTransport } from '../../streams/embedded/index.js';
 import { kafkaOptionsFromConfig } from '../../streams/kafka/config.js';
 import { topicFor, type FlowEvent, type AlertEvent, type SensorEvent } from '../../streams/schema.js';
@@ -193,7 +195,19 @@ async function startAnalysis(cfg: Config, transport: Transport, prefix: string |
   await alertSink.open();
   const alertSub = await transport.subscribe<AlertEvent>(topicFor('alert', prefix), { group: 'sink.alerts' }, (b) => alertSink.write(b));
   const disable = (str(cfg, 'analyzers', 'disable') ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const configDir = str(cfg, 'analyzers', 'config_dir');
+  const configFiles: Record<string, string> = {};
+  if (configDir) {
+    let names: string[];
+    try {
+      names = readdirSync(configDir);
+    } catch {
+      throw new UserError(`analyzers.config_dir ${configDir}: cannot read the folder`);
+    }
+    for (const f of names) if (/\.ya?ml$/.test(f)) configFiles[f.replace(/\.ya?ml$/, '')] = join(configDir, f);
+  }
   const analyzers = await startAnalyzers(transport, {
+    configFiles,
     builtins,
     disable,
     dirs: analyzerDir ? [analyzerDir] : [],

@@ -51,6 +51,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     builtins: { type: 'bool', default: true, description: 'Run the built-in analyzers (dga, threat-feed, ...)' },
     disable: { type: 'string', default: '', description: 'Comma-separated built-in analyzers to turn off', example: 'dga' },
     dir: { type: 'string', description: 'Folder of user analyzers (one .ts file or folder per analyzer)' },
+    config_dir: { type: 'string', description: 'Folder of <analyzer>.yaml files overriding analyzers\' own configs (e.g. threat-feed.yaml listing your feeds)' },
   },
   alerts: {
     file: { type: 'string', description: 'Append alerts to this JSONL file' },
