@@ -1,8 +1,8 @@
 // Community-tier Parquet sink: flow `end` events → hive-partitioned zstd Parquet files.
 //
-// Memory/threading model: rows are buffered per UTC day (of `stime`) as the event objects
-// themselves; a day's buffer is written when it reaches `batchSize` rows, and every buffer at
-// close(). One in-memory DuckDB instance per sink; writes are serialized on one connection.
+// Memory/threading model: rows are staged per UTC day (of `stime`) in a table of an in-memory
+// DuckDB instance as they arrive; a day's stage is written to its file when it reaches
+// `batchSize` rows, and every stage at close(). Writes are serialized on one connection.
 //
 // How rows get into DuckDB (measured on the 2-core dev box, 100k rows × 45 columns, each figure
 // including the zstd COPY to Parquet, ~0.14 s of it):
@@ -51,15 +51,25 @@ const YIELD_EVERY_CHUNKS = 16; // give the event loop a turn every ~32k rows whi
 const TWO32 = 4294967296;
 const LITTLE_ENDIAN = endianness() === 'LE';
 
+/** One UTC day's rows staged in DuckDB, waiting for their file. */
+interface Stage {
+  table: string;
+  enc: Encoding;
+  rows: number;
+  /** stime of the stage's first row: names the file. */
+  firstStime: number;
+}
+
 export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
   readonly name = NAME;
   private readonly o: ResolvedParquetSinkOptions;
   private instance: DuckDBInstance | null = null;
   private con: DuckDBConnection | null = null;
-  private readonly days = new Map<number, FlowEvent[]>();
+  private readonly days = new Map<number, Stage>();
   private readonly dedup: DedupFilter | null;
   private readonly files: string[] = [];
   private readonly taken = new Set<string>();
+  private tables = 0;
   /** Serializes DuckDB work (write() and close() may overlap). */
   private chain: Promise<unknown> = Promise.resolve();
   private closed: Promise<SinkResult> | null = null;
@@ -79,10 +89,16 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
     this.con = await this.instance.connect();
   }
 
+  /**
+   * Rows are staged into DuckDB as they arrive (so encoding overlaps capture instead of piling up
+   * at close) and stay there until their file is renamed into place: a failed write loses nothing,
+   * the transport retries the batch and dedup recognizes what is already staged.
+   */
   async write(batch: readonly FlowEvent[]): Promise<void> {
     if (this.closed) throw new SinkWriteError(NAME, this.o.dir, new Error('write() after close()'));
     if (!this.con) await this.open();
-    const full: number[] = [];
+    const byDay = new Map<number, FlowEvent[]>();
+    const keys: string[] = [];
     for (let i = 0; i < batch.length; i++) {
       const e = batch[i]!;
       this.s.received++;
@@ -90,22 +106,29 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
         this.s.skippedNonEnd++;
         continue;
       }
-      if (this.dedup && !this.dedup.add(`${e.flowid}\u0000${e.seq}`)) {
-        this.s.duplicates++;
-        continue;
+      if (this.dedup) {
+        const key = `${e.flowid}\u0000${e.seq}`;
+        if (!this.dedup.add(key)) {
+          this.s.duplicates++;
+          continue;
+        }
+        keys.push(key);
       }
       const day = utcDay(e.stime);
-      let rows = this.days.get(day);
-      if (!rows) {
-        rows = [];
-        this.days.set(day, rows);
-      }
+      let rows = byDay.get(day);
+      if (!rows) byDay.set(day, (rows = []));
       rows.push(e);
-      if (rows.length === this.o.batchSize) full.push(day);
     }
-    // Rows stay buffered until their file is renamed into place, so a failed flush loses nothing:
-    // the transport retries the batch, dedup recognizes what is already buffered.
-    for (const day of full) await this.serial(() => this.flushDay(day));
+    if (byDay.size === 0) return;
+    try {
+      await this.serial(async () => {
+        for (const day of [...byDay.keys()].sort((a, b) => a - b)) await this.stageRows(day, byDay.get(day)!);
+      });
+    } catch (e) {
+      // Not staged: forget the keys so the transport's retry of this batch is not taken for a duplicate.
+      for (const k of keys) this.dedup?.delete(k);
+      throw e;
+    }
   }
 
   close(): Promise<SinkResult> {
@@ -125,7 +148,7 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
 
   stats(): ParquetSinkStats {
     let buffered = 0;
-    for (const rows of this.days.values()) buffered += rows.length;
+    for (const st of this.days.values()) buffered += st.rows;
     return { ...this.s, files: this.files.length, buffered };
   }
 
@@ -135,75 +158,75 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
     return p;
   }
 
-  /** Write up to batchSize rows of one day's buffer (the oldest first); repeat while full. */
-  private async flushDay(day: number): Promise<void> {
-    for (;;) {
-      const rows = this.days.get(day);
-      if (!rows || rows.length === 0) {
-        this.days.delete(day);
-        return;
+  private connection(): DuckDBConnection {
+    if (!this.con) throw new SinkWriteError(NAME, this.o.dir, new Error('sink is not open'));
+    return this.con;
+  }
+
+  /** Append one day's rows to its stage; a stage that reaches batchSize rows becomes a file. */
+  private async stageRows(day: number, rows: readonly FlowEvent[]): Promise<void> {
+    const con = this.connection();
+    for (let off = 0; off < rows.length; ) {
+      let st = this.days.get(day);
+      if (!st) {
+        st = { table: `stage_${++this.tables}`, enc: PACKED, rows: 0, firstStime: rows[off]!.stime };
+        await con.run(`CREATE TABLE ${st.table} (${st.enc.ddl})`);
+        this.days.set(day, st);
       }
-      if (this.closed === null && rows.length < this.o.batchSize) return; // not full (any more)
-      const n = Math.min(rows.length, this.o.batchSize);
-      const slice = n === rows.length ? rows : rows.slice(0, n);
+      const n = Math.min(rows.length - off, this.o.batchSize - st.rows);
       try {
-        await this.writeFile(slice);
+        await appendRows(con, st.table, st.enc, rows, off, n);
       } catch (e) {
-        this.s.errors++;
-        throw e;
+        if (!(e instanceof CannotPack)) throw new SinkWriteError(NAME, this.o.dir, e);
+        // A string holds the packing separator: unpack what is staged and go on column by column.
+        await con.run(`CREATE TABLE ${st.table}_plain AS ${st.enc.select.replace('{table}', st.table)}`);
+        await con.run(`DROP TABLE ${st.table}`);
+        st.table = `${st.table}_plain`;
+        st.enc = PLAIN;
+        await appendRows(con, st.table, st.enc, rows, off, n);
       }
-      this.s.written += n;
-      if (n === rows.length) this.days.delete(day);
-      else rows.splice(0, n);
+      st.rows += n;
+      off += n;
+      if (st.rows >= this.o.batchSize) await this.flushDay(day);
     }
   }
 
-  private async writeFile(rows: readonly FlowEvent[]): Promise<void> {
-    const con = this.con;
-    if (!con) throw new SinkWriteError(NAME, this.o.dir, new Error('sink is not open'));
-    const name = fileNameFor(this.o.prefix, this.o.observation, rows[0]!.stime);
+  /** Write a day's stage to its Parquet file (temp name, then rename) and drop the stage. */
+  private async flushDay(day: number): Promise<void> {
+    const st = this.days.get(day);
+    if (!st) return;
+    if (st.rows === 0) {
+      this.days.delete(day);
+      return;
+    }
+    const con = this.connection();
+    const name = fileNameFor(this.o.prefix, this.o.observation, st.firstStime);
     const dir = path.join(path.resolve(this.o.dir), name.partition);
     try {
       await mkdir(dir, { recursive: true });
     } catch (e) {
+      this.s.errors++;
       throw new SinkPathError(NAME, dir, describeFsError(e), e);
     }
     const final = this.uniqueName(dir, name.stem);
     const tmp = path.join(dir, `.${path.basename(final)}.tmp-${process.pid}`);
     try {
-      let enc = PACKED;
-      try {
-        await this.stage(con, enc, rows);
-      } catch (e) {
-        if (!(e instanceof CannotPack)) throw e;
-        enc = PLAIN;
-        await this.stage(con, enc, rows);
-      }
-      const kv = kvMetadata(this.o.observation, rows.length, new Date());
-      await con.run(`COPY (${enc.select}) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd, KV_METADATA ${kv})`);
-      await con.run('DROP TABLE stage');
+      const kv = kvMetadata(this.o.observation, st.rows, new Date());
+      // zstd level 1: on the 2-core box 36% faster than the default level 3 for ~1% larger files.
+      await con.run(
+        `COPY (${st.enc.select.replace('{table}', st.table)}) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, KV_METADATA ${kv})`,
+      );
       await rename(tmp, final);
     } catch (e) {
+      this.s.errors++;
       await rm(tmp, { force: true }).catch(() => undefined);
       this.taken.delete(final);
-      if (e instanceof SinkPathError) throw e;
       throw new SinkWriteError(NAME, final, e);
     }
+    await con.run(`DROP TABLE ${st.table}`);
+    this.days.delete(day);
+    this.s.written += st.rows;
     this.files.push(final);
-  }
-
-  /** (Re)create the staging table and append the rows, chunk by chunk. */
-  private async stage(con: DuckDBConnection, enc: Encoding, rows: readonly FlowEvent[]): Promise<void> {
-    await con.run(`CREATE OR REPLACE TABLE stage (${enc.ddl})`);
-    const appender = await con.createAppender('stage');
-    try {
-      for (let off = 0, k = 1; off < rows.length; off += CHUNK_ROWS, k++) {
-        appender.appendDataChunk(encodeChunk(enc, rows, off, Math.min(CHUNK_ROWS, rows.length - off)));
-        if (k % YIELD_EVERY_CHUNKS === 0) await new Promise<void>((r) => setImmediate(r));
-      }
-    } finally {
-      appender.closeSync(); // flushes
-    }
   }
 
   /** <stem>.parquet, or <stem>-NNNN.parquet when that name exists or was used by this sink. */
@@ -215,6 +238,19 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
         return f;
       }
     }
+  }
+}
+
+/** Append rows[off, off+n) to a staging table, chunk by chunk. */
+async function appendRows(con: DuckDBConnection, table: string, enc: Encoding, rows: readonly FlowEvent[], off: number, n: number): Promise<void> {
+  const appender = await con.createAppender(table);
+  try {
+    for (let i = 0, k = 1; i < n; i += CHUNK_ROWS, k++) {
+      appender.appendDataChunk(encodeChunk(enc, rows, off + i, Math.min(CHUNK_ROWS, n - i)));
+      if (k % YIELD_EVERY_CHUNKS === 0) await new Promise<void>((r) => setImmediate(r));
+    }
+  } finally {
+    appender.closeSync(); // flushes
   }
 }
 
@@ -243,7 +279,7 @@ const PLAIN: Encoding = {
   ddl: columnsDdl(),
   types: COLUMNS.map((f) => DUCKDB_TYPE[f.type]),
   fills: COLUMNS.map((f) => fillFor(f.name as keyof FlowEvent, f.type)),
-  select: 'SELECT * FROM stage',
+  select: 'SELECT * FROM {table}',
 };
 
 const PACKED: Encoding = (() => {
@@ -254,7 +290,7 @@ const PACKED: Encoding = (() => {
     ddl: [...numeric.map((f) => `${quoteIdent(f.name)} ${SQL_TYPE[f.type]}`), '__packed VARCHAR'].join(', '),
     types: [...numeric.map((f) => DUCKDB_TYPE[f.type]), duckdb.VARCHAR],
     fills: [...numeric.map((f) => fillFor(f.name as keyof FlowEvent, f.type)), packedFill],
-    select: `SELECT ${sel.join(', ')} FROM (SELECT *, string_split(__packed, chr(31)) AS __s FROM stage)`,
+    select: `SELECT ${sel.join(', ')} FROM (SELECT *, string_split(__packed, chr(31)) AS __s FROM {table})`,
   };
 })();
 
@@ -396,6 +432,11 @@ class DedupFilter {
     }
     this.cur.add(key);
     return true;
+  }
+
+  delete(key: string): void {
+    this.cur.delete(key);
+    this.old.delete(key);
   }
 }
 
