@@ -82,6 +82,8 @@ int main(int argc, char** argv) {
     else if (a == "--frag-tables") cfg.frag.max_tables = (uint32_t)strtoul(next(), nullptr, 10);
     else if (a == "--frag-timeout") cfg.frag.timeout_us = (int64_t)(atof(next()) * 1e6);
     else if (a == "--ndpi") cfg.ndpi.enabled = true;
+    else if (a == "--no-l7") cfg.l7 = false;
+    else if (a == "--no-status") cfg.status = false;
     else if (a == "--ndpi-protos") cfg.ndpi.protocol_file = next();
     else if (a == "--ndpi-categories") cfg.ndpi.categories_file = next();
     else if (a == "--repeat") repeat = atoi(next());
