@@ -1,9 +1,6 @@
 // The community-tier (v1) Parquet schema: COMMUNITY_FIELDS in order, mapped to DuckDB/Parquet types,
 // and the file layout and key/value metadata.
-import type { DuckDBType } from '@duckdb/node-api';
-import { duckdb } from './duckdb.js';
 
-const { FLOAT, INTEGER, TIMESTAMP, UBIGINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR } = duckdb;
 import { COMMUNITY_FIELDS, type FieldType } from '../../streams/schema.js';
 
 export const TIER = 'community';
@@ -21,16 +18,6 @@ export const SQL_TYPE: Readonly<Record<FieldType, string>> = {
   Timestamp: 'TIMESTAMP', // µs, no time zone: values are UTC
 };
 
-export const DUCKDB_TYPE: Readonly<Record<FieldType, DuckDBType>> = {
-  UInt8: UTINYINT,
-  UInt16: USMALLINT,
-  UInt32: UINTEGER,
-  UInt64: UBIGINT,
-  Int32: INTEGER,
-  Float32: FLOAT,
-  String: VARCHAR,
-  Timestamp: TIMESTAMP,
-};
 
 export const COLUMNS = COMMUNITY_FIELDS;
 export const COLUMN_NAMES: readonly string[] = COLUMNS.map((f) => f.name);
