@@ -11,7 +11,7 @@ import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBVector } from 
 import { duckdb } from './duckdb.js';
 import type { FieldType } from '../../streams/schema.js';
 import { COLUMNS, SQL_TYPE, quoteIdent, quoteLiteral } from './schema.js';
-import { NUMERIC, SEP, STRINGS, type ColumnBatch } from './columns.js';
+import { NUMERIC, ROW_SEP, SEP, STRINGS, type ColumnBatch } from './columns.js';
 
 const DUCKDB_TYPE: Readonly<Record<FieldType, DuckDBType>> = {
   UInt8: duckdb.UTINYINT,
@@ -86,6 +86,7 @@ export class Stager {
       st.table = plain;
       st.layout = 'plain';
     }
+    const packed = b.packed === null ? null : b.packed.split(ROW_SEP);
     const appender = await con.createAppender(st.table);
     try {
       for (let off = 0; off < b.n; off += CHUNK_ROWS) {
@@ -94,10 +95,10 @@ export class Stager {
         const chunk = duckdb.DuckDBDataChunk.create(types, n);
         for (let c = 0; c < NUMERIC.length; c++) fillNumeric(chunk.getColumnVector(c), NUMERIC[c]!.type, b.nums[c]!, off, n);
         if (st.layout === 'packed') {
-          if (!b.packed) throw new Error('packed stage got a plain batch');
-          fillStrings(chunk.getColumnVector(NUMERIC.length), b.packed, off, n);
+          if (!packed) throw new Error('packed stage got a plain batch');
+          fillStrings(chunk.getColumnVector(NUMERIC.length), packed, off, n);
         } else {
-          const cols = b.plain ?? unpack(b.packed!);
+          const cols = b.plain ?? unpack(packed!);
           for (let s = 0; s < STRINGS.length; s++) fillStrings(chunk.getColumnVector(NUMERIC.length + s), cols[s]!, off, n);
         }
         appender.appendDataChunk(chunk);

@@ -25,7 +25,7 @@ import type { Sink, SinkResult, SinkStats } from '../sink.js';
 import { SinkPathError, SinkWriteError, describeFsError } from '../errors.js';
 import { resolveParquetSinkOptions, type ParquetSinkOptions, type ResolvedParquetSinkOptions } from './config.js';
 import { fileNameFor, kvMetadata, utcDay } from './schema.js';
-import { NUMERIC, SEP, STRINGS, type ColumnBatch } from './columns.js';
+import { NUMERIC, ROW_SEP, SEP, STRINGS, type ColumnBatch } from './columns.js';
 import type { StageReply, StageRequest } from './stage-worker.js';
 
 export interface ParquetSinkStats extends SinkStats {
@@ -94,7 +94,9 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
         continue;
       }
       if (this.dedup) {
-        const key = `${e.flowid}\u0000${e.seq}`;
+        // (flowid, seq); seq 0 (no start/update records before the end) keys by the id string
+        // itself, no per-row allocation. Flow ids never hold NUL, so the two forms cannot collide.
+        const key = e.seq === 0 ? e.flowid : `${e.flowid}\u0000${e.seq}`;
         if (!this.dedup.add(key)) {
           this.s.duplicates++;
           continue;
@@ -287,17 +289,17 @@ const pack = new Function('str', 'SEP', `return (r) => ${STRINGS.map((f) => `str
   r: FlowEvent,
 ) => string;
 
-/** Rows [off, off+n) as a ColumnBatch; strings packed unless one holds the separator. */
+/** Rows [off, off+n) as a ColumnBatch; strings packed unless one holds a separator. */
 export function encodeColumns(rows: readonly FlowEvent[], off: number, n: number): ColumnBatch {
   const nums = NUMERIC.map(() => new Float64Array(n));
   fillNums(rows, off, n, nums);
-  const packed = new Array<string>(n);
+  const parts = new Array<string>(n);
   const seps = STRINGS.length - 1;
   for (let i = 0; i < n; i++) {
     const p = pack(rows[off + i]!);
     let count = 0;
     for (let at = p.indexOf(SEP); at !== -1; at = p.indexOf(SEP, at + 1)) count++;
-    if (count !== seps) {
+    if (count !== seps || p.includes(ROW_SEP)) {
       const plain = STRINGS.map((f) => {
         const col = new Array<string>(n);
         for (let j = 0; j < n; j++) col[j] = str(rows[off + j]![f.name as keyof FlowEvent]);
@@ -305,9 +307,9 @@ export function encodeColumns(rows: readonly FlowEvent[], off: number, n: number
       });
       return { n, nums, packed: null, plain };
     }
-    packed[i] = p;
+    parts[i] = p;
   }
-  return { n, nums, packed, plain: null };
+  return { n, nums, packed: parts.join(ROW_SEP), plain: null };
 }
 
 // ------------------------------------------------------------------------------------------------
