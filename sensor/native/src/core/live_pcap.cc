@@ -42,6 +42,9 @@ bool PcapLive::live_open(const LiveConfig& cfg, std::string* err) {
   // Immediate mode: packets are delivered as they arrive instead of when a ring block fills,
   // so flows end (and reach JS) without waiting for traffic to fill a buffer.
   pcap_set_immediate_mode(p, 1);
+  // libpcap's default 2 MiB ring holds only ~32 frames at a 64 KiB snaplen in immediate mode: a
+  // capture thread descheduled for a moment drops a burst. 64 MiB, like a small AF_PACKET ring.
+  pcap_set_buffer_size(p, 64 << 20);
   int rc = pcap_activate(p);
   if (rc < 0) {
     switch (rc) {
