@@ -4,13 +4,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { KafkaTransport } from '../../streams/kafka/index.js';
+import { ParquetSink } from '../../sinks/parquet/index.js';
 import { topicFor, type FlowEvent } from '../../streams/schema.js';
 import { generateCapture, type SynthResult } from '../../sensor/src/synth/index.js';
 import { CLI, tempDir } from '../helpers.js';
-import { exitSafetyNet, startBroker, uniquePrefix, until, type Broker } from './harness.js';
+import { exitSafetyNet, sleep, startBroker, uniquePrefix, until, type Broker } from './harness.js';
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -65,6 +67,41 @@ describe('damselfly CLI over Kafka', { timeout: 600_000 }, () => {
     } finally {
       await consumer.close();
     }
+  });
+
+  it('broker stopped and restarted while a sensor replays a capture: Parquet has every flow exactly once', async () => {
+    const prefix = uniquePrefix('restart');
+    const cfg = join(t.dir, 'patient.yaml');
+    // Never shed while the broker is away (the default sheds after a bounded wait, counted).
+    writeFileSync(cfg, 'kafka:\n  shed_after_ms: 600000\n');
+    await broker.halt();
+    const sensor = cli(['sensor', '-i', gen.path, '--kafka', broker.bootstrap, '--topic-prefix', prefix, '-c', cfg, '--status-interval', '1']);
+    await sleep(3000); // the sensor has read the capture and is retrying its sends
+    await broker.restart();
+    const r = await sensor;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /unreachable|retrying|send failed/i, 'the outage was noticed and retried');
+    assert.doesNotMatch(r.stderr, /shed/);
+
+    const out = join(t.dir, 'restart-flows');
+    const sink = new ParquetSink({ dir: out, observation: 'restart' });
+    await sink.open();
+    const con = new KafkaTransport({ brokers: [broker.bootstrap] });
+    const topic = topicFor('flow', prefix);
+    try {
+      await con.subscribe<FlowEvent>(topic, { group: 'sink.parquet' }, (b) => sink.write(b));
+      assert.equal(await con.waitForGroup(topic, 'sink.parquet', 120_000), true, 'sink group caught up');
+    } finally {
+      await con.close();
+    }
+    const res = await sink.close();
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    const rows = (await c.runAndReadAll(`SELECT count(*)::INTEGER AS n, count(DISTINCT flowid)::INTEGER AS ids FROM read_parquet('${out}/**/*.parquet')`)).getRowObjectsJson();
+    c.closeSync();
+    assert.equal(rows[0]!.ids, gen.flows.length, 'zero lost');
+    assert.equal(rows[0]!.n, gen.flows.length, 'zero duplicated');
+    assert.equal(res.rows, gen.flows.length);
   });
 
   it('run --kafka lands every flow in Parquet exactly once', async () => {
