@@ -2,7 +2,9 @@
 // /usr/bin/time so each figure is the OS's own accounting of a whole process; reports medians
 // and the pairwise ratio.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { generateCapture } from '../sensor/src/synth/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -41,4 +43,35 @@ export function machineLine(): string {
   const cores = readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? 0;
   const memKb = Number(readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s*(\d+)/)?.[1] ?? 0);
   return `${cpu}, ${cores} cores, ${(memKb / 1048576).toFixed(0)} GiB, node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+}
+
+/** The repository root (dist/bench/*.js → ../..). */
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** `--name value` from the command line, or `def`. */
+export function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+
+/** The benchmarks' scratch folder (.cache/bench, git-ignored). */
+export function benchDir(): string {
+  const work = join(ROOT, '.cache', 'bench');
+  mkdirSync(work, { recursive: true });
+  return work;
+}
+
+/**
+ * `--pcap FILE` if given, else the generated capture of `packets` packets (seed 42), made once and
+ * cached in .cache/bench so every benchmark compares on the same bytes.
+ */
+export async function benchCapture(packets: number): Promise<string> {
+  const given = arg('pcap', '');
+  if (given) return given;
+  const pcap = join(benchDir(), `synth-${packets}.pcap`);
+  if (!existsSync(pcap)) {
+    process.stderr.write(`generating ${pcap} ...\n`);
+    await generateCapture({ out: pcap, packets, seed: 42, truth: false });
+  }
+  return pcap;
 }

@@ -3,32 +3,15 @@
 // (damselfly-replay, the engine the N-API addon runs), the whole product (`damselfly run --ndpi`
 // into Parquet), `ndpiReader -i` (Debian libndpi-bin 4.2, same library) and `argus -r`.
 // Usage: node dist/bench/ndpi-vs-ndpireader.js [--packets 1000000] [--runs 3] [--pcap FILE] [--no-run]
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { generateCapture } from '../sensor/src/synth/index.js';
-import { timeCommand, median, machineLine, type RunFigure } from './harness.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
+import { timeCommand, median, machineLine, arg, benchCapture, benchDir, ROOT, type RunFigure } from './harness.js';
 
 async function main(): Promise<void> {
   const packets = Number(arg('packets', '1000000'));
   const runs = Number(arg('runs', '3'));
-  const work = join(ROOT, '.cache', 'bench');
-  mkdirSync(work, { recursive: true });
-  let pcap = arg('pcap', '');
-  if (!pcap) {
-    pcap = join(work, `synth-${packets}.pcap`);  // same file and seed as run-vs-argus.ts
-    if (!existsSync(pcap)) {
-      process.stderr.write(`generating ${pcap} ...\n`);
-      await generateCapture({ out: pcap, packets, seed: 42, truth: false });
-    }
-  }
+  const work = benchDir();
+  const pcap = await benchCapture(packets);
   const replay = join(ROOT, 'sensor', 'native', 'build', 'damselfly-replay');
   const cli = join(ROOT, 'dist', 'bin', 'damselfly.js');
   const pq = join(work, 'parquet-ndpi');

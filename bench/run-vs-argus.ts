@@ -1,34 +1,15 @@
 // Benchmark: packets/s of `damselfly run` (capture → flows → Parquet) vs `argus -r` on the same
 // generated capture, side by side in one run, alternating, with the ratio and peak RSS.
 // Usage: node dist/bench/run-vs-argus.js [--packets 1000000] [--runs 3] [--pcap FILE]
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateCapture } from '../sensor/src/synth/index.js';
-import { timeCommand, median, machineLine, type RunFigure } from './harness.js';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
+import { timeCommand, median, machineLine, arg, benchCapture, benchDir, ROOT, type RunFigure } from './harness.js';
 
 async function main(): Promise<void> {
-  const packets = Number(arg('packets', '1000000'));
+  const n = Number(arg('packets', '1000000'));
   const runs = Number(arg('runs', '3'));
-  const work = join(ROOT, '.cache', 'bench');
-  mkdirSync(work, { recursive: true });
-  let pcap = arg('pcap', '');
-  let n = packets;
-  if (!pcap) {
-    pcap = join(work, `synth-${packets}.pcap`);
-    if (!existsSync(pcap)) {
-      process.stderr.write(`generating ${pcap} ...\n`);
-      const g = await generateCapture({ out: pcap, packets, seed: 42, truth: false });
-      n = g.packets;
-    }
-  }
+  const work = benchDir();
+  const pcap = await benchCapture(n);
   const ours: RunFigure[] = [];
   const full: RunFigure[] = [];
   const argus: RunFigure[] = [];
