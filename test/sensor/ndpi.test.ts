@@ -105,7 +105,14 @@ test('nDPI custom protocol file labels matching flows; a missing file is a one-l
 function endpoint(s: string): string {
   return s.startsWith('[') ? s.slice(1).replace(']:', '|') : s.replace(/:(\d+)$/, '|$1');
 }
-const pairKey = (proto: string, a: string, b: string): string => `${proto} ${[a, b].sort().join(' ')}`;
+/** nDPI's reader writes `b00c::2` where RFC 5952 (and we) write `b00c:0:2`: compare canonical forms. */
+const canonical = (ep: string): string => {
+  const i = ep.lastIndexOf('|');
+  const addr = ep.slice(0, i);
+  if (!addr.includes(':') || !URL.canParse(`http://[${addr}]/`)) return ep;
+  return `${new URL(`http://[${addr}]/`).hostname.slice(1, -1)}${ep.slice(i)}`;
+};
+const pairKey = (proto: string, a: string, b: string): string => `${proto} ${[canonical(a), canonical(b)].sort().join(' ')}`;
 const ourKey = (f: FlowEvent): string =>
   pairKey(f.proto, `${f.saddr}|${f.sport}`, `${f.daddr}|${f.dport}`);
 

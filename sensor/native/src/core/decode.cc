@@ -146,6 +146,11 @@ static DecodeResult packet_ethertype(uint16_t et, const uint8_t* p, uint32_t cap
         st.non_ip++;
         return DECODE_SKIP;
       }
+      case 0x6558:  // Transparent Ethernet Bridging (GRE, VXLAN): an inner Ethernet header
+        if (caplen - off < 14) { st.err_truncated++; return DECODE_SKIP; }
+        et = rd16(p + off + 12);
+        off += 14;
+        break;
       case 0x8864: {  // PPPoE session: 6-byte header + 2-byte PPP protocol
         if (caplen - off < 8) { st.err_truncated++; return DECODE_SKIP; }
         uint16_t ppp = rd16(p + off + 6);
@@ -164,7 +169,49 @@ static DecodeResult packet_ethertype(uint16_t et, const uint8_t* p, uint32_t cap
   return DECODE_SKIP;
 }
 
+// Tunnels: IPv4-in-IP (4), IPv6-in-IP (41: 6in4, 4in6), GRE (47, version 0) carrying IP or
+// Ethernet, and VXLAN (UDP port 4789). Flows are keyed on the innermost IP packet, as nDPI and Zeek
+// do; the outer MACs and VLAN stay. An inner packet that does not decode leaves the outer one (and
+// the error counters) as they were. Fragmented outer packets are not opened.
+static void packet_decap(PacketInfo& pi) {
+  for (int depth = 0; depth < 4 && !pi.is_fragment; depth++) {
+    const uint8_t* p = pi.l4;
+    uint32_t cap = pi.l4_caplen;
+    PacketInfo inner = pi;
+    inner.is_fragment = inner.more_frags = false;
+    inner.frag_offset = inner.frag_id = 0;
+    Stats scratch;
+    DecodeResult r;
+    if (pi.proto == 4) {
+      r = packet_ipv4(p, cap, inner, scratch);
+    } else if (pi.proto == 41) {
+      r = packet_ipv6(p, cap, inner, scratch);
+    } else if (pi.proto == 47) {
+      if (cap < 4) return;
+      uint16_t flags = rd16(p);
+      if ((flags & 0x0007) != 0) return;  // version 1 (PPTP) and others: not opened
+      uint32_t hl = 4 + ((flags & 0x8000) ? 4 : 0) + ((flags & 0x2000) ? 4 : 0) + ((flags & 0x1000) ? 4 : 0);
+      if (cap < hl) return;
+      r = packet_ethertype(rd16(p + 2), p + hl, cap - hl, inner, scratch);
+    } else if (pi.proto == 17 && cap >= 16 && rd16(p + 2) == 4789 && (p[8] & 0x08)) {
+      r = packet_ethertype(0x6558, p + 16, cap - 16, inner, scratch);
+    } else {
+      return;
+    }
+    if (r != DECODE_OK) return;
+    pi = inner;
+  }
+}
+
+static DecodeResult packet_decode_outer(int dlt, const uint8_t* data, uint32_t caplen, PacketInfo& pi, Stats& st);
+
 DecodeResult packet_decode_l3(int dlt, const uint8_t* data, uint32_t caplen, PacketInfo& pi, Stats& st) {
+  DecodeResult r = packet_decode_outer(dlt, data, caplen, pi, st);
+  if (r == DECODE_OK) packet_decap(pi);
+  return r;
+}
+
+static DecodeResult packet_decode_outer(int dlt, const uint8_t* data, uint32_t caplen, PacketInfo& pi, Stats& st) {
   switch (dlt) {
     case DLT_EN10MB_:
       if (caplen < 14) { st.err_truncated++; return DECODE_SKIP; }
