@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const full: RunFigure[] = [];
   const argus: RunFigure[] = [];
   const cli = join(ROOT, 'dist', 'bin', 'damselfly.js');
-  const node = [process.execPath, '--no-node-snapshot', cli];
+  const node = [process.execPath, cli]; // as the bin's shebang runs it (re-runs itself for analyzers)
   for (let i = 0; i < runs + 1; i++) {
     const pq = join(work, 'parquet');
     rmSync(pq, { recursive: true, force: true });

@@ -1,5 +1,6 @@
-#!/usr/bin/env -S node --no-node-snapshot
+#!/usr/bin/env node
 // The damselfly CLI entry: dispatch to a command; user errors print one line, no stack trace.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isUserError, formatError } from '../streams/errors.js';
 
@@ -25,8 +26,46 @@ function usage(): string {
   return `damselfly ${version()} — streaming network analytics\n\nUsage: damselfly <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nRun 'damselfly <command> --help' for the options of each command.\n`;
 }
 
+/**
+ * isolated-vm (the analyzer sandboxes) needs `node --no-node-snapshot` on Node 20, and that flag
+ * costs every process ~30 ms of start-up, its DuckDB worker thread included. So the CLI starts
+ * without it and re-runs itself with it only when analyzers may run: `analyzer`, `demo`, and `run`
+ * unless the command line turns every analyzer off (a config file may turn them on: re-run then).
+ */
+function needsSandbox(cmd: string, rest: string[]): boolean {
+  if (rest.includes('--help') || rest.includes('-h')) return false;
+  if (cmd === 'analyzer' || cmd === 'demo') return true;
+  if (cmd !== 'run') return false;
+  const hasConfig = rest.some((a) => a === '-c' || a === '--config' || a.startsWith('--config=') || /^-c./.test(a));
+  const userAnalyzers = rest.some((a) => a === '--analyzers' || a.startsWith('--analyzers='));
+  return hasConfig || userAnalyzers || !rest.includes('--no-builtin-analyzers');
+}
+
+function hasSnapshotFlag(): boolean {
+  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].includes('--no-node-snapshot');
+}
+
+/** Runs this CLI again under `node --no-node-snapshot`, passing stdio, signals and the exit status. */
+function rerunWithoutSnapshot(argv: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...process.execArgv, '--no-node-snapshot', process.argv[1]!, ...argv], { stdio: 'inherit' });
+    // Ctrl-C reaches the child through the terminal's process group; forward what is sent to us.
+    const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
+    const onInt = forward('SIGINT');
+    const onTerm = forward('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(code ?? (signal === 'SIGINT' ? 130 : 128 + 15));
+    });
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd !== undefined && needsSandbox(cmd, rest) && !hasSnapshotFlag()) return rerunWithoutSnapshot(argv);
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
     if (cmd === 'help' && rest[0] && COMMANDS[rest[0]]) return (await COMMANDS[rest[0]]!.load())(['--help']);
     process.stdout.write(usage());

@@ -50,12 +50,17 @@ export function summaryLine(s: SourceSummary, elapsedMs: number, extra: Record<s
  */
 export function stopOnSignals(component: string, stop: () => void): () => void {
   let stopping = false;
+  let firstAt = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
+    // One Ctrl-C can arrive twice: from the terminal (process group) and forwarded by the CLI
+    // that re-ran itself with --no-node-snapshot. A repeat within a second is the same request.
+    if (stopping && Date.now() - firstAt < 1000) return;
     if (stopping) {
       process.stderr.write(`${component}: ${sig} again, exiting without flushing\n`);
       process.exit(130);
     }
     stopping = true;
+    firstAt = Date.now();
     if (logEnabled('info')) process.stderr.write(`${component}: ${sig}: stopping capture, flushing flows\n`);
     stop();
   };

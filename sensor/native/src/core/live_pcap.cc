@@ -95,6 +95,11 @@ void on_pcap_packet(u_char* user, const struct pcap_pkthdr* h, const u_char* dat
 
 int PcapLive::live_poll(LivePacketFn fn, void* ctx, std::string* err) {
   PcapCtx c{fn, ctx, dlt_, snaplen_};
+  if (!nonblock_ && stopping_.load(std::memory_order_acquire)) {
+    char errbuf[PCAP_ERRBUF_SIZE];
+    pcap_setnonblock(p_, 1, errbuf);
+    nonblock_ = true;
+  }
   int n = pcap_dispatch(p_, -1, on_pcap_packet, reinterpret_cast<u_char*>(&c));
   if (n == PCAP_ERROR_BREAK) return 0;
   if (n < 0) {
@@ -105,6 +110,7 @@ int PcapLive::live_poll(LivePacketFn fn, void* ctx, std::string* err) {
 }
 
 void PcapLive::live_wakeup() {
+  stopping_.store(true, std::memory_order_release);
   if (p_) pcap_breakloop(p_);
 }
 

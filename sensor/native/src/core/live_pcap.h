@@ -2,6 +2,7 @@
 // immediate mode, read timeout, BPF filter). Threading and memory: see live_capture.h; libpcap
 // owns its buffer, pcap_breakloop() (thread-safe in libpcap >= 1.10 on Linux) wakes the poll.
 #pragma once
+#include <atomic>
 #include <pcap/pcap.h>
 
 #include "live_capture.h"
@@ -21,6 +22,11 @@ class PcapLive : public LiveCapture {
   pcap_t* p_ = nullptr;
   int dlt_ = 0;
   uint32_t snaplen_ = 65535;
+  // Set by live_wakeup() (any thread); the capture thread then switches the handle to
+  // non-blocking, so draining after stop returns at once on an idle interface (in immediate mode
+  // a blocking pcap_dispatch() waits for the next packet, which may never come).
+  std::atomic<bool> stopping_{false};
+  bool nonblock_ = false;
 };
 
 }  // namespace dfly
