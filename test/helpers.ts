@@ -1,4 +1,5 @@
 // Shared test helpers: repository paths, running the compiled CLI, the ../shared/data folder.
+import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,4 +47,14 @@ export function tempDir(prefix = 'damselfly-test-'): { dir: string; cleanup: () 
 
 export function hasCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
+}
+
+/** A user error at the CLI: non-zero exit, exactly one `damselfly: error:` line matching `pattern`, no stack. */
+export function assertOneLineError(r: { status: number | null; stderr: string }, pattern: RegExp): void {
+  assert.notEqual(r.status, 0, 'exit status must be non-zero');
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one stderr line, got:\n${r.stderr}`);
+  assert.match(lines[0]!, /^damselfly: error: /);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 }

@@ -25,7 +25,6 @@ export interface SourceSummary {
 }
 
 /** Receives flow events only (used by sources that produce no L7 events). */
-export type EmitFn = (events: FlowEvent[]) => Promise<void>;
 /** Receives one batch of events of one type (`flow`, `dns`, `tls` or `http`). */
 export type EventEmitFn = (type: SensorEvent['type'], events: SensorEvent[]) => Promise<void>;
 

@@ -1,8 +1,7 @@
 // Live capture face of the native core: a capture thread in the addon (libpcap or AF_PACKET
 // TPACKET_V3) owns the flow table and hands ended flows to JS in batches, never per packet.
 // This module validates options, maps open errors to a one-line user error and decodes batches.
-import { loadNative, decodeFlows, decodeL7, type SensorOptions, type SensorStats, type FlowColumns } from './native.js';
-import type { FlowEvent, DnsEvent, TlsEvent, HttpEvent } from '../../streams/schema.js';
+import { loadNative, decodeFlows, decodeL7, type SensorOptions, type SensorStats, type FlowColumns, type SensorBatch } from './native.js';
 import { UserError, InternalError } from '../../streams/errors.js';
 
 export type LiveType = 'pcap' | 'afpacket';
@@ -36,17 +35,7 @@ export interface LiveStats extends SensorStats {
   if_dropped: number;
 }
 
-export interface LiveBatch {
-  /** Flows that ended (kind `end`). */
-  flows: FlowEvent[];
-  /** `start` / `update` records of active flows. */
-  updates: FlowEvent[];
-  dns: DnsEvent[];
-  tls: TlsEvent[];
-  http: HttpEvent[];
-  /** Packets and bytes captured since the previous batch. */
-  packets: number;
-  bytes: number;
+export interface LiveBatch extends SensorBatch {
   /** True for the last batch: the capture stopped and every remaining flow ended with `eof`. */
   final: boolean;
   /** Why the capture stopped on its own (interface removed, ...); absent after stop(). */

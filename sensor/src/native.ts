@@ -49,7 +49,8 @@ export interface CaptureErrorInfo {
   message: string;
 }
 
-export interface BatchResult {
+/** What one batch of the native sensor carries, from a file or a live interface. */
+export interface SensorBatch {
   /** Flows that ended in this batch (kind `end`, with their final `seq`). */
   flows: FlowEvent[];
   /** `start` / `update` records of this batch, in packet order (cumulative counters). */
@@ -58,8 +59,12 @@ export interface BatchResult {
   dns: DnsEvent[];
   tls: TlsEvent[];
   http: HttpEvent[];
+  /** Packets and bytes read since the previous batch. */
   packets: number;
   bytes: number;
+}
+
+export interface BatchResult extends SensorBatch {
   done: boolean;
   error?: CaptureErrorInfo;
 }

@@ -4,16 +4,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { runCli, tempDir, CLI } from '../helpers.js';
+import { runCli, tempDir, CLI, assertOneLineError } from '../helpers.js';
 
-function assertOneLineError(r: { status: number | null; stderr: string }, pattern: RegExp): void {
-  assert.notEqual(r.status, 0, 'exit status must be non-zero');
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `expected one stderr line, got:\n${r.stderr}`);
-  assert.match(lines[0]!, /^damselfly: error: /);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-}
 
 test('missing input file', () => {
   const t = tempDir();

@@ -12,7 +12,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { CLI, runCli, tempDir, hasCommand } from '../helpers.js';
+import { CLI, runCli, tempDir, hasCommand, assertOneLineError } from '../helpers.js';
 
 const PID = process.pid;
 const NS_A = `dfly-test-${PID}-a`;
@@ -436,13 +436,6 @@ describe('live capture on a veth pair between two namespaces', { skip: SKIP }, (
 // errors: one clear line, no stack trace
 // ----------------------------------------------------------------------------------------------
 
-function assertOneLineError(r: { status: number | null; stderr: string }, pattern: RegExp): void {
-  assert.notEqual(r.status, 0, 'exit status must be non-zero');
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `expected one stderr line, got:\n${r.stderr}`);
-  assert.match(lines[0]!, /^damselfly: error: /);
-  assert.match(lines[0]!, pattern);
-}
 
 test('live capture on a missing interface: one clear line', () => {
   for (const type of ['pcap', 'afpacket']) {

@@ -1,4 +1,5 @@
 // DNS message encoding (RFC 1035) with name compression.
+import { parseIp6 } from './net.js';
 
 export const QT = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, OPT: 41 } as const;
 
@@ -58,7 +59,7 @@ class W {
         for (const p of d.addr.split('.')) this.u8(Number(p));
         break;
       case 28: {
-        const ip6 = parse6(d.addr);
+        const ip6 = parseIp6(d.addr);
         for (const x of ip6) this.u8(x);
         break;
       }
@@ -100,24 +101,6 @@ class W {
   }
 }
 
-function parse6(s: string): number[] {
-  const out = new Array<number>(16).fill(0);
-  const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
-  const h = head ? head.split(':').filter((x) => x !== '') : [];
-  const t = tail ? tail.split(':').filter((x) => x !== '') : [];
-  h.forEach((g, i) => {
-    const v = parseInt(g, 16);
-    out[2 * i] = v >>> 8;
-    out[2 * i + 1] = v & 0xff;
-  });
-  t.forEach((g, i) => {
-    const v = parseInt(g, 16);
-    const k = 8 - t.length + i;
-    out[2 * k] = v >>> 8;
-    out[2 * k + 1] = v & 0xff;
-  });
-  return out;
-}
 
 export interface QueryOpts {
   id: number;
