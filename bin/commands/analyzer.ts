@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { specForScript, startAnalyzers } from '../../analyzers/runtime/index.js';
 import { FileSource, toFlowEvents } from '../../sensor/src/file-source.js';
-import { CONFIG_SCHEMA, sensorOptions } from '../../sensor/src/config.js';
+import { SENSOR_CONFIG, sensorOptions } from '../../sensor/src/config.js';
 import { defaults } from '../../streams/config.js';
 import { EmbeddedTransport } from '../../streams/embedded/index.js';
 import { UserError } from '../../streams/errors.js';
@@ -105,7 +105,7 @@ async function* readInput(file: string): AsyncGenerator<Batch> {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.pcap' || ext === '.pcapng' || ext === '.cap') {
     const queue: Batch[] = [];
-    const src = new FileSource(sensorOptions(defaults(CONFIG_SCHEMA)), [file], async (type, events) => {
+    const src = new FileSource(sensorOptions(defaults(SENSOR_CONFIG)), [file], async (type, events) => {
       queue.push({ type: type as EventType, events: events as unknown as Record<string, unknown>[] });
     });
     const summary = await src.run();

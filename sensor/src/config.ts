@@ -1,10 +1,11 @@
-// Config sections of a Damselfly process. Key names follow the Rockfish probe's YAML (the seeds),
-// which users already know. Reference docs come from this table (`damselfly config --help`).
+// Config sections of the sensor (input, flow, fragment, live capture, nDPI, output). Key names follow
+// the Rockfish probe's YAML (the seeds), which users already know. The process schema that adds the
+// pipeline's sections is composed in bin/config-schema.ts.
 import type { ConfigSchema, Config } from '../../streams/config.js';
 import type { SensorOptions } from './native.js';
 import type { LiveOptions, LiveType, FanoutMode } from './live-sensor.js';
 
-export const CONFIG_SCHEMA: ConfigSchema = {
+export const SENSOR_CONFIG: ConfigSchema = {
   input: {
     source: { type: 'string', description: 'PCAP/PCAPNG file path or glob; with live_type, an interface name', example: 'capture.pcap' },
     live_type: { type: 'string', enum: ['pcap', 'afpacket'], description: 'Capture live from the interface named by source: pcap (libpcap) or afpacket (Linux TPACKET_V3); absent = source is a capture file or glob', example: 'afpacket' },
@@ -46,22 +47,6 @@ export const CONFIG_SCHEMA: ConfigSchema = {
     stats: { type: 'bool', default: false, description: 'Print statistics at exit' },
     verbose: { type: 'int', default: 1, min: 0, max: 3, description: '0=warnings, 1=info, 2=debug, 3=trace' },
     log_file: { type: 'string', description: 'Log file path' },
-  },
-  analyzers: {
-    builtins: { type: 'bool', default: true, description: 'Run the built-in analyzers (dga, threat-feed, ...)' },
-    disable: { type: 'string', default: '', description: 'Comma-separated built-in analyzers to turn off', example: 'dga' },
-    dir: { type: 'string', description: 'Folder of user analyzers (one .ts file or folder per analyzer)' },
-    config_dir: { type: 'string', description: 'Folder of <analyzer>.yaml files overriding analyzers\' own configs (e.g. threat-feed.yaml listing your feeds)' },
-  },
-  alerts: {
-    file: { type: 'string', description: 'Append alerts to this JSONL file' },
-    stdout: { type: 'bool', default: false, description: 'Print alerts on stdout' },
-    webhook_url: { type: 'string', description: 'POST alerts to this HTTP(S) URL (retried with backoff)' },
-    suppress_seconds: { type: 'int', default: 60, min: 0, description: 'Suppress repeats of an analyzer+key within this window (event time)' },
-  },
-  transport: {
-    queue_events: { type: 'int', default: 65536, min: 1, description: 'Embedded transport: max queued events per topic and group' },
-    topic_prefix: { type: 'string', default: 'damselfly', description: 'Topic name prefix' },
   },
 };
 

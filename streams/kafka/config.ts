@@ -1,6 +1,6 @@
 // The `kafka:` section of the YAML config, declared as data (streams/config.ts validates it:
 // unknown keys are errors, all problems reported with their path). The CLI merges it into its
-// CONFIG_SCHEMA and maps flags onto it: --kafka → kafka.brokers, --topic-prefix →
+// PROCESS_CONFIG (bin/config-schema.ts) and maps flags onto it: --kafka → kafka.brokers, --topic-prefix →
 // transport.topic_prefix, --group → kafka.group. kafkaOptionsFromConfig() turns it into
 // KafkaTransportOptions.
 import { readFileSync } from 'node:fs';
