@@ -44,16 +44,16 @@ export async function runPipeline(cfg: Config): Promise<number> {
   const live = liveOptions(cfg);
   const files = live ? [] : expandInput(source);
   const opts = sensorOptions(cfg);
+  const kopts = kafkaOptionsFromConfig(cfg);
   // In one process the Parquet sink keeps only flow end records; start/update records and
   // DNS/TLS/HTTP events exist for analyzers. Without analyzers the sensor skips making them.
-  if (!kafkaOptionsFromConfig(cfg) && cfg.analyzers?.builtins === false && !str(cfg, 'analyzers', 'dir')) {
+  if (!kopts && cfg.analyzers?.builtins === false && !str(cfg, 'analyzers', 'dir')) {
     opts.l7 = false;
     opts.statusEvents = false;
   }
 
   const start = Date.now();
   // Embedded by default; with --kafka the same pipeline runs over topics other processes share.
-  const kopts = kafkaOptionsFromConfig(cfg);
   const kafka = kopts ? new (await import('../../streams/kafka/index.js')).KafkaTransport(kopts) : undefined;
   const transport: Transport = kafka ?? new EmbeddedTransport({ maxQueued: num(cfg, 'transport', 'queue_events') });
   const group = (name: string): string => str(cfg, 'kafka', 'group') ?? name;
