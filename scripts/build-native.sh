@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the native sensor core:
-#   sensor/native/build/Release/damselfly_native.node  (N-API addon, node-gyp, -O3)
+# Builds the native parts:
+#   sensor/native/build/Release/damselfly_native.node  (the sensor core: N-API addon, node-gyp, -O3)
 #   sensor/native/build/damselfly-replay               (standalone CLI, same core, no N-API)
+#   sinks/parquet/native/build/Release/damselfly_parquet.node  (the Parquet writer; libzstd-dev)
 # With --asan: only the replay tool, with AddressSanitizer + UBSan, into sensor/native/build-asan/.
 # libpcap and libndpi are linked from the system (libpcap-dev, libndpi-dev via pkg-config); Node headers come from /usr/include/node.
 set -euo pipefail
@@ -27,4 +28,5 @@ cd "$NATIVE"
 "$ROOT/node_modules/.bin/node-gyp" rebuild --nodedir="$NODEDIR" --release --loglevel=warn -j 2 >/dev/null
 "$CXX" -std=c++17 -O3 -Wall -Wextra -o "$NATIVE/build/damselfly-replay" \
   "${NDPI_CFLAGS[@]}" "$NATIVE/tools/replay.cc" "${CORE_SRCS[@]}" -lpcap "${NDPI_LIBS[@]}"
-echo "built $NATIVE/build/Release/damselfly_native.node and $NATIVE/build/damselfly-replay"
+(cd "$ROOT/sinks/parquet/native" && "$ROOT/node_modules/.bin/node-gyp" rebuild --nodedir="$NODEDIR" --release --loglevel=warn -j 2 >/dev/null)
+echo "built $NATIVE/build/Release/damselfly_native.node, $NATIVE/build/damselfly-replay and $ROOT/sinks/parquet/native/build/Release/damselfly_parquet.node"

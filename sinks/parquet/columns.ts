@@ -1,5 +1,4 @@
-// The columnar batch the Parquet sink hands to its DuckDB worker (no DuckDB import here: the
-// pipeline's thread never loads DuckDB).
+// The columnar batch the Parquet sink hands to its native stage.
 import { COLUMNS } from './schema.js';
 
 /** A batch of rows in columns. */
@@ -9,7 +8,7 @@ export interface ColumnBatch {
   nums: Float64Array[];
   /**
    * PACKED: the string columns of a row joined with SEP, rows joined with ROW_SEP — one string for
-   * the whole batch, so crossing to the worker is one copy, not one clone per row. Null when
+   * the whole batch, so crossing to C++ is one conversion, not one per value. Null when
    * `plain` is used.
    */
   packed: string | null;

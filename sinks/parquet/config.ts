@@ -18,8 +18,6 @@ export interface ParquetSinkOptions {
    * 0 disables deduplication.
    */
   dedupCapacity?: number;
-  /** Run DuckDB on the calling thread instead of a worker thread (tools, debugging). */
-  inThread?: boolean;
 }
 
 export interface ResolvedParquetSinkOptions {
@@ -28,7 +26,6 @@ export interface ResolvedParquetSinkOptions {
   batchSize: number;
   prefix: string;
   dedupCapacity: number;
-  inThread: boolean;
 }
 
 export const PARQUET_SINK_DEFAULTS = {
@@ -47,7 +44,6 @@ export function resolveParquetSinkOptions(o: ParquetSinkOptions): ResolvedParque
     batchSize: o.batchSize ?? PARQUET_SINK_DEFAULTS.batchSize,
     prefix: o.prefix ?? PARQUET_SINK_DEFAULTS.prefix,
     dedupCapacity: o.dedupCapacity ?? PARQUET_SINK_DEFAULTS.dedupCapacity,
-    inThread: o.inThread ?? false,
   };
   const problems: string[] = [];
   if (typeof r.dir !== 'string' || r.dir === '') problems.push('parquet_dir: must be a non-empty path');

@@ -6,6 +6,8 @@ import { COMMUNITY_FIELDS, type FieldType } from '../../streams/schema.js';
 export const TIER = 'community';
 export const SCHEMA_VERSION = 1;
 export const SOFTWARE = 'damselfly 0.1.0';
+/** The footer's created_by, in the form readers parse ("<app> version <x.y.z>"). */
+export const CREATED_BY = 'damselfly version 0.1.0';
 
 export const SQL_TYPE: Readonly<Record<FieldType, string>> = {
   UInt8: 'UTINYINT',
@@ -21,19 +23,6 @@ export const SQL_TYPE: Readonly<Record<FieldType, string>> = {
 
 export const COLUMNS = COMMUNITY_FIELDS;
 export const COLUMN_NAMES: readonly string[] = COLUMNS.map((f) => f.name);
-
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-export function quoteLiteral(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-
-/** Column list for CREATE TABLE. */
-export function columnsDdl(): string {
-  return COLUMNS.map((f) => `${quoteIdent(f.name)} ${SQL_TYPE[f.type]}`).join(', ');
-}
 
 const US_PER_DAY = 86_400_000_000;
 
@@ -66,9 +55,9 @@ export function fileNameFor(prefix: string, observation: string, stimeUs: number
   };
 }
 
-/** KV_METADATA clause value for COPY ... (FORMAT parquet, KV_METADATA {...}). */
-export function kvMetadata(observation: string, rows: number, createdAt: Date): string {
-  const kv: [string, string][] = [
+/** The damselfly.* key/value metadata of a file. */
+export function kvMetadata(observation: string, rows: number, createdAt: Date): [string, string][] {
+  return [
     ['damselfly.observation', observation],
     ['damselfly.tier', TIER],
     ['damselfly.schema_version', String(SCHEMA_VERSION)],
@@ -76,5 +65,4 @@ export function kvMetadata(observation: string, rows: number, createdAt: Date): 
     ['damselfly.rows', String(rows)],
     ['damselfly.created_at', createdAt.toISOString()],
   ];
-  return `{${kv.map(([k, v]) => `${quoteLiteral(k)}: ${quoteLiteral(v)}`).join(', ')}}`;
 }

@@ -2,31 +2,31 @@
 //
 // Threading/memory model: on the pipeline's JS thread the sink filters, deduplicates, groups rows
 // by UTC day (of `stime`) and encodes them into columns (numbers as Float64Array, the 13 strings
-// of a row packed into one); a worker thread (stage-worker.ts) owns DuckDB, appends each batch to
-// its day's staging table and COPYs a stage to its file when it reaches `batchSize` rows, and every
-// stage at close(). DuckDB's appends and COPY are synchronous calls: on the JS thread they stalled
-// capture (~0.3 s per 43k rows on the 2-core box); in the worker they overlap it.
+// of a row packed into one); the native stage of that day (native/, C++) encodes the batch into
+// Parquet pages at once and zstd-compresses each page as it fills (~256 KiB), so the rows of a
+// file are held compressed. When a stage reaches `batchSize` rows, or at a day change or close(),
+// its file is written on a libuv worker thread (the open pages compressed, then header, row
+// groups and footer in one write).
 //
-// How rows get into DuckDB (measured on the 2-core dev box, 100k rows × 45 columns, each figure
-// including the zstd COPY): Appender one call per value 1.71 s; CSV temp file + read_csv 2.59 s;
-// NDJSON + read_json 2.10 s; DataChunks via setItem 0.94 s; numeric columns written straight into
-// the vectors' typed arrays 0.75 s; plus the strings of a row packed into one VARCHAR (split again
-// by string_split in the COPY query) 0.50-0.60 s (kept).
+// Why not DuckDB, which reads the files: staging rows in DuckDB and COPYing them to Parquet cost
+// ~0.4 s of CPU per 43k rows on the 2-core box (loading the library in a worker, the Appender, a
+// COPY at close that the run waited for), more than metering the packets; the native writer
+// does the same file in ~30 ms.
 //
 // Files are written to a hidden temp name in the target directory and renamed, so a reader
-// never sees a partial file; a stage stays in DuckDB until its file is renamed into place.
+// never sees a partial file; a stage stays in memory until its file is renamed into place, so a
+// failed write loses nothing and the next flush retries it.
 
 import { existsSync } from 'node:fs';
-import { access, constants, mkdir, stat } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FlowEvent } from '../../streams/schema.js';
 import type { Sink, SinkResult, SinkStats } from '../sink.js';
 import { SinkPathError, SinkWriteError, describeFsError } from '../errors.js';
 import { resolveParquetSinkOptions, type ParquetSinkOptions, type ResolvedParquetSinkOptions } from './config.js';
-import { fileNameFor, kvMetadata, utcDay } from './schema.js';
+import { COLUMNS, CREATED_BY, fileNameFor, kvMetadata, utcDay } from './schema.js';
 import { NUMERIC, ROW_SEP, SEP, STRINGS, type ColumnBatch } from './columns.js';
-import type { StageReply, StageRequest } from './stage-worker.js';
+import { loadParquetNative, type ParquetStage } from './native.js';
 
 export interface ParquetSinkStats extends SinkStats {
   /** Flow events of kind start/update (archived in a later tier; ignored here). */
@@ -41,17 +41,18 @@ export interface ParquetSinkStats extends SinkStats {
 
 const NAME = 'sink.parquet';
 
-/** One UTC day's rows staged in DuckDB, waiting for their file. */
+/** One UTC day's rows, encoded and compressed in native memory, waiting for their file. */
 interface Stage {
   rows: number;
   /** stime of the stage's first row: names the file. */
   firstStime: number;
+  native: ParquetStage;
 }
 
 export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
   readonly name = NAME;
   private readonly o: ResolvedParquetSinkOptions;
-  private duck: StageClient | null = null;
+  private opened = false;
   private readonly days = new Map<number, Stage>();
   private readonly dedup: DedupFilter | null;
   private readonly files: string[] = [];
@@ -66,24 +67,22 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
     this.dedup = this.o.dedupCapacity > 0 ? new DedupFilter(this.o.dedupCapacity) : null;
   }
 
-  /** Check the output directory (a user error names it) and start DuckDB. Called by write() if needed. */
+  /** Check the output directory (a user error names it) and load the writer. Called by write() if needed. */
   async open(): Promise<void> {
-    if (this.duck) return;
-    const root = path.resolve(this.o.dir);
-    await ensureWritableDir(root);
-    const duck = this.o.inThread ? new LocalStage() : new WorkerStage();
-    await duck.call({ op: 'open' });
-    this.duck = duck;
+    if (this.opened) return;
+    await ensureWritableDir(path.resolve(this.o.dir));
+    loadParquetNative();
+    this.opened = true;
   }
 
   /**
-   * Rows are staged into DuckDB as they arrive (in the worker, overlapping capture) and stay there
-   * until their file is renamed into place: a failed write loses nothing, the transport retries
-   * the batch and dedup recognizes what is already staged.
+   * Rows are staged (encoded and compressed) as they arrive and stay staged until their file is
+   * renamed into place: a failed write loses nothing, the transport retries the batch and dedup
+   * recognizes what is already staged.
    */
   async write(batch: readonly FlowEvent[]): Promise<void> {
     if (this.closed) throw new SinkWriteError(NAME, this.o.dir, new Error('write() after close()'));
-    if (!this.duck) await this.open();
+    if (!this.opened) await this.open();
     const byDay = new Map<number, FlowEvent[]>();
     const keys: string[] = [];
     for (let i = 0; i < batch.length; i++) {
@@ -125,9 +124,6 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
       this.closed = this.serial(async () => {
         const order = [...this.days.keys()].sort((a, b) => a - b);
         for (const day of order) await this.flushDay(day);
-        await this.duck?.call({ op: 'close' });
-        await this.duck?.terminate();
-        this.duck = null;
         return { files: [...this.files], rows: this.s.written };
       });
     }
@@ -146,19 +142,15 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
     return p;
   }
 
-  private client(): StageClient {
-    if (!this.duck) throw new SinkWriteError(NAME, this.o.dir, new Error('sink is not open'));
-    return this.duck;
-  }
-
   /** Append one day's rows to its stage; a stage that reaches batchSize rows becomes a file. */
   private async stageRows(day: number, rows: readonly FlowEvent[]): Promise<void> {
     for (let off = 0; off < rows.length; ) {
       let st = this.days.get(day);
-      if (!st) this.days.set(day, (st = { rows: 0, firstStime: rows[off]!.stime }));
+      if (!st) this.days.set(day, (st = { rows: 0, firstStime: rows[off]!.stime, native: newStage() }));
       const n = Math.min(rows.length - off, this.o.batchSize - st.rows);
       try {
-        await this.client().call({ op: 'stage', day, batch: encodeColumns(rows, off, n) });
+        const b = encodeColumns(rows, off, n);
+        st.native.append(b.nums, b.packed, b.plain, b.n);
       } catch (e) {
         this.s.errors++;
         throw new SinkWriteError(NAME, this.o.dir, e);
@@ -184,12 +176,15 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
     const final = this.uniqueName(dir, name.stem);
     const tmp = path.join(dir, `.${path.basename(final)}.tmp-${process.pid}`);
     try {
-      await this.client().call({ op: 'flush', day, final, tmp, kv: kvMetadata(this.o.observation, st.rows, new Date()) });
+      await st.native.writeFile(tmp, kvMetadata(this.o.observation, st.rows, new Date()), CREATED_BY);
+      await rename(tmp, final);
     } catch (e) {
+      await rm(tmp, { force: true }).catch(() => undefined);
       this.s.errors++;
       this.taken.delete(final);
-      throw new SinkWriteError(NAME, final, e);
+      throw new SinkWriteError(NAME, final, e); // the stage stays: nothing is lost, a later flush may retry
     }
+    st.native.release();
     this.days.delete(day);
     this.s.written += st.rows;
     this.files.push(final);
@@ -207,65 +202,8 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
   }
 }
 
-// ------------------------------------------------------------------------------------------------
-// the DuckDB side: in a worker thread (default) or, for tests and tools, in this thread
-
-type Request = StageRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
-
-interface StageClient {
-  call(req: Request): Promise<void>;
-  terminate(): Promise<void>;
-}
-
-class WorkerStage implements StageClient {
-  private readonly worker = new Worker(new URL('./stage-worker.js', import.meta.url));
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  private next = 0;
-  private dead: Error | null = null;
-
-  constructor() {
-    this.worker.on('message', (r: StageReply) => {
-      const p = this.pending.get(r.id);
-      if (!p) return;
-      this.pending.delete(r.id);
-      if (r.ok) p.resolve();
-      else p.reject(new Error(r.message));
-    });
-    const fail = (e: Error): void => {
-      this.dead = e;
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`Parquet stage worker exited (code ${code})`)));
-  }
-
-  call(req: Request): Promise<void> {
-    if (this.dead) return Promise.reject(this.dead);
-    const id = ++this.next;
-    return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      const transfer = req.op === 'stage' ? req.batch.nums.map((a) => a.buffer as ArrayBuffer) : [];
-      this.worker.postMessage({ ...req, id }, transfer);
-    });
-  }
-
-  async terminate(): Promise<void> {
-    this.dead ??= new Error('Parquet stage worker stopped');
-    await this.worker.terminate();
-  }
-}
-
-class LocalStage implements StageClient {
-  private stager: import('./stage.js').Stager | null = null;
-  async call(req: Request): Promise<void> {
-    this.stager ??= new (await import('./stage.js')).Stager();
-    if (req.op === 'open') await this.stager.open();
-    else if (req.op === 'stage') await this.stager.stage(req.day, req.batch);
-    else if (req.op === 'flush') await this.stager.flush(req.day, req.final, req.tmp, req.kv);
-    else this.stager.close();
-  }
-  async terminate(): Promise<void> {}
+function newStage(): ParquetStage {
+  return new (loadParquetNative().ParquetStage)(COLUMNS, {});
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -1,0 +1,53 @@
+// Loads the native Parquet writer (sinks/parquet/native, built by scripts/build-native.sh).
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InternalError } from '../../streams/errors.js';
+import type { FieldType } from '../../streams/schema.js';
+
+/** One UTC day's rows being staged: encoded into Parquet pages and compressed as they arrive. */
+export interface ParquetStage {
+  /**
+   * Appends n rows: the numeric columns (schema order, strings skipped) and the string columns,
+   * packed (a row's strings joined by U+001F, rows by U+001E) or plain (column by column).
+   */
+  append(nums: Float64Array[], packed: string | null, plain: string[][] | null, n: number): void;
+  rows(): number;
+  /** Bytes held: compressed pages plus the open pages. */
+  heldBytes(): number;
+  /** Writes the file on a worker thread; resolves with its size. The stage is kept (a retry writes it again). */
+  writeFile(path: string, kv: [string, string][], createdBy: string): Promise<number>;
+  /** Frees the staged rows. */
+  release(): void;
+}
+
+export interface ParquetNative {
+  ParquetStage: new (
+    columns: readonly { name: string; type: FieldType }[],
+    opts: { pageBytes?: number; rowGroupRows?: number; level?: number },
+  ) => ParquetStage;
+}
+
+let addon: ParquetNative | undefined;
+
+export function parquetAddonPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new InternalError('cannot locate the damselfly package root');
+    dir = up;
+  }
+  return join(dir, 'sinks', 'parquet', 'native', 'build', 'Release', 'damselfly_parquet.node');
+}
+
+export function loadParquetNative(): ParquetNative {
+  if (addon) return addon;
+  const path = parquetAddonPath();
+  try {
+    addon = createRequire(import.meta.url)(path) as ParquetNative;
+  } catch (e) {
+    throw new InternalError(`cannot load the native Parquet writer ${path} (run: npm run build:native): ${(e as Error).message}`, { cause: e });
+  }
+  return addon;
+}

@@ -1,0 +1,438 @@
+// Parquet format reference: https://github.com/apache/parquet-format (parquet.thrift, Encodings.md).
+#include "writer.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <unistd.h>
+
+#include "thrift_compact.h"
+
+namespace damselfly::parquet {
+
+namespace {
+
+// parquet.thrift enums
+enum PhysicalType : int32_t { kInt32 = 1, kInt64 = 2, kFloat = 4, kByteArray = 6 };
+enum ConvertedType : int32_t { kUtf8 = 0, kTimestampMicros = 10, kUint8 = 11, kUint16 = 12, kUint32 = 13, kUint64 = 14, kInt32Conv = 17 };
+constexpr int32_t kEncPlain = 0, kEncRle = 3, kCodecZstd = 6, kPageData = 0, kOptional = 1, kRequired = 0;
+constexpr size_t kMaxStatBytes = 64;  // longer strings: no min/max for that chunk (it would not be exact)
+
+PhysicalType physical(Kind k) {
+  switch (k) {
+    case Kind::U64:
+    case Kind::Timestamp:
+      return kInt64;
+    case Kind::F32:
+      return kFloat;
+    case Kind::String:
+      return kByteArray;
+    default:
+      return kInt32;
+  }
+}
+
+/** JS ToNumber → integer store semantics: NaN/±inf → 0, else truncated (then wrapped by the caller's cast). */
+inline int64_t toInt(double v) {
+  if (!(v > -9.2e18 && v < 9.2e18)) return 0;
+  return static_cast<int64_t>(v);
+}
+
+inline void putLE32(std::string& s, uint32_t v) {
+  char b[4] = {char(v), char(v >> 8), char(v >> 16), char(v >> 24)};
+  s.append(b, 4);
+}
+inline void putLE64(std::string& s, uint64_t v) {
+  putLE32(s, static_cast<uint32_t>(v));
+  putLE32(s, static_cast<uint32_t>(v >> 32));
+}
+
+}  // namespace
+
+bool kindFromName(const std::string& n, Kind* out) {
+  static const std::pair<const char*, Kind> table[] = {
+      {"UInt8", Kind::U8}, {"UInt16", Kind::U16}, {"UInt32", Kind::U32}, {"Int32", Kind::I32},
+      {"UInt64", Kind::U64}, {"Float32", Kind::F32}, {"Timestamp", Kind::Timestamp}, {"String", Kind::String},
+  };
+  for (const auto& [name, kind] : table) {
+    if (n == name) {
+      *out = kind;
+      return true;
+    }
+  }
+  return false;
+}
+
+struct Stage::Chunk {
+  std::vector<std::string> pages;  // page header + compressed body, in order
+  int64_t values = 0;
+  int64_t uncompressed = 0;  // headers + uncompressed bodies
+  int64_t compressed = 0;    // headers + compressed bodies
+  bool stats = false;
+  std::string min, max;  // PLAIN-encoded
+};
+
+struct Stage::ColState {
+  std::string raw;  // PLAIN values of the open page
+  uint32_t rawCount = 0;
+  Chunk chunk;
+  // running min/max of the open row group
+  bool any = false;
+  bool statsOk = true;  // strings: false once a value is too long for exact stats
+  int64_t smin = 0, smax = 0;
+  uint64_t umin = 0, umax = 0;
+  std::string strMin, strMax;
+};
+
+struct Stage::RowGroup {
+  std::vector<Chunk> cols;
+  int64_t rows = 0;
+};
+
+Stage::Stage(std::vector<Column> columns, Options opts) : cols_(std::move(columns)), o_(opts) {
+  for (const auto& c : cols_) {
+    if (c.kind == Kind::String) {
+      slot_.push_back(cols_.size());  // fixed below
+    } else {
+      slot_.push_back(numeric_++);
+    }
+  }
+  size_t s = 0;
+  for (size_t i = 0; i < cols_.size(); i++) {
+    if (cols_[i].kind == Kind::String) slot_[i] = s++;
+  }
+  if (o_.pageBytes < 1024) o_.pageBytes = 1024;
+  if (o_.rowGroupRows < 1) o_.rowGroupRows = 1;
+  open_.resize(cols_.size());
+  cctx_ = ZSTD_createCCtx();
+  if (!cctx_) throw std::runtime_error("zstd: cannot create a compression context");
+}
+
+Stage::~Stage() { ZSTD_freeCCtx(cctx_); }
+
+void Stage::clear() {
+  groups_.clear();
+  groups_.shrink_to_fit();
+  std::vector<ColState>(cols_.size()).swap(open_);
+  openRows_ = 0;
+  rows_ = 0;
+  std::string().swap(scratch_);
+}
+
+uint64_t Stage::heldBytes() const {
+  uint64_t n = 0;
+  for (const auto& g : groups_) {
+    for (const auto& c : g.cols) n += static_cast<uint64_t>(c.compressed);
+  }
+  for (const auto& c : open_) n += c.raw.size() + static_cast<uint64_t>(c.chunk.compressed);
+  return n;
+}
+
+void Stage::append(const std::vector<const double*>& nums, const std::vector<std::vector<std::string_view>>& strs, size_t n) {
+  if (nums.size() != numeric_ || strs.size() != stringColumns()) throw std::invalid_argument("append: wrong number of columns");
+  for (const auto& s : strs) {
+    if (s.size() < n) throw std::invalid_argument("append: a string column is shorter than the batch");
+  }
+  constexpr size_t kStep = 4096;  // rows encoded per column before checking the page size
+  for (size_t off = 0; off < n;) {
+    size_t seg = std::min<size_t>(std::min<size_t>(n - off, o_.rowGroupRows - openRows_), kStep);
+    for (size_t c = 0; c < cols_.size(); c++) {
+      ColState& st = open_[c];
+      const Kind k = cols_[c].kind;
+      if (k == Kind::String) {
+        const auto& col = strs[slot_[c]];
+        for (size_t i = off; i < off + seg; i++) {
+          std::string_view v = col[i];
+          putLE32(st.raw, static_cast<uint32_t>(v.size()));
+          st.raw.append(v.data(), v.size());
+          if (!st.statsOk) continue;
+          if (v.size() > kMaxStatBytes) {
+            st.statsOk = false;
+            continue;
+          }
+          if (!st.any) {
+            st.strMin.assign(v);
+            st.strMax.assign(v);
+            st.any = true;
+          } else if (v < st.strMin) {
+            st.strMin.assign(v);
+          } else if (v > st.strMax) {
+            st.strMax.assign(v);
+          }
+        }
+      } else {
+        const double* src = nums[slot_[c]] + off;
+        size_t at = st.raw.size();
+        const size_t width = physical(k) == kInt64 ? 8 : 4;
+        st.raw.resize(at + seg * width);
+        char* dst = st.raw.data() + at;
+        for (size_t i = 0; i < seg; i++, dst += width) {
+          const double v = src[i];
+          switch (k) {
+            case Kind::U8:
+            case Kind::U16:
+            case Kind::U32: {
+              uint32_t x = k == Kind::U8 ? static_cast<uint8_t>(toInt(v)) : k == Kind::U16 ? static_cast<uint16_t>(toInt(v)) : static_cast<uint32_t>(toInt(v));
+              std::memcpy(dst, &x, 4);
+              if (!st.any || x < st.umin) st.umin = x;
+              if (!st.any || x > st.umax) st.umax = x;
+              break;
+            }
+            case Kind::I32: {
+              int32_t x = static_cast<int32_t>(static_cast<uint32_t>(toInt(v)));
+              std::memcpy(dst, &x, 4);
+              if (!st.any || x < st.smin) st.smin = x;
+              if (!st.any || x > st.smax) st.smax = x;
+              break;
+            }
+            case Kind::U64: {
+              uint64_t x = static_cast<uint64_t>(toInt(v));
+              std::memcpy(dst, &x, 8);
+              if (!st.any || x < st.umin) st.umin = x;
+              if (!st.any || x > st.umax) st.umax = x;
+              break;
+            }
+            case Kind::Timestamp: {
+              int64_t x = toInt(v);
+              std::memcpy(dst, &x, 8);
+              if (!st.any || x < st.smin) st.smin = x;
+              if (!st.any || x > st.smax) st.smax = x;
+              break;
+            }
+            case Kind::F32: {
+              float x = static_cast<float>(v);
+              std::memcpy(dst, &x, 4);
+              break;
+            }
+            case Kind::String:
+              break;
+          }
+          st.any = true;
+        }
+      }
+      st.rawCount += static_cast<uint32_t>(seg);
+      if (st.raw.size() >= o_.pageBytes) sealPage(c);
+    }
+    off += seg;
+    openRows_ += seg;
+    rows_ += seg;
+    if (openRows_ >= o_.rowGroupRows) closeRowGroup();
+  }
+}
+
+/** Compresses the open page of column c into its chunk. */
+void Stage::sealPage(size_t c) {
+  ColState& st = open_[c];
+  if (st.rawCount == 0) return;
+  // Definition levels (max level 1, all defined): a 4-byte length, then one RLE run
+  // (header = count << 1, value 1 in one byte); then the PLAIN values.
+  std::string& body = scratch_;
+  body.clear();
+  std::string rle;
+  uint64_t h = static_cast<uint64_t>(st.rawCount) << 1;
+  while (h >= 0x80) {
+    rle.push_back(static_cast<char>((h & 0x7f) | 0x80));
+    h >>= 7;
+  }
+  rle.push_back(static_cast<char>(h));
+  rle.push_back(1);
+  putLE32(body, static_cast<uint32_t>(rle.size()));
+  body += rle;
+  body += st.raw;
+
+  std::string out;
+  const size_t bound = ZSTD_compressBound(body.size());
+  std::string comp(bound, '\0');
+  const size_t z = ZSTD_compressCCtx(cctx_, comp.data(), bound, body.data(), body.size(), o_.level);
+  if (ZSTD_isError(z)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(z));
+  if (body.size() > INT32_MAX || z > INT32_MAX) throw std::runtime_error("parquet: page too large");
+
+  CompactWriter w(out);  // PageHeader
+  w.i32(1, kPageData);
+  w.i32(2, static_cast<int32_t>(body.size()));
+  w.i32(3, static_cast<int32_t>(z));
+  w.begin(5);  // DataPageHeader
+  w.i32(1, static_cast<int32_t>(st.rawCount));
+  w.i32(2, kEncPlain);
+  w.i32(3, kEncRle);
+  w.i32(4, kEncRle);
+  w.end();
+  w.finish();
+  const size_t hdr = out.size();
+  out.append(comp.data(), z);
+
+  st.chunk.pages.push_back(std::move(out));
+  st.chunk.values += st.rawCount;
+  st.chunk.uncompressed += static_cast<int64_t>(hdr + body.size());
+  st.chunk.compressed += static_cast<int64_t>(hdr + z);
+  st.raw.clear();
+  if (st.raw.capacity() > 2 * o_.pageBytes) st.raw.shrink_to_fit();
+  st.rawCount = 0;
+}
+
+void Stage::closeRowGroup() {
+  if (openRows_ == 0) return;
+  RowGroup g;
+  g.rows = static_cast<int64_t>(openRows_);
+  g.cols.reserve(cols_.size());
+  for (size_t c = 0; c < cols_.size(); c++) {
+    sealPage(c);
+    ColState& st = open_[c];
+    Chunk ch = std::move(st.chunk);
+    const Kind k = cols_[c].kind;
+    if (st.any && st.statsOk && k != Kind::F32) {
+      ch.stats = true;
+      if (k == Kind::String) {
+        ch.min = std::move(st.strMin);
+        ch.max = std::move(st.strMax);
+      } else if (physical(k) == kInt64) {
+        const bool sig = k == Kind::Timestamp;
+        putLE64(ch.min, sig ? static_cast<uint64_t>(st.smin) : st.umin);
+        putLE64(ch.max, sig ? static_cast<uint64_t>(st.smax) : st.umax);
+      } else {
+        const bool sig = k == Kind::I32;
+        putLE32(ch.min, sig ? static_cast<uint32_t>(st.smin) : static_cast<uint32_t>(st.umin));
+        putLE32(ch.max, sig ? static_cast<uint32_t>(st.smax) : static_cast<uint32_t>(st.umax));
+      }
+    }
+    g.cols.push_back(std::move(ch));
+    st = ColState();
+  }
+  groups_.push_back(std::move(g));
+  openRows_ = 0;
+}
+
+std::string Stage::encodeFooter(const KeyValues& kv, const std::string& createdBy, const std::vector<std::vector<int64_t>>& offsets) const {
+  std::string out;
+  CompactWriter w(out);  // FileMetaData
+  w.i32(1, 1);           // version
+  w.list(2, CompactWriter::kStruct, cols_.size() + 1);
+  w.elBegin();  // root SchemaElement
+  w.i32(3, kRequired);
+  w.binary(4, "schema");
+  w.i32(5, static_cast<int32_t>(cols_.size()));
+  w.end();
+  for (const auto& c : cols_) {
+    w.elBegin();
+    w.i32(1, physical(c.kind));
+    w.i32(3, kOptional);
+    w.binary(4, c.name);
+    switch (c.kind) {
+      case Kind::U8: w.i32(6, kUint8); break;
+      case Kind::U16: w.i32(6, kUint16); break;
+      case Kind::U32: w.i32(6, kUint32); break;
+      case Kind::U64: w.i32(6, kUint64); break;
+      case Kind::I32: w.i32(6, kInt32Conv); break;
+      case Kind::String: w.i32(6, kUtf8); break;
+      case Kind::Timestamp:
+        w.i32(6, kTimestampMicros);
+        w.begin(10);  // LogicalType
+        w.begin(8);   // TIMESTAMP: TimestampType
+        w.boolean(1, false);  // isAdjustedToUTC: values are UTC wall time without a zone, as DuckDB's TIMESTAMP
+        w.begin(2);           // unit: TimeUnit
+        w.begin(2);           // MICROS
+        w.end();
+        w.end();
+        w.end();
+        w.end();
+        break;
+      case Kind::F32: break;
+    }
+    w.end();
+  }
+  w.i64(3, static_cast<int64_t>(rows_));
+  w.list(4, CompactWriter::kStruct, groups_.size());
+  for (size_t g = 0; g < groups_.size(); g++) {
+    const RowGroup& rg = groups_[g];
+    int64_t unc = 0, comp = 0;
+    w.elBegin();  // RowGroup
+    w.list(1, CompactWriter::kStruct, rg.cols.size());
+    for (size_t c = 0; c < rg.cols.size(); c++) {
+      const Chunk& ch = rg.cols[c];
+      unc += ch.uncompressed;
+      comp += ch.compressed;
+      w.elBegin();  // ColumnChunk
+      w.i64(2, offsets[g][c]);
+      w.begin(3);  // ColumnMetaData
+      w.i32(1, physical(cols_[c].kind));
+      w.list(2, CompactWriter::kI32, 2);
+      w.elI32(kEncPlain);
+      w.elI32(kEncRle);
+      w.list(3, CompactWriter::kBinary, 1);
+      w.elBinary(cols_[c].name);
+      w.i32(4, kCodecZstd);
+      w.i64(5, ch.values);
+      w.i64(6, ch.uncompressed);
+      w.i64(7, ch.compressed);
+      w.i64(9, offsets[g][c]);
+      if (ch.stats) {
+        w.begin(12);  // Statistics
+        w.i64(3, 0);  // null_count
+        w.binary(5, ch.max);  // max_value
+        w.binary(6, ch.min);  // min_value
+        w.end();
+      }
+      w.end();
+      w.end();
+    }
+    w.i64(2, unc);  // total_byte_size
+    w.i64(3, rg.rows);
+    w.i64(5, offsets[g].empty() ? 4 : offsets[g][0]);  // file_offset
+    w.i64(6, comp);                                      // total_compressed_size
+    w.i16(7, static_cast<int16_t>(g));                   // ordinal
+    w.end();
+  }
+  w.list(5, CompactWriter::kStruct, kv.size());
+  for (const auto& [k, v] : kv) {
+    w.elBegin();
+    w.binary(1, k);
+    w.binary(2, v);
+    w.end();
+  }
+  w.binary(6, createdBy);
+  w.finish();
+  return out;
+}
+
+uint64_t Stage::writeFile(const std::string& path, const KeyValues& kv, const std::string& createdBy) {
+  closeRowGroup();  // idempotent: a retry after a failed write finds the same row groups
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) throw std::runtime_error(path + ": " + std::strerror(errno));
+  static thread_local char buf[1 << 20];
+  std::setvbuf(f, buf, _IOFBF, sizeof buf);
+  int64_t off = 0;
+  bool ok = true;
+  auto put = [&](const void* p, size_t n) {
+    if (ok && std::fwrite(p, 1, n, f) != n) ok = false;
+    off += static_cast<int64_t>(n);
+  };
+  put("PAR1", 4);
+  std::vector<std::vector<int64_t>> offsets(groups_.size());
+  for (size_t g = 0; g < groups_.size(); g++) {
+    for (const Chunk& ch : groups_[g].cols) {
+      offsets[g].push_back(off);
+      for (const auto& p : ch.pages) put(p.data(), p.size());
+    }
+  }
+  const std::string footer = encodeFooter(kv, createdBy, offsets);
+  put(footer.data(), footer.size());
+  std::string tail;
+  putLE32(tail, static_cast<uint32_t>(footer.size()));
+  tail += "PAR1";
+  put(tail.data(), tail.size());
+  int err = 0;
+  if (!ok || std::fflush(f) != 0) err = errno ? errno : EIO;
+  if (std::fclose(f) != 0 && err == 0) err = errno ? errno : EIO;
+  if (err != 0) {
+    ::unlink(path.c_str());
+    throw std::runtime_error(path + ": " + std::strerror(err));
+  }
+  return static_cast<uint64_t>(off);
+}
+
+}  // namespace damselfly::parquet

@@ -1,0 +1,92 @@
+// A Parquet file writer for flat schemas of integers, floats, timestamps and strings.
+//
+// Rows are appended in batches (columns of doubles and of strings) to a Stage, which encodes them
+// at once (PLAIN, every column OPTIONAL with all values defined, like DuckDB writes) into pages of
+// about `pageBytes`, compresses each full page with zstd, and groups pages into row groups of
+// `rowGroupRows` rows. Everything stays in memory until writeFile(), which compresses the open
+// pages and writes header, row groups and footer (Thrift compact) in one go, so a failed write
+// loses nothing and can be retried.
+//
+// Threading: a Stage is used by one thread at a time (the binding keeps JS from appending while
+// writeFile runs on a libuv worker).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+struct ZSTD_CCtx_s;
+
+namespace damselfly::parquet {
+
+enum class Kind { U8, U16, U32, I32, U64, F32, Timestamp, String };
+
+/** Parses the schema's type names (UInt8 UInt16 UInt32 Int32 UInt64 Float32 Timestamp String). */
+bool kindFromName(const std::string& name, Kind* out);
+
+struct Column {
+  std::string name;
+  Kind kind;
+};
+
+struct Options {
+  size_t pageBytes = 256 * 1024;  // uncompressed PLAIN bytes per page (a page closes past this)
+  size_t rowGroupRows = 122880;   // DuckDB's default row group size
+  int level = 1;                  // zstd level
+};
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+class Stage {
+ public:
+  Stage(std::vector<Column> columns, Options opts);
+  ~Stage();
+  Stage(const Stage&) = delete;
+  Stage& operator=(const Stage&) = delete;
+
+  const std::vector<Column>& columns() const { return cols_; }
+  size_t numericColumns() const { return numeric_; }
+  size_t stringColumns() const { return cols_.size() - numeric_; }
+
+  /**
+   * Appends n rows. nums[k] holds n values of the k-th non-string column, strs[s] n values of the
+   * s-th string column (both in schema order). Numbers convert like a JS typed array store:
+   * truncated toward zero, NaN → 0, then wrapped to the column's width.
+   */
+  void append(const std::vector<const double*>& nums, const std::vector<std::vector<std::string_view>>& strs, size_t n);
+
+  uint64_t rows() const { return rows_; }
+  /** Bytes held (compressed pages plus open page buffers). */
+  uint64_t heldBytes() const;
+
+  /** Writes the Parquet file at `path`; returns its size. Throws std::runtime_error (the file removed). */
+  uint64_t writeFile(const std::string& path, const KeyValues& kv, const std::string& createdBy);
+
+  /** Frees every buffer (the stage is empty afterwards). */
+  void clear();
+
+ private:
+  struct Chunk;      // one column's pages in one row group
+  struct ColState;   // the open row group's state of one column
+  struct RowGroup;
+
+  void sealPage(size_t c);
+  void closeRowGroup();
+  std::string encodeFooter(const KeyValues& kv, const std::string& createdBy, const std::vector<std::vector<int64_t>>& offsets) const;
+
+  std::vector<Column> cols_;
+  size_t numeric_ = 0;
+  std::vector<size_t> slot_;  // per column: index among numeric or string columns
+  Options o_;
+  std::vector<ColState> open_;
+  uint64_t openRows_ = 0;
+  std::vector<RowGroup> groups_;
+  uint64_t rows_ = 0;
+  ZSTD_CCtx_s* cctx_ = nullptr;
+  std::string scratch_;
+};
+
+}  // namespace damselfly::parquet
