@@ -58,7 +58,7 @@ class Sensor {
   bool capture_read_batch(uint64_t max_packets, bool* has_error, CaptureError* err,
                           uint64_t* pkts_out, uint64_t* bytes_out);
   void capture_close();
-  bool is_open() const { return pcap_ != nullptr; }
+  bool is_open() const { return pcap_ != nullptr || map_.base != nullptr; }
 
   // packet_*: one captured frame (exposed for tests/tools that feed frames directly).
   void packet_process(int dlt, int64_t ts_us, const uint8_t* data, uint32_t caplen);
@@ -100,7 +100,21 @@ class Sensor {
   int64_t last_scan_sec_ = INT64_MIN;
   uint64_t rng_[4];
 
+  void map_open();
+  bool map_read_batch(uint64_t max_packets, bool* has_error, CaptureError* err, uint64_t* pkts_out, uint64_t* bytes_out);
+
   pcap_t* pcap_ = nullptr;
+  // Classic pcap files without a filter are read from a read-only mapping instead (capture.cc).
+  struct Mapped {
+    const uint8_t* base = nullptr;
+    size_t size = 0;
+    size_t off = 0;
+    size_t released = 0;  // pages before this offset were dropped from the mapping
+    bool swap = false;
+    bool nsec = false;
+    uint32_t snapshot = 0;  // libpcap's: longer records are cut to this
+    uint32_t max_caplen = 0;
+  } map_;
   int dlt_ = 0;
   std::string path_;
   uint64_t file_packets_ = 0;
