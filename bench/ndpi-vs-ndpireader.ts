@@ -1,7 +1,8 @@
 // Benchmark: packets/s with nDPI on, on the generated 1M-packet mixed capture (sensor/src/synth,
 // cached in .cache/bench), side by side and alternating: our native core with --ndpi
 // (damselfly-replay, the engine the N-API addon runs), the whole product (`damselfly run --ndpi`
-// into Parquet), `ndpiReader -i` (Debian libndpi-bin 4.2, same library) and `argus -r`.
+// into Parquet: without analyzers — the job ndpiReader does, flows with their labels — and with
+// the built-in analyzers), `ndpiReader -i` (Debian libndpi-bin 4.2, same library) and `argus -r`.
 // Usage: node dist/bench/ndpi-vs-ndpireader.js [--packets 1000000] [--runs 3] [--pcap FILE] [--no-run]
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +19,12 @@ async function main(): Promise<void> {
   const argusOut = join(work, 'out-ndpi.argus');
   const tools: { name: string; cmd: () => string[]; figs: RunFigure[] }[] = [
     { name: 'damselfly core --ndpi', cmd: () => [replay, '--ndpi', pcap], figs: [] },
-    ...(process.argv.includes('--no-run') ? [] : [{ name: 'damselfly run --ndpi', cmd: () => { rmSync(pq, { recursive: true, force: true }); return [process.execPath, '--no-node-snapshot', cli, 'run', '-i', pcap, '--ndpi', '--parquet-dir', pq, '-q']; }, figs: [] as RunFigure[] }]),
+    ...(process.argv.includes('--no-run')
+      ? []
+      : [
+          { name: 'damselfly run --ndpi', cmd: () => { rmSync(pq, { recursive: true, force: true }); return [process.execPath, cli, 'run', '-i', pcap, '--ndpi', '--parquet-dir', pq, '--no-builtin-analyzers', '-q']; }, figs: [] as RunFigure[] },
+          { name: '  + analyzers', cmd: () => { rmSync(pq, { recursive: true, force: true }); return [process.execPath, cli, 'run', '-i', pcap, '--ndpi', '--parquet-dir', pq, '-q']; }, figs: [] as RunFigure[] },
+        ]),
     { name: 'ndpiReader -i', cmd: () => ['ndpiReader', '-q', '-i', pcap], figs: [] },
     { name: 'argus -r', cmd: () => { rmSync(argusOut, { force: true }); return ['argus', '-r', pcap, '-w', argusOut]; }, figs: [] },
   ];
@@ -40,11 +46,10 @@ async function main(): Promise<void> {
     const r = core.map((c, i) => t.figs[i]!.wallS / c.wallS);
     process.stdout.write(`ratio ${t.name} wall / damselfly core wall (median of rounds): ${median(r).toFixed(2)}x\n`);
   }
-  const run = tools.find((t) => t.name.startsWith('damselfly run'));
-  if (run) {
-    for (const t of tools.filter((x) => !x.name.startsWith('damselfly'))) {
+  for (const run of tools.filter((t) => t.name.startsWith('damselfly run') || t.name.includes('analyzers'))) {
+    for (const t of tools.filter((x) => x.name === 'ndpiReader -i' || x.name === 'argus -r')) {
       const r = run.figs.map((c, i) => t.figs[i]!.wallS / c.wallS);
-      process.stdout.write(`ratio ${t.name} wall / damselfly run wall (median of rounds): ${median(r).toFixed(2)}x\n`);
+      process.stdout.write(`ratio ${t.name} wall / ${run.name.trim()} wall (median of rounds): ${median(r).toFixed(2)}x\n`);
     }
   }
 }
