@@ -395,6 +395,14 @@ std::string Stage::encodeFooter(const KeyValues& kv, const std::string& createdB
     w.end();
   }
   w.binary(6, createdBy);
+  // column_orders: TYPE_ORDER for every column, so readers (Arrow) trust min_value/max_value
+  w.list(7, CompactWriter::kStruct, cols_.size());
+  for (size_t c = 0; c < cols_.size(); c++) {
+    w.elBegin();  // ColumnOrder
+    w.begin(1);   // TYPE_ORDER: TypeDefinedOrder (empty)
+    w.end();
+    w.end();
+  }
   w.finish();
   return out;
 }
