@@ -43,7 +43,14 @@ Sensor::~Sensor() {
   capture_close();
   for (uint32_t h = table_.lru_head(); h != kNil; h = table_.at(h).lru_next) {
     Flow& fl = table_.at(h);
-    if (fl.l7) { l7_flow_finish(fl.l7); delete fl.l7; fl.l7 = nullptr; }
+    if (fl.l7) {
+      L7Out out{&l7_bodies_, &l7_extras_};
+      l7_flow_finish(fl.l7, out);
+      delete fl.l7;
+      fl.l7 = nullptr;
+    }
+    delete fl.x;
+    fl.x = nullptr;
     if (fl.ndpi && ndpi_) ndpi_->ndpi_finish(&fl.ndpi, &fl.ndpi_r);
   }
   delete ndpi_;
@@ -331,81 +338,90 @@ void Sensor::packet_process(int dlt, int64_t ts_us, const uint8_t* data, uint32_
 // ============================================================================================
 
 void Sensor::l7_drain(Flow& fl, int64_t ts) {
-  L7Flow* l = fl.l7;
-  if (l->bodies.empty()) return;
-  for (auto& b : l->bodies) {
+  if (l7_bodies_.empty()) return;
+  FlowAddrs a = flow_addrs(fl);
+  for (auto& b : l7_bodies_) {
     L7Event ev;
-    ev.type = l->parser->type;
+    ev.type = fl.l7->parser->type;
     ev.ts = ts;
     memcpy(ev.uuid, fl.f.uuid, 16);
-    ev.ipver = fl.f.ipver;
-    ev.proto = fl.f.proto;
-    memcpy(ev.saddr, fl.f.saddr, 16);
-    memcpy(ev.daddr, fl.f.daddr, 16);
+    ev.ipver = a.ipver;
+    ev.proto = a.proto;
+    memcpy(ev.saddr, a.saddr, 16);
+    memcpy(ev.daddr, a.daddr, 16);
     ev.sport = fl.f.sport;
     ev.dport = fl.f.dport;
     ev.body = std::move(b);
     l7_events_.push_back(std::move(ev));
     stats_.l7_events++;
   }
-  l->bodies.clear();
+  l7_bodies_.clear();
+}
+
+// Moves what the parser put into the scratch extras to the flow (kept until its end record).
+void Sensor::l7_keep_extras(Flow& fl) {
+  if (l7_extras_.ja4.empty() && l7_extras_.ja3s.empty()) return;
+  if (!fl.x) fl.x = new FlowExtra();
+  fl.x->ja4 = std::move(l7_extras_.ja4);
+  fl.x->ja3s = std::move(l7_extras_.ja3s);
+  l7_extras_.ja4.clear();
+  l7_extras_.ja3s.clear();
 }
 
 void Sensor::l7_done(Flow& fl, int64_t ts) {
   fl.l7_state = 2;
   if (!fl.l7) return;
-  l7_flow_finish(fl.l7);
+  L7Out out{&l7_bodies_, &l7_extras_};
+  l7_flow_finish(fl.l7, out);
   l7_drain(fl, ts);
-  if (fl.l7->extras.ja4.empty() && fl.l7->extras.ja3s.empty()) {
-    delete fl.l7;
-    fl.l7 = nullptr;
-  } else {  // keep only the extras for the end record
-    L7Flow* small = new L7Flow();
-    small->extras = std::move(fl.l7->extras);
-    small->parser = fl.l7->parser;
-    delete fl.l7;
-    fl.l7 = small;
-  }
+  l7_keep_extras(fl);
+  delete fl.l7;
+  fl.l7 = nullptr;
 }
 
 void Sensor::l7_packet(Flow& fl, int dir, const PacketInfo& pi) {
-  bool more = l7_flow_payload(&fl.l7, dir, pi.has_tcp, pi.has_tcp && (pi.tcp_flags & TCP_SYN), pi.tcp_seq,
-                              fl.f.sport, fl.f.dport, pi.payload, pi.payload_caplen, pi.ts_us);
+  L7Out out{&l7_bodies_, &l7_extras_};
+  bool more = l7_flow_payload(&fl.l7, &fl.l7_tries, out, dir, pi.has_tcp, pi.has_tcp && (pi.tcp_flags & TCP_SYN),
+                              pi.tcp_seq, fl.f.sport, fl.f.dport, pi.payload, pi.payload_caplen, pi.ts_us);
   if (!fl.l7) {
     if (++fl.l7_tries >= 16) fl.l7_state = 2;  // STARTTLS: the hello follows a few plaintext lines
     return;
   }
   fl.l7_state = 1;
   l7_drain(fl, pi.ts_us);
+  l7_keep_extras(fl);
   if (!more) l7_done(fl, pi.ts_us);
 }
 
 void Sensor::flow_end(uint32_t idx, uint8_t reason) {
   Flow& fl = table_.at(idx);
-  if (fl.l7) {
-    if (fl.l7_state != 2) l7_done(fl, fl.f.etime);
-    if (fl.l7) {
-      fl.f.xidx = (uint32_t)ended_extras_.size();
-      ended_extras_.push_back(std::move(fl.l7->extras));
-      delete fl.l7;
-      fl.l7 = nullptr;
-    }
+  if (fl.l7 && fl.l7_state != 2) l7_done(fl, fl.f.etime);
+  uint32_t xidx = 0xffffffffu;
+  if (fl.x) {
+    xidx = (uint32_t)ended_extras_.size();
+    ended_extras_.emplace_back();
+    L7Extras& x = ended_extras_.back();
+    x.ja4 = std::move(fl.x->ja4);
+    x.ja3s = std::move(fl.x->ja3s);
+    delete fl.x;
+    fl.x = nullptr;
   }
   if (ndpi_) {  // labels go with the end record through the extras (allocated only here)
     if (fl.ndpi_r.state != 2) ndpi_->ndpi_finish(&fl.ndpi, &fl.ndpi_r);
     stats_.ndpi_states = ndpi_->states_active();
     stats_.ndpi_classified = ndpi_->classified();
-    if (fl.f.xidx == 0xffffffffu) {
-      fl.f.xidx = (uint32_t)ended_extras_.size();
+    if (xidx == 0xffffffffu) {
+      xidx = (uint32_t)ended_extras_.size();
       ended_extras_.emplace_back();
     }
-    L7Extras& x = ended_extras_[fl.f.xidx];
+    L7Extras& x = ended_extras_[xidx];
     x.has_ndpi = true;
     ndpi_->ndpi_labels(fl.ndpi_r, &x.ndpi);
   }
-  flow_features_finalize(fl.f, reason, pool_);
   if (cfg_.status) fl.f.seq++;  // the end record follows the start (0) and the updates
-  ended_.push_back(fl.f);
+  ended_.emplace_back();
+  flow_features_finalize(fl.f, table_.addrs(idx), ended_.back(), reason, es_);
+  ended_.back().xidx = xidx;
   table_.flow_remove(idx);
   stats_.flows_ended++;
   stats_.flows_active = table_.active();
@@ -481,6 +497,8 @@ void Sensor::flow_packet(PacketInfo& pi) {
     flow_features_init(fl.f, pi, cfg_.mac);
     fl.l7 = nullptr;
     fl.ndpi = nullptr;
+    fl.x = nullptr;
+    memset(fl.cid, 0, sizeof fl.cid);
     fl.ndpi_r = NdpiResult();
     fl.l7_tries = 0;
     fl.l7_state = cfg_.l7 && (pi.proto == IPPROTO_TCP_ || pi.proto == IPPROTO_UDP_) ? 0 : 2;
@@ -494,15 +512,15 @@ void Sensor::flow_packet(PacketInfo& pi) {
   Flow& fl = table_.at(idx);
   int dir = fwd == fl.src_is_a ? 0 : 1;
   if (c == 0 && ks == kd) dir = 0;  // both endpoints identical: everything is "source"
-  flow_features_update(fl.f, dir, pi, cfg_.max_payload, pool_);
+  flow_features_update(fl.f, dir, pi, cfg_.max_payload, es_);
   if (cfg_.status) {
     if (created) {
       status_.emplace_back();
-      flow_features_snapshot(fl.f, status_.back(), 0, pool_);
+      flow_features_snapshot(fl.f, table_.addrs(idx), status_.back(), 0, es_);
     } else if (now >= fl.f.next_status) {
       fl.f.seq++;
       status_.emplace_back();
-      flow_features_snapshot(fl.f, status_.back(), 1, pool_);
+      flow_features_snapshot(fl.f, table_.addrs(idx), status_.back(), 1, es_);
       int64_t iv = cfg_.status_interval_us;
       fl.f.next_status = now - (now - fl.f.stime) % iv + iv;
     }

@@ -4,8 +4,11 @@
 // worker (guarded by a busy flag) and reads results on the JS thread only after the batch ends.
 // Memory: owns the pcap handle, the flow table, the fragment table and the ended-flow vector
 // (cleared by the consumer with take_ended()), the start/update records, the L7 events and the
-// per-flow L7 parser states (l7/l7.h; bounded, freed when a parser is done or the flow ends). Packet data is borrowed from libpcap and never
-// retained beyond the packet's processing (reassembled datagrams are copied).
+// per-flow side state: L7 parser states (l7/l7.h; bounded, freed when a parser is done or the
+// flow ends), entropy payload blocks (EntropyStore, freed once a direction has max_payload bytes
+// or the flow ends) and end-record extras (FlowExtra, only for flows that have some). Packet
+// data is borrowed from libpcap and never retained beyond the packet's processing (reassembled
+// datagrams are copied).
 #pragma once
 #include <pcap/pcap.h>
 
@@ -85,6 +88,7 @@ class Sensor {
   void flow_expire_idle(int64_t now);
   void l7_packet(Flow& fl, int dir, const PacketInfo& pi);
   void l7_drain(Flow& fl, int64_t ts);
+  void l7_keep_extras(Flow& fl);
   void l7_done(Flow& fl, int64_t ts);
   void uuid_v4(uint8_t out[16]);
 
@@ -92,11 +96,14 @@ class Sensor {
   Stats stats_;
   FlowTable table_;
   FragmentTable frags_;
-  EntropyPool pool_;
+  EntropyStore es_;
   std::vector<FlowFeatures> ended_;
   std::vector<FlowFeatures> status_;
   std::vector<L7Event> l7_events_;
   std::vector<L7Extras> ended_extras_;
+  // what a parser call writes (l7/l7.h L7Out): drained into l7_events_ / the flow's FlowExtra
+  std::vector<std::string> l7_bodies_;
+  L7Extras l7_extras_;
   int64_t last_scan_sec_ = INT64_MIN;
   uint64_t rng_[4];
 

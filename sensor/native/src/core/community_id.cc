@@ -34,8 +34,8 @@ bool cid_icmp_ports(bool v6, uint8_t type, uint8_t code, uint16_t* sport, uint16
   return true;
 }
 
-void community_id_v1(int addr_len, const uint8_t* saddr, const uint8_t* daddr, uint8_t proto,
-                     uint16_t sport, uint16_t dport, char out[32], uint16_t seed) {
+void community_id_v1_sha1(int addr_len, const uint8_t* saddr, const uint8_t* daddr, uint8_t proto,
+                          uint16_t sport, uint16_t dport, uint8_t digest[20], uint16_t seed) {
   bool has_ports = proto == IPPROTO_TCP_ || proto == IPPROTO_UDP_ || proto == IPPROTO_SCTP_ ||
                    proto == IPPROTO_ICMP_ || proto == IPPROTO_ICMPV6_;
   bool one_way = false;
@@ -59,10 +59,19 @@ void community_id_v1(int addr_len, const uint8_t* saddr, const uint8_t* daddr, u
     buf[n++] = (uint8_t)(pa >> 8); buf[n++] = (uint8_t)pa;
     buf[n++] = (uint8_t)(pb >> 8); buf[n++] = (uint8_t)pb;
   }
-  uint8_t digest[20];
   sha1(buf, n, digest);
+}
+
+void community_id_v1_text(const uint8_t digest[20], char out[32]) {
   out[0] = '1'; out[1] = ':';
   base64_encode(digest, 20, out + 2);
+}
+
+void community_id_v1(int addr_len, const uint8_t* saddr, const uint8_t* daddr, uint8_t proto,
+                     uint16_t sport, uint16_t dport, char out[32], uint16_t seed) {
+  uint8_t digest[20];
+  community_id_v1_sha1(addr_len, saddr, daddr, proto, sport, dport, digest, seed);
+  community_id_v1_text(digest, out);
 }
 
 }  // namespace dfly

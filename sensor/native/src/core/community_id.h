@@ -15,5 +15,9 @@ bool cid_icmp_ports(bool v6, uint8_t type, uint8_t code, uint16_t* sport, uint16
 // Writes "1:<base64 sha1>" (30 chars + NUL) into out (needs >= 32 bytes).
 void community_id_v1(int addr_len, const uint8_t* saddr, const uint8_t* daddr, uint8_t proto,
                      uint16_t sport, uint16_t dport, char out[32], uint16_t seed = 0);
+// The same in two steps: the SHA-1 digest (what a flow keeps to emit several records) and its text.
+void community_id_v1_sha1(int addr_len, const uint8_t* saddr, const uint8_t* daddr, uint8_t proto,
+                          uint16_t sport, uint16_t dport, uint8_t digest[20], uint16_t seed = 0);
+void community_id_v1_text(const uint8_t digest[20], char out[32]);
 
 }  // namespace dfly

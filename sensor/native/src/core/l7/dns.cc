@@ -1,8 +1,9 @@
 // DNS parser (UDP datagrams and TCP streams with the 2-byte length prefix): question name/type,
 // rcode, answers A/AAAA/CNAME/MX/TXT/NS/PTR with TTL. One event per response (or per unanswered
 // query when the flow ends). Threading: single-threaded (Sensor batch thread). Memory: a small
-// per-flow state (pending queries bounded by kMaxPending); names are decoded with compression
-// pointers under a jump limit and a 255-byte cap, so hostile loops end quickly.
+// per-flow state; pending queries (bounded by kMaxPending) are packed into one string; names are
+// decoded with compression pointers under a jump limit and a 255-byte cap, so hostile loops end
+// quickly.
 #include <arpa/inet.h>
 
 #include <cstdio>
@@ -17,13 +18,21 @@ constexpr size_t kMaxPending = 8;
 constexpr int kMaxJumps = 16;
 constexpr size_t kMaxAnswers = 32;
 
-struct Pending { uint16_t id; std::string name; uint16_t qtype; };
-
+// Unanswered queries in arrival order, packed as records of
+//   id (2 bytes) | qtype (2) | name length (1) | name
+// (names are at most 255 bytes, see read_name): one small allocation per flow instead of one
+// per query plus its name.
 struct DnsState {
-  std::vector<Pending> pending;
-  size_t consumed[2] = {0, 0};  // TCP: stream bytes already parsed per direction
+  std::string pending;
+  uint32_t consumed[2] = {0, 0};  // TCP: stream bytes already parsed per direction
   uint32_t events = 0;
+  uint8_t npending = 0;
 };
+
+constexpr size_t kPendHdr = 5;
+inline uint16_t pend_id(const std::string& b, size_t o) { return (uint16_t)((uint8_t)b[o] << 8 | (uint8_t)b[o + 1]); }
+inline uint16_t pend_qtype(const std::string& b, size_t o) { return (uint16_t)((uint8_t)b[o + 2] << 8 | (uint8_t)b[o + 3]); }
+inline size_t pend_len(const std::string& b, size_t o) { return (uint8_t)b[o + 4]; }
 
 bool is_dns_port(uint16_t p) { return p == 53 || p == 5353 || p == 5355; }
 
@@ -105,14 +114,32 @@ bool parse_message(DnsState* s, const uint8_t* m, size_t len, L7Out& out) {
     off += 4;
   }
   bool response = flags & 0x8000;
+  std::string& pb = s->pending;
   if (!response) {
     if (qd == 0) return true;
-    for (auto& p : s->pending) if (p.id == id && p.name == qname) return true;
-    if (s->pending.size() < kMaxPending) s->pending.push_back({id, qname, qtype});
+    for (size_t o = 0; o < pb.size(); o += kPendHdr + pend_len(pb, o))
+      if (pend_id(pb, o) == id && pb.compare(o + kPendHdr, pend_len(pb, o), qname) == 0) return true;
+    if (s->npending < kMaxPending) {
+      // a string of the exact size (append would round the capacity up to twice the old one)
+      std::string nb(pb.size() + kPendHdr + qname.size(), '\0');
+      char* w = &nb[0];
+      memcpy(w, pb.data(), pb.size());
+      w += pb.size();
+      w[0] = (char)(id >> 8); w[1] = (char)id; w[2] = (char)(qtype >> 8); w[3] = (char)qtype;
+      w[4] = (char)qname.size();
+      memcpy(w + kPendHdr, qname.data(), qname.size());
+      pb.swap(nb);
+      s->npending++;
+    }
     return true;
   }
-  for (size_t i = 0; i < s->pending.size(); i++)
-    if (s->pending[i].id == id) { s->pending.erase(s->pending.begin() + (long)i); break; }
+  for (size_t o = 0; o < pb.size(); o += kPendHdr + pend_len(pb, o))
+    if (pend_id(pb, o) == id) {
+      pb.erase(o, kPendHdr + pend_len(pb, o));
+      s->npending--;
+      if (pb.empty()) std::string().swap(pb);
+      break;
+    }
   std::string ans;
   size_t nans = 0;
   for (uint16_t i = 0; i < an && nans < kMaxAnswers; i++) {
@@ -190,12 +217,12 @@ L7Status dns_payload(void* st, const L7Packet& p, L7Out& out) {
   if (!p.tcp) {
     parse_message(s, p.data, p.len, out);
   } else {
-    size_t& c = s->consumed[p.dir];
+    uint32_t& c = s->consumed[p.dir];
     while (p.len > c && p.len - c >= 2) {
       size_t ml = (size_t)(p.data[c] << 8 | p.data[c + 1]);
       if (p.len - c - 2 < ml) break;
       if (!parse_message(s, p.data + c + 2, ml, out)) return L7_DONE;
-      c += 2 + ml;
+      c += (uint32_t)(2 + ml);
     }
   }
   return s->events >= kL7MaxEvents ? L7_DONE : L7_MORE;
@@ -203,8 +230,11 @@ L7Status dns_payload(void* st, const L7Packet& p, L7Out& out) {
 
 void dns_finish(void* st, L7Out& out) {
   DnsState* s = (DnsState*)st;
-  for (auto& q : s->pending) emit(s, out, q.name, q.qtype, "", std::string());
+  const std::string& pb = s->pending;
+  for (size_t o = 0; o < pb.size(); o += kPendHdr + pend_len(pb, o))
+    emit(s, out, pb.substr(o + kPendHdr, pend_len(pb, o)), pend_qtype(pb, o), "", std::string());
   s->pending.clear();
+  s->npending = 0;
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // HTTP/1.x parser: method, Host, URI and User-Agent of the first request, status of the first
 // response; one event per flow (at the response, or at flow end without one). Threading:
-// single-threaded (Sensor batch thread). Memory: a small per-flow state; headers are read from
-// the bounded stream buffer only up to kMaxHeader bytes, with explicit bounds on every scan.
+// single-threaded (Sensor batch thread). Memory: a small per-flow state holding the request's
+// part of the event body (built when the request is parsed; the client stream is then released);
+// headers are read from the bounded stream buffer only up to kMaxHeader bytes, with explicit
+// bounds on every scan.
 #include <cctype>
 #include <cstring>
 
@@ -13,10 +15,10 @@ namespace {
 constexpr size_t kMaxHeader = 8192;
 
 struct HttpState {
-  int client_dir = -1;
+  int8_t client_dir = -1;
   bool have_req = false, have_resp = false, emitted = false;
-  std::string method, host, uri, ua;
-  int status = 0;
+  uint16_t status = 0;
+  std::string req;  // event body fields of the request: method, host, uri, user agent (cleaned, each + kSepField)
 };
 
 const char* const kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "};
@@ -56,10 +58,10 @@ std::string header_value(const uint8_t* p, size_t n) {
 
 void parse_request(HttpState* s, const uint8_t* p, size_t n) {
   size_t ml = method_len(p, n);
-  s->method.assign((const char*)p, ml);
+  std::string host, ua;
   size_t i = ml + 1, u0 = i;
   while (i < n && p[i] != ' ' && p[i] != '\r' && p[i] != '\n') i++;
-  s->uri.assign((const char*)p + u0, i - u0);
+  size_t u1 = i;
   while (i < n && p[i] != '\n') i++;
   i++;
   while (i < n) {
@@ -68,21 +70,26 @@ void parse_request(HttpState* s, const uint8_t* p, size_t n) {
     const uint8_t* line = p + i;
     size_t ll = e - i;
     if (ll == 0 || (ll == 1 && line[0] == '\r')) break;
-    if (ieq_prefix(line, ll, "host:")) s->host = header_value(line + 5, ll - 5);
-    else if (ieq_prefix(line, ll, "user-agent:")) s->ua = header_value(line + 11, ll - 11);
+    if (ieq_prefix(line, ll, "host:")) host = header_value(line + 5, ll - 5);
+    else if (ieq_prefix(line, ll, "user-agent:")) ua = header_value(line + 11, ll - 11);
     i = e + 1;
   }
+  std::string& b = s->req;
+  b.clear();
+  l7_append_clean(b, p, ml); b += kSepField;
+  l7_append_clean(b, host); b += kSepField;
+  l7_append_clean(b, p + u0, u1 - u0); b += kSepField;
+  l7_append_clean(b, ua); b += kSepField;
+  b.shrink_to_fit();
 }
 
 void emit(HttpState* s, L7Out& out) {
   if (s->emitted || (!s->have_req && !s->have_resp)) return;
   s->emitted = true;
   std::string b;
-  l7_append_clean(b, s->method); b += kSepField;
-  l7_append_clean(b, s->host); b += kSepField;
-  l7_append_clean(b, s->uri); b += kSepField;
-  l7_append_clean(b, s->ua); b += kSepField;
-  b += std::to_string(s->status);
+  if (s->have_req) b = s->req;
+  else b.assign(4, kSepField);  // no request: empty method, host, uri, user agent
+  b += std::to_string((int)s->status);
   out.bodies->push_back(std::move(b));
 }
 
@@ -101,13 +108,14 @@ L7Status http_payload(void* st, const L7Packet& p, L7Out& out) {
     if (he || p.len >= kMaxHeader) {
       parse_request(s, p.data, he ? he : kMaxHeader);
       s->have_req = true;
-      s->client_dir = p.dir;
+      s->client_dir = (int8_t)p.dir;
+      out.release |= (uint8_t)(1u << p.dir);  // later client bytes change nothing (see below)
     }
   } else if (!s->have_resp && (s->client_dir < 0 || s->client_dir != p.dir) && is_response(p.data, p.len)) {
     const uint8_t* d = p.data;
-    if (d[8] == ' ' && isdigit(d[9]) && isdigit(d[10]) && isdigit(d[11])) s->status = (d[9] - '0') * 100 + (d[10] - '0') * 10 + (d[11] - '0');
+    if (d[8] == ' ' && isdigit(d[9]) && isdigit(d[10]) && isdigit(d[11])) s->status = (uint16_t)((d[9] - '0') * 100 + (d[10] - '0') * 10 + (d[11] - '0'));
     s->have_resp = true;
-    if (s->client_dir < 0) s->client_dir = 1 - p.dir;
+    if (s->client_dir < 0) s->client_dir = (int8_t)(1 - p.dir);
   }
   if (s->have_req && s->have_resp) { emit(s, out); return L7_DONE; }
   return L7_MORE;

@@ -1,10 +1,13 @@
 // L7 parsing framework: per-flow parser state, the parser interface and the event records that
 // cross to JS. Parsers (dns.cc, tls.cc, http.cc) are listed in ONE table in registry.cc.
 // Threading: single-threaded, driven by the Sensor that owns the flow (same thread as the batch).
-// Memory: an L7Flow is heap-allocated at a flow's first payload packet only when a parser claims
-// it, and freed as soon as the parser is done (or gives up) and at flow end; TCP stream buffers
-// are bounded (kL7MaxStream bytes per direction) and only the first kL7MaxPackets payload packets
-// of a flow are ever inspected. Every read of packet bytes is bounds-checked by L7Reader.
+// Memory: an L7Flow (24 bytes) is heap-allocated at a flow's first payload packet only when a
+// parser claims it, and freed as soon as the parser is done (or gives up) and at flow end; TCP
+// flows add an L7Stream whose buffers are bounded (kL7MaxStream bytes per direction) and freed per
+// direction as soon as the parser says it needs no more of it (L7Out::release); only the first
+// kL7MaxPackets payload packets of a flow are ever inspected. Event bodies and the flow's extras
+// are written into caller-provided (per-Sensor) storage, not kept per flow. Every read of packet
+// bytes is bounds-checked by L7Reader.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -81,6 +84,11 @@ struct L7Extras {
 struct L7Out {
   std::vector<std::string>* bodies;  // event bodies of `type`, in order
   L7Extras* extras;
+  // Bit d set by a parser: it needs no more stream bytes of direction d (TCP), i.e. every later
+  // on_payload call for d would change nothing and return L7_MORE. The driver then drops that
+  // direction's buffer and stops calling the parser for it (sequence tracking goes on, so when
+  // inspection ends does not change).
+  uint8_t release = 0;
 };
 
 enum L7Status : uint8_t { L7_MORE = 0, L7_DONE = 1 };
@@ -101,25 +109,32 @@ struct L7Parser {
 // registry.cc
 const L7Parser* const* l7_registry(size_t* n);
 
+// In-order TCP bytes of a flow's two directions (from the first payload byte, bounded).
+struct L7Stream {
+  std::string buf[2];
+  uint32_t next_seq[2] = {0, 0};
+  uint32_t len[2] = {0, 0};     // bytes accepted so far (== buf size unless released)
+  bool seq_set[2] = {false, false};
+  bool dead[2] = {false, false};
+  uint8_t released = 0;         // L7Out::release bits
+};
+
 // Per-flow L7 state (owned by the Sensor through Flow::l7).
 struct L7Flow {
   const L7Parser* parser = nullptr;
   void* st = nullptr;
-  std::string stream[2];      // TCP in-order bytes per direction (bounded)
-  uint32_t next_seq[2] = {0, 0};
-  bool seq_set[2] = {false, false};
-  bool stream_dead[2] = {false, false};
-  uint16_t pkts = 0;
-  std::vector<std::string> bodies;
-  L7Extras extras;
+  L7Stream* tcp = nullptr;      // TCP flows only
+  ~L7Flow() { delete tcp; }
 };
 
 // Drives the registry for one packet payload. Returns false when inspection of this flow is
-// over (the caller then calls l7_flow_finish and frees the state).
-// *l7 may be allocated here (nullptr on entry when the flow has none yet).
-bool l7_flow_payload(L7Flow** l7, int dir, bool tcp, bool syn, uint32_t seq, uint16_t sport, uint16_t dport,
-                     const uint8_t* payload, uint32_t caplen, int64_t ts);
-void l7_flow_finish(L7Flow* l7);
+// over (the caller then calls l7_flow_finish and frees the state). *l7 may be allocated here
+// (nullptr on entry when the flow has none yet); *pkts counts the payload packets given to the
+// claiming parser (the caller keeps it with the flow). Events and extras go to out.
+bool l7_flow_payload(L7Flow** l7, uint8_t* pkts, L7Out& out, int dir, bool tcp, bool syn, uint32_t seq,
+                     uint16_t sport, uint16_t dport, const uint8_t* payload, uint32_t caplen, int64_t ts);
+// Lets the parser emit what is pending into out and frees its state (the L7Flow itself stays).
+void l7_flow_finish(L7Flow* l7, L7Out& out);
 
 // Parser entry points (one file each), referenced by the table in registry.cc.
 extern const L7Parser kDnsParser;

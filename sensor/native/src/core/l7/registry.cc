@@ -1,7 +1,8 @@
 // The ONE table of L7 parsers, plus the per-flow driver (parser selection, bounded in-order TCP
 // reassembly, inspection limits). Threading: single-threaded (the Sensor's batch thread); the
 // table is immutable. Memory: L7Flow and parser states are allocated only for flows a parser
-// claims; stream buffers never exceed kL7MaxStream bytes per direction.
+// claims; stream buffers never exceed kL7MaxStream bytes per direction and are dropped when the
+// direction dies (gap, overflow) or the parser releases it.
 #include <cstring>
 
 #include "l7.h"
@@ -27,32 +28,33 @@ void l7_append_clean(std::string& out, const uint8_t* s, size_t n) {
   }
 }
 
-static bool stream_append(L7Flow* l, int dir, bool syn, uint32_t seq, const uint8_t* p, uint32_t n) {
-  if (l->stream_dead[dir]) return false;
-  if (!l->seq_set[dir]) {
-    l->seq_set[dir] = true;
-    l->next_seq[dir] = seq + (syn ? 1 : 0);
+static bool stream_append(L7Stream* t, int dir, bool syn, uint32_t seq, const uint8_t* p, uint32_t n) {
+  if (t->dead[dir]) return false;
+  if (!t->seq_set[dir]) {
+    t->seq_set[dir] = true;
+    t->next_seq[dir] = seq + (syn ? 1 : 0);
   }
   uint32_t s = seq + (syn ? 1 : 0);
-  int32_t delta = (int32_t)(s - l->next_seq[dir]);
+  int32_t delta = (int32_t)(s - t->next_seq[dir]);
   if (delta > 0) {  // a gap: we keep no out-of-order segments, this direction is over
-    l->stream_dead[dir] = true;
+    t->dead[dir] = true;
+    t->buf[dir] = std::string();
     return false;
   }
   uint32_t skip = (uint32_t)(-(int64_t)delta);
   if (skip >= n) return false;  // pure retransmission
   p += skip; n -= skip;
-  std::string& b = l->stream[dir];
-  size_t room = kL7MaxStream > b.size() ? kL7MaxStream - b.size() : 0;
-  if (room == 0) { l->stream_dead[dir] = true; return false; }
+  size_t room = kL7MaxStream > t->len[dir] ? kL7MaxStream - t->len[dir] : 0;
+  if (room == 0) { t->dead[dir] = true; t->buf[dir] = std::string(); return false; }
   if (n > room) n = (uint32_t)room;
-  b.append((const char*)p, n);
-  l->next_seq[dir] += n;
+  if (!(t->released & (1u << dir))) t->buf[dir].append((const char*)p, n);
+  t->len[dir] += n;
+  t->next_seq[dir] += n;
   return true;
 }
 
-bool l7_flow_payload(L7Flow** lp, int dir, bool tcp, bool syn, uint32_t seq, uint16_t sport, uint16_t dport,
-                     const uint8_t* payload, uint32_t caplen, int64_t ts) {
+bool l7_flow_payload(L7Flow** lp, uint8_t* pkts, L7Out& out, int dir, bool tcp, bool syn, uint32_t seq,
+                     uint16_t sport, uint16_t dport, const uint8_t* payload, uint32_t caplen, int64_t ts) {
   L7Packet pk{dir, tcp, sport, dport, payload, caplen, ts};
   L7Flow* l = *lp;
   if (!l) {
@@ -66,27 +68,37 @@ bool l7_flow_payload(L7Flow** lp, int dir, bool tcp, bool syn, uint32_t seq, uin
     l->parser = found;
     l->st = found->create();
     *lp = l;
+    *pkts = 0;
   }
-  if (++l->pkts > kL7MaxPackets) return false;
+  if (++*pkts > kL7MaxPackets) return false;
   if (tcp) {
-    if (!stream_append(l, dir, syn, seq, payload, caplen)) return !(l->stream_dead[0] && l->stream_dead[1]);
-    pk.data = (const uint8_t*)l->stream[dir].data();
-    pk.len = l->stream[dir].size();
+    if (!l->tcp) l->tcp = new L7Stream();
+    L7Stream* t = l->tcp;
+    if (!stream_append(t, dir, syn, seq, payload, caplen)) return !(t->dead[0] && t->dead[1]);
+    if (t->released & (1u << dir)) return true;  // the parser's call would change nothing
+    pk.data = (const uint8_t*)t->buf[dir].data();
+    pk.len = t->buf[dir].size();
   }
-  L7Out out{&l->bodies, &l->extras};
-  return l->parser->on_payload(l->st, pk, out) == L7_MORE;
+  out.release = 0;
+  bool more = l->parser->on_payload(l->st, pk, out) == L7_MORE;
+  if (tcp && out.release) {
+    L7Stream* t = l->tcp;
+    t->released |= out.release;
+    for (int d = 0; d < 2; d++)
+      if (t->released & (1u << d)) t->buf[d] = std::string();
+  }
+  return more;
 }
 
-void l7_flow_finish(L7Flow* l) {
+void l7_flow_finish(L7Flow* l, L7Out& out) {
   if (!l || !l->parser) return;
-  L7Out out{&l->bodies, &l->extras};
   if (l->st) {
     l->parser->finish(l->st, out);
     l->parser->destroy(l->st);
     l->st = nullptr;
   }
-  std::string().swap(l->stream[0]);
-  std::string().swap(l->stream[1]);
+  delete l->tcp;
+  l->tcp = nullptr;
 }
 
 }  // namespace dfly

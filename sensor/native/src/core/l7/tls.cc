@@ -209,14 +209,18 @@ L7Status tls_payload(void* st, const L7Packet& p, L7Out& out) {
     if (p.len >= kL7MaxStream) s->failed[p.dir] = true;  // larger than we are willing to buffer
     return L7_MORE;
   }
+  // Once a direction's hello is parsed, its later calls return at the top (have_client /
+  // have_server): its stream bytes (certificates, ...) are released.
   if (h[0] == 1 && !s->have_client) {
     s->client_dir = p.dir;
     s->have_client = parse_hello(h + 4, ml, true, s->ch);
     if (!s->have_client) s->failed[p.dir] = true;
+    else out.release |= (uint8_t)(1u << p.dir);
   } else if (h[0] == 2 && !s->have_server) {
     if (s->client_dir < 0) s->client_dir = 1 - p.dir;
     s->have_server = parse_hello(h + 4, ml, false, s->sh);
     if (!s->have_server) s->failed[p.dir] = true;
+    else out.release |= (uint8_t)(1u << p.dir);
   } else {
     s->failed[p.dir] = true;
   }
