@@ -68,11 +68,14 @@ bool kindFromName(const std::string& n, Kind* out) {
   return false;
 }
 
+struct Stage::Page {
+  std::string bytes;         // page header + compressed body (empty until compressed)
+  int64_t uncompressed = 0;  // header + uncompressed body
+};
+
 struct Stage::Chunk {
-  std::vector<std::string> pages;  // page header + compressed body, in order
+  std::vector<std::unique_ptr<Page>> pages;  // in order; stable addresses for the compressor
   int64_t values = 0;
-  int64_t uncompressed = 0;  // headers + uncompressed bodies
-  int64_t compressed = 0;    // headers + compressed bodies
   bool stats = false;
   std::string min, max;  // PLAIN-encoded
 };
@@ -109,27 +112,91 @@ Stage::Stage(std::vector<Column> columns, Options opts) : cols_(std::move(column
   if (o_.pageBytes < 1024) o_.pageBytes = 1024;
   if (o_.rowGroupRows < 1) o_.rowGroupRows = 1;
   open_.resize(cols_.size());
-  cctx_ = ZSTD_createCCtx();
-  if (!cctx_) throw std::runtime_error("zstd: cannot create a compression context");
 }
 
-Stage::~Stage() { ZSTD_freeCCtx(cctx_); }
+Stage::~Stage() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void Stage::compressLoop() {
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  std::string comp;
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      wake_.wait(lk, [&] { return stop_ || !jobs_.empty(); });
+      if (jobs_.empty()) break;  // stop_ and nothing left
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    std::string out, err;
+    const size_t bound = ZSTD_compressBound(job.body.size());
+    comp.resize(bound);
+    const size_t z = cctx ? ZSTD_compressCCtx(cctx, comp.data(), bound, job.body.data(), job.body.size(), o_.level) : 0;
+    if (!cctx) {
+      err = "zstd: cannot create a compression context";
+    } else if (ZSTD_isError(z)) {
+      err = std::string("zstd: ") + ZSTD_getErrorName(z);
+    } else if (job.body.size() > INT32_MAX || z > INT32_MAX) {
+      err = "parquet: page too large";
+    } else {
+      CompactWriter w(out);  // PageHeader
+      w.i32(1, kPageData);
+      w.i32(2, static_cast<int32_t>(job.body.size()));
+      w.i32(3, static_cast<int32_t>(z));
+      w.begin(5);  // DataPageHeader
+      w.i32(1, static_cast<int32_t>(job.values));
+      w.i32(2, kEncPlain);
+      w.i32(3, kEncRle);
+      w.i32(4, kEncRle);
+      w.end();
+      w.finish();
+      job.page->uncompressed = static_cast<int64_t>(out.size() + job.body.size());
+      out.append(comp.data(), z);
+    }
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (!err.empty() && error_.empty()) error_ = err;
+      job.page->bytes = std::move(out);
+      pending_--;
+    }
+    idle_.notify_all();
+  }
+  ZSTD_freeCCtx(cctx);
+}
+
+void Stage::drain() {
+  std::unique_lock<std::mutex> lk(mu_);
+  idle_.wait(lk, [&] { return pending_ == 0; });
+  if (!error_.empty()) throw std::runtime_error(error_);
+}
 
 void Stage::clear() {
+  drain();
   groups_.clear();
   groups_.shrink_to_fit();
   std::vector<ColState>(cols_.size()).swap(open_);
   openRows_ = 0;
   rows_ = 0;
-  std::string().swap(scratch_);
 }
 
-uint64_t Stage::heldBytes() const {
+uint64_t Stage::heldBytes() {
+  std::lock_guard<std::mutex> lk(mu_);
   uint64_t n = 0;
+  auto pages = [&](const Chunk& ch) {
+    for (const auto& p : ch.pages) n += p->bytes.size();
+  };
   for (const auto& g : groups_) {
-    for (const auto& c : g.cols) n += static_cast<uint64_t>(c.compressed);
+    for (const auto& c : g.cols) pages(c);
   }
-  for (const auto& c : open_) n += c.raw.size() + static_cast<uint64_t>(c.chunk.compressed);
+  for (const auto& c : open_) n += c.raw.size(), pages(c.chunk);
+  for (const auto& j : jobs_) n += j.body.size();
   return n;
 }
 
@@ -225,14 +292,12 @@ void Stage::append(const std::vector<const double*>& nums, const std::vector<std
   }
 }
 
-/** Compresses the open page of column c into its chunk. */
+/** Hands the open page of column c to the compressor (its slot is kept in order in the chunk). */
 void Stage::sealPage(size_t c) {
   ColState& st = open_[c];
   if (st.rawCount == 0) return;
   // Definition levels (max level 1, all defined): a 4-byte length, then one RLE run
   // (header = count << 1, value 1 in one byte); then the PLAIN values.
-  std::string& body = scratch_;
-  body.clear();
   std::string rle;
   uint64_t h = static_cast<uint64_t>(st.rawCount) << 1;
   while (h >= 0x80) {
@@ -241,38 +306,27 @@ void Stage::sealPage(size_t c) {
   }
   rle.push_back(static_cast<char>(h));
   rle.push_back(1);
+  std::string body;
+  body.reserve(4 + rle.size() + st.raw.size());
   putLE32(body, static_cast<uint32_t>(rle.size()));
   body += rle;
   body += st.raw;
 
-  std::string out;
-  const size_t bound = ZSTD_compressBound(body.size());
-  std::string comp(bound, '\0');
-  const size_t z = ZSTD_compressCCtx(cctx_, comp.data(), bound, body.data(), body.size(), o_.level);
-  if (ZSTD_isError(z)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(z));
-  if (body.size() > INT32_MAX || z > INT32_MAX) throw std::runtime_error("parquet: page too large");
-
-  CompactWriter w(out);  // PageHeader
-  w.i32(1, kPageData);
-  w.i32(2, static_cast<int32_t>(body.size()));
-  w.i32(3, static_cast<int32_t>(z));
-  w.begin(5);  // DataPageHeader
-  w.i32(1, static_cast<int32_t>(st.rawCount));
-  w.i32(2, kEncPlain);
-  w.i32(3, kEncRle);
-  w.i32(4, kEncRle);
-  w.end();
-  w.finish();
-  const size_t hdr = out.size();
-  out.append(comp.data(), z);
-
-  st.chunk.pages.push_back(std::move(out));
+  auto page = std::make_unique<Page>();
+  Job job{page.get(), std::move(body), st.rawCount};
+  st.chunk.pages.push_back(std::move(page));
   st.chunk.values += st.rawCount;
-  st.chunk.uncompressed += static_cast<int64_t>(hdr + body.size());
-  st.chunk.compressed += static_cast<int64_t>(hdr + z);
   st.raw.clear();
   if (st.raw.capacity() > 2 * o_.pageBytes) st.raw.shrink_to_fit();
   st.rawCount = 0;
+  {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (!worker_.joinable()) worker_ = std::thread([this] { compressLoop(); });
+    idle_.wait(lk, [&] { return jobs_.size() < kMaxQueued; });  // bounded: wait for the compressor
+    jobs_.push_back(std::move(job));
+    pending_++;
+  }
+  wake_.notify_one();
 }
 
 void Stage::closeRowGroup() {
@@ -354,8 +408,13 @@ std::string Stage::encodeFooter(const KeyValues& kv, const std::string& createdB
     w.list(1, CompactWriter::kStruct, rg.cols.size());
     for (size_t c = 0; c < rg.cols.size(); c++) {
       const Chunk& ch = rg.cols[c];
-      unc += ch.uncompressed;
-      comp += ch.compressed;
+      int64_t chUnc = 0, chComp = 0;
+      for (const auto& p : ch.pages) {
+        chUnc += p->uncompressed;
+        chComp += static_cast<int64_t>(p->bytes.size());
+      }
+      unc += chUnc;
+      comp += chComp;
       w.elBegin();  // ColumnChunk
       w.i64(2, offsets[g][c]);
       w.begin(3);  // ColumnMetaData
@@ -367,8 +426,8 @@ std::string Stage::encodeFooter(const KeyValues& kv, const std::string& createdB
       w.elBinary(cols_[c].name);
       w.i32(4, kCodecZstd);
       w.i64(5, ch.values);
-      w.i64(6, ch.uncompressed);
-      w.i64(7, ch.compressed);
+      w.i64(6, chUnc);
+      w.i64(7, chComp);
       w.i64(9, offsets[g][c]);
       if (ch.stats) {
         w.begin(12);  // Statistics
@@ -409,6 +468,7 @@ std::string Stage::encodeFooter(const KeyValues& kv, const std::string& createdB
 
 uint64_t Stage::writeFile(const std::string& path, const KeyValues& kv, const std::string& createdBy) {
   closeRowGroup();  // idempotent: a retry after a failed write finds the same row groups
+  drain();
   FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) throw std::runtime_error(path + ": " + std::strerror(errno));
   static thread_local char buf[1 << 20];
@@ -424,7 +484,7 @@ uint64_t Stage::writeFile(const std::string& path, const KeyValues& kv, const st
   for (size_t g = 0; g < groups_.size(); g++) {
     for (const Chunk& ch : groups_[g].cols) {
       offsets[g].push_back(off);
-      for (const auto& p : ch.pages) put(p.data(), p.size());
+      for (const auto& p : ch.pages) put(p->bytes.data(), p->bytes.size());
     }
   }
   const std::string footer = encodeFooter(kv, createdBy, offsets);

@@ -8,12 +8,19 @@
 // loses nothing and can be retried.
 //
 // Threading: a Stage is used by one thread at a time (the binding keeps JS from appending while
-// writeFile runs on a libuv worker).
+// writeFile runs on a libuv worker). Full pages are compressed on the stage's own compressor
+// thread, so append() only encodes; writeFile() waits for the compressor. At most kMaxQueued
+// pages wait for it (append() waits beyond that), so memory stays bounded.
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -60,7 +67,7 @@ class Stage {
 
   uint64_t rows() const { return rows_; }
   /** Bytes held (compressed pages plus open page buffers). */
-  uint64_t heldBytes() const;
+  uint64_t heldBytes();
 
   /** Writes the Parquet file at `path`; returns its size. Throws std::runtime_error (the file removed). */
   uint64_t writeFile(const std::string& path, const KeyValues& kv, const std::string& createdBy);
@@ -69,11 +76,20 @@ class Stage {
   void clear();
 
  private:
+  struct Page;       // header + compressed body, filled by the compressor
+  struct Job {
+    Page* page;
+    std::string body;  // uncompressed: definition levels + PLAIN values
+    uint32_t values;
+  };
   struct Chunk;      // one column's pages in one row group
   struct ColState;   // the open row group's state of one column
   struct RowGroup;
 
   void sealPage(size_t c);
+  void compressLoop();
+  /** Waits until the compressor has done every page; throws its error if it failed. */
+  void drain();
   void closeRowGroup();
   std::string encodeFooter(const KeyValues& kv, const std::string& createdBy, const std::vector<std::vector<int64_t>>& offsets) const;
 
@@ -85,8 +101,16 @@ class Stage {
   uint64_t openRows_ = 0;
   std::vector<RowGroup> groups_;
   uint64_t rows_ = 0;
-  ZSTD_CCtx_s* cctx_ = nullptr;
-  std::string scratch_;
+  // the compressor thread (started with the first full page)
+  static constexpr size_t kMaxQueued = 16;
+  std::mutex mu_;
+  std::condition_variable wake_;  // jobs queued or stop
+  std::condition_variable idle_;  // a job finished
+  std::deque<Job> jobs_;
+  size_t pending_ = 0;  // queued + being compressed
+  bool stop_ = false;
+  std::string error_;
+  std::thread worker_;
 };
 
 }  // namespace damselfly::parquet
