@@ -138,6 +138,14 @@ export interface FlowRecord {
   ndpi_risk_severity?: number;
   /** nDPI risk names joined by ',' (empty = none); end records, nDPI enabled only. */
   ndpi_risk_list?: string;
+  /**
+   * TCP fingerprint of the flow's SYN with nDPI's OS hint, "fingerprint/os" (e.g.
+   * "2_64_64240_2e3cee914fc1/Linux"; nDPI 5.0 native format); end records of TCP flows whose SYN
+   * was seen, nDPI enabled only.
+   */
+  ndpi_tcp_fp?: string;
+  /** nDPI composite client fingerprint (32 hex digits) over the TCP fingerprint and JA4; end records of TLS flows, nDPI enabled only. */
+  ndpi_fp?: string;
 }
 
 /** Envelope fields every event carries. */

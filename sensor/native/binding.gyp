@@ -16,6 +16,7 @@
         "src/core/format.cc",
         "src/core/capture.cc",
         "src/core/ndpi.cc",
+        "src/core/ndpi_fingerprint.cc",
         "src/core/digest.cc",
         "src/core/l7/registry.cc",
         "src/core/l7/dns.cc",

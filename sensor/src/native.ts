@@ -124,7 +124,7 @@ interface NativeSensorHandle {
 }
 
 const NUM_COLS = 33;
-const STR_COLS = 19;
+const STR_COLS = 21;
 const KINDS: readonly FlowKind[] = ['start', 'update', 'end'];
 
 /**
@@ -163,6 +163,8 @@ export function decodeFlows(c: FlowColumns, obname: string): FlowEvent[] {
       r.ndpi_risk_score = Number(s[k + 16]);
       r.ndpi_risk_severity = Number(s[k + 17]);
       r.ndpi_risk_list = s[k + 18]!;
+      if (s[k + 19]) r.ndpi_tcp_fp = s[k + 19]!;
+      if (s[k + 20]) r.ndpi_fp = s[k + 20]!;
     }
     out[i] = r;
   }

@@ -25,9 +25,9 @@ function captures(): string[] {
 
 interface RunResult { file: string; code: number | null; signal: string | null; stderr: string; timedOut: boolean }
 
-function runOne(bin: string, file: string, env: NodeJS.ProcessEnv): Promise<RunResult> {
+function runOne(bin: string, file: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(bin, [file], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(bin, [...args, file], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let timedOut = false;
     child.stderr.on('data', (d: Buffer) => { if (stderr.length < 20000) stderr += d.toString(); });
@@ -36,13 +36,13 @@ function runOne(bin: string, file: string, env: NodeJS.ProcessEnv): Promise<RunR
   });
 }
 
-async function sweep(bin: string, files: string[], env: NodeJS.ProcessEnv): Promise<RunResult[]> {
+async function sweep(bin: string, files: string[], env: NodeJS.ProcessEnv, args: string[] = []): Promise<RunResult[]> {
   const results: RunResult[] = [];
   let next = 0;
   const worker = async () => {
     while (next < files.length) {
       const f = files[next++]!;
-      results.push(await runOne(bin, f, env));
+      results.push(await runOne(bin, f, env, args));
     }
   };
   await Promise.all(Array.from({ length: WORKERS }, worker));
@@ -86,6 +86,22 @@ test('replay (ASan/UBSan) reports nothing on every shared capture', async (t) =>
     UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
   };
   const results = await sweep(REPLAY_ASAN, files, env);
+  assert.equal(results.length, files.length);
+  assert.deepEqual(problems(results, true), []);
+});
+
+// nDPI on: its engine plus what only runs with it (the TCP fingerprint's option walk over every
+// SYN, ndpi_fp at flow end), on nDPI's own captures.
+test('replay --ndpi (ASan/UBSan) reports nothing on the nDPI captures', async (t) => {
+  const files = captures().filter((f) => f.startsWith(NDPI_PCAPS));
+  if (files.length === 0) { t.skip('captures: /work/shared/data/ndpi absent'); return; }
+  ensureBuilt(REPLAY_ASAN, ['--asan']);
+  const env = {
+    ...process.env,
+    ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1',
+    UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
+  };
+  const results = await sweep(REPLAY_ASAN, files, env, ['--ndpi']);
   assert.equal(results.length, files.length);
   assert.deepEqual(problems(results, true), []);
 });

@@ -50,8 +50,9 @@ static void check(napi_env env, napi_status s) {
 // the objects here with napi_define_properties + cached keys cost ~9 us/flow; this layout plus
 // the JS literal is several times cheaper (see the commit message / report).
 static constexpr int kNumCols = 33;  // stime..dstdevpayload, kind, seq (see native.ts NUM_COLS)
-static constexpr int kStrCols = 19;  // flowid proto saddr daddr iflags uflags spd spdt reason smac dmac community_id ndpi_ja4 ndpi_ja3s
+static constexpr int kStrCols = 21;  // flowid proto saddr daddr iflags uflags spd spdt reason smac dmac community_id ndpi_ja4 ndpi_ja3s
                                      // ndpi_appid ndpi_category ndpi_risk_score ndpi_risk_severity ndpi_risk_list
+                                     // ndpi_tcp_fp ndpi_fp
 
 static Napi::Object flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows,
                                 const std::vector<L7Extras>* extras = nullptr) {
@@ -95,11 +96,13 @@ static Napi::Object flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& 
         strs += std::to_string(x.ndpi.risk_score); strs += '|';
         strs += std::to_string(x.ndpi.risk_severity); strs += '|';
         strs += x.ndpi.risk_list; strs += '|';
+        strs += x.ndpi.tcp_fp; strs += '|';  // [0-9a-f_] + '/' + OS name: no '|'
+        strs += x.ndpi.fp; strs += '|';
       } else {
-        strs += "|||||";
+        strs += "|||||||";
       }
     } else {
-      strs += "|||||||";
+      strs += "|||||||||";
     }
   }
   Napi::Object r = Napi::Object::New(env);

@@ -55,6 +55,8 @@ static void print_flow(const FlowFeatures& f, const L7Extras* x, FILE* out) {
             "\"ndpi_risk_severity\":%u,\"ndpi_risk_list\":\"%s\"",
             x->ndpi.appid.c_str(), x->ndpi.category.c_str(), x->ndpi.risk_score, x->ndpi.risk_severity,
             x->ndpi.risk_list.c_str());
+  if (x && x->has_ndpi && !x->ndpi.tcp_fp.empty()) fprintf(out, ",\"ndpi_tcp_fp\":\"%s\"", x->ndpi.tcp_fp.c_str());
+  if (x && x->has_ndpi && !x->ndpi.fp.empty()) fprintf(out, ",\"ndpi_fp\":\"%s\"", x->ndpi.fp.c_str());
   fputs("}\n", out);
 }
 

@@ -362,8 +362,9 @@ void Sensor::l7_drain(Flow& fl, int64_t ts) {
 void Sensor::l7_keep_extras(Flow& fl) {
   if (l7_extras_.ja4.empty() && l7_extras_.ja3s.empty()) return;
   if (!fl.x) fl.x = new FlowExtra();
-  fl.x->ja4 = std::move(l7_extras_.ja4);
-  fl.x->ja3s = std::move(l7_extras_.ja3s);
+  if (!fl.x->tls) fl.x->tls.reset(new FlowTls());
+  fl.x->tls->ja4 = std::move(l7_extras_.ja4);
+  fl.x->tls->ja3s = std::move(l7_extras_.ja3s);
   l7_extras_.ja4.clear();
   l7_extras_.ja3s.clear();
 }
@@ -397,14 +398,12 @@ void Sensor::flow_end(uint32_t idx, uint8_t reason) {
   Flow& fl = table_.at(idx);
   if (fl.l7 && fl.l7_state != 2) l7_done(fl, fl.f.etime);
   uint32_t xidx = 0xffffffffu;
-  if (fl.x) {
+  if (fl.x && fl.x->tls) {
     xidx = (uint32_t)ended_extras_.size();
     ended_extras_.emplace_back();
     L7Extras& x = ended_extras_.back();
-    x.ja4 = std::move(fl.x->ja4);
-    x.ja3s = std::move(fl.x->ja3s);
-    delete fl.x;
-    fl.x = nullptr;
+    x.ja4 = std::move(fl.x->tls->ja4);
+    x.ja3s = std::move(fl.x->tls->ja3s);
   }
   if (ndpi_) {  // labels go with the end record through the extras (allocated only here)
     if (fl.ndpi_r.state != 2) ndpi_->ndpi_finish(&fl.ndpi, &fl.ndpi_r);
@@ -417,7 +416,15 @@ void Sensor::flow_end(uint32_t idx, uint8_t reason) {
     L7Extras& x = ended_extras_[xidx];
     x.has_ndpi = true;
     ndpi_->ndpi_labels(fl.ndpi_r, &x.ndpi);
+    std::string tcp_fp;
+    if (fl.x && fl.x->tcp.set) {
+      tcp_fp = tcp_fp_text(fl.x->tcp);
+      x.ndpi.tcp_fp = tcp_fp + "/" + tcp_fp_os(tcp_fp);
+    }
+    if (!x.ja4.empty() || ndpi_->ndpi_is_tls_like(fl.ndpi_r)) x.ndpi.fp = ndpi_flow_fp(tcp_fp, x.ja4);
   }
+  delete fl.x;
+  fl.x = nullptr;
   if (cfg_.status) fl.f.seq++;  // the end record follows the start (0) and the updates
   ended_.emplace_back();
   flow_features_finalize(fl.f, table_.addrs(idx), ended_.back(), reason, es_);
@@ -525,10 +532,21 @@ void Sensor::flow_packet(PacketInfo& pi) {
       fl.f.next_status = now - (now - fl.f.stime) % iv + iv;
     }
   }
-  if (ndpi_ && fl.ndpi_r.state != 2) {
-    ndpi_->ndpi_packet(&fl.ndpi, &fl.ndpi_r, pi);
-    stats_.ndpi_states = ndpi_->states_active();
-    stats_.ndpi_classified = ndpi_->classified();
+  if (ndpi_) {
+    if (fl.ndpi_r.state != 2) {
+      ndpi_->ndpi_packet(&fl.ndpi, &fl.ndpi_r, pi);
+      stats_.ndpi_states = ndpi_->states_active();
+      stats_.ndpi_classified = ndpi_->classified();
+    }
+    // nDPI's TCP fingerprint: the flow's first SYN/ECE/CWR-without-ACK packet (ndpi_fingerprint.h)
+    if (pi.has_tcp && (pi.tcp_flags & (TCP_SYN | TCP_ECE | TCP_CWR)) && !(pi.tcp_flags & TCP_ACK) &&
+        !(fl.x && fl.x->tcp.set)) {
+      TcpFingerprint fp;
+      if (tcp_fp_from_packet(pi, &fp)) {
+        if (!fl.x) fl.x = new FlowExtra();
+        fl.x->tcp = fp;
+      }
+    }
   }
   if (fl.l7_state != 2 && pi.payload_caplen > 0 && (pi.has_tcp || pi.proto == IPPROTO_UDP_)) l7_packet(fl, dir, pi);
   if (pi.has_tcp) {

@@ -29,6 +29,7 @@ static DecodeResult packet_ipv4(const uint8_t* p, uint32_t caplen, PacketInfo& p
   if (tot < ihl) { st.err_bad_ipv4++; return DECODE_SKIP; }
   pi.ipver = 4;
   pi.proto = p[9];
+  pi.ttl = p[8];
   memcpy(pi.src, p + 12, 4); memset(pi.src + 4, 0, 12);
   memcpy(pi.dst, p + 16, 4); memset(pi.dst + 4, 0, 12);
   pi.ip_len = tot;
@@ -73,6 +74,7 @@ static DecodeResult packet_ipv6(const uint8_t* p, uint32_t caplen, PacketInfo& p
   uint32_t plen = rd16(p + 4);
   if (plen == 0) plen = caplen - 40;  // jumbogram / offload
   pi.ipver = 6;
+  pi.ttl = p[7];
   memcpy(pi.src, p + 8, 16);
   memcpy(pi.dst, p + 24, 16);
   pi.ip_len = 40 + plen;

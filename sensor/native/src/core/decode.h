@@ -20,6 +20,7 @@ struct PacketInfo {
   // network layer
   uint8_t ipver = 0;
   uint8_t proto = 0;
+  uint8_t ttl = 0;                // IPv4 TTL / IPv6 hop limit (of the inner header when tunnelled)
   uint8_t src[16], dst[16];       // IPv4 in the first 4 bytes, rest zero
   uint32_t ip_len = 0;            // IP total length (v6: 40 + payload length)
   uint32_t l3_hdr_len = 0;        // IP header(s) before the transport header / fragment data

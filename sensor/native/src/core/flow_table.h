@@ -16,6 +16,7 @@
 
 #include "features.h"
 #include "l7/l7.h"
+#include "ndpi_fingerprint.h"
 
 namespace dfly {
 
@@ -33,10 +34,15 @@ struct FlowKey {
 
 static constexpr uint32_t kNil = 0xffffffffu;
 
-// End-record extras of a flow that has some (ndpi_ja4 / ndpi_ja3s), allocated on demand and kept
-// until the flow ends.
-struct FlowExtra {
+// End-record extras of a flow that has some, allocated on demand and kept until the flow ends:
+// the TCP fingerprint of its SYN (nDPI on; 12 bytes, formatted at the end) and the TLS
+// fingerprints (ndpi_ja4 / ndpi_ja3s; a second allocation, TLS flows only).
+struct FlowTls {
   std::string ja4, ja3s;
+};
+struct FlowExtra {
+  TcpFingerprint tcp;
+  std::unique_ptr<FlowTls> tls;
 };
 
 // The key hash is not kept: removal and growth recompute it from the key (once per flow end;

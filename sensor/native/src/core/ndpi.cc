@@ -115,6 +115,12 @@ void NdpiEngine::ndpi_finish(ndpi_flow_struct** state, NdpiResult* r) {
   release(state, r);
 }
 
+bool NdpiEngine::ndpi_is_tls_like(const NdpiResult& r) const {
+  for (uint16_t p : {r.master, r.app})
+    if (p == NDPI_PROTOCOL_TLS || p == NDPI_PROTOCOL_DTLS || p == NDPI_PROTOCOL_QUIC) return true;
+  return false;
+}
+
 void NdpiEngine::ndpi_labels(const NdpiResult& r, NdpiLabels* out) const {
   char buf[128];
   ndpi_protocol p;

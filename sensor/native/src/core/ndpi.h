@@ -37,6 +37,8 @@ struct NdpiLabels {
   std::string risk_list;        // risk names joined by ',' (empty = none)
   uint32_t risk_score = 0;      // ndpi_risk2score total
   uint8_t risk_severity = 0;    // 0 none, 1 low, 2 medium, 3 high (nDPI high and severe)
+  std::string tcp_fp;           // "fingerprint/os" of the flow's SYN (ndpi_fingerprint.h), empty = none
+  std::string fp;               // composite nDPI fingerprint, empty = none
 };
 
 class NdpiEngine {
@@ -54,6 +56,8 @@ class NdpiEngine {
   // Ends inspection of a flow still in progress (giveup with port-based guess) and frees it.
   void ndpi_finish(ndpi_flow_struct** state, NdpiResult* r);
   void ndpi_labels(const NdpiResult& r, NdpiLabels* out) const;
+  // nDPI labelled the flow TLS, DTLS or QUIC (what ndpi_fp calls TLS-like).
+  bool ndpi_is_tls_like(const NdpiResult& r) const;
   uint64_t states_active() const { return states_; }
   uint64_t classified() const { return classified_; }
 
