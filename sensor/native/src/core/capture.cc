@@ -142,6 +142,15 @@ void Sensor::map_open() {
   } else {
     return;  // pcapng or a variant: libpcap reads it
   }
+  // Only version 2.4: older versions may have caplen and len swapped, which libpcap undoes.
+  uint16_t major, minor;
+  memcpy(&major, hdr + 4, 2);
+  memcpy(&minor, hdr + 6, 2);
+  if (swap) {
+    major = __builtin_bswap16(major);
+    minor = __builtin_bswap16(minor);
+  }
+  if (major != 2 || minor != 4) return;
   void* m = mmap(nullptr, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (m == MAP_FAILED) return;
   madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
@@ -209,7 +218,9 @@ bool Sensor::map_read_batch(uint64_t max_packets, bool* has_error, CaptureError*
     }
     uint32_t cap = caplen > map_.snapshot ? map_.snapshot : caplen;
     if (cfg_.snaplen && cap > cfg_.snaplen) cap = cfg_.snaplen;
-    const int64_t ts = (int64_t)sec * 1000000 + (int64_t)(map_.nsec ? frac / 1000 : frac);
+    // Both timestamp fields are signed 32-bit in the format, as libpcap reads them.
+    const int32_t ssec = (int32_t)sec, sfrac = (int32_t)frac;
+    const int64_t ts = (int64_t)ssec * 1000000 + (int64_t)(map_.nsec ? sfrac / 1000 : sfrac);
     n++;
     bytes += cap;
     file_packets_++;
