@@ -59,10 +59,13 @@ std::string ja4_client(const TlsHello& h, char proto) {
   char alpn0 = '0', alpn1 = '0';
   if (!h.alpn.empty() && !h.alpn[0].empty()) {
     const std::string& f = h.alpn[0];
+    // JA4 spec: the first and last characters of the first ALPN value ("http/1.1" -> "h1").
+    // nDPI before #2915, which wrote ../shared/data/ndpi/result, took the first two ("ht"); the
+    // conformance test allows for that. A non-alphanumeric character is replaced by the first /
+    // last hex digit of the value; the raw byte would otherwise reach the '|'-separated flow
+    // columns (found by fuzz_tls).
     alpn0 = f[0];
-    alpn1 = f.size() > 1 ? f[1] : f[0];
-    // JA4 spec: a non-alphanumeric character is replaced by the first / last hex digit of the
-    // value; the raw byte would otherwise reach the '|'-separated flow columns (found by fuzz_tls)
+    alpn1 = f[f.size() - 1];
     auto alnum = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
     if (!alnum(alpn0) || !alnum(alpn1)) {
       static const char* hx = "0123456789abcdef";
