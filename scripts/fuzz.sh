@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# libFuzzer targets of the native core (sensor/native/fuzz/fuzz_*.cc: one per L7 parser and one
-# for packet decode), built with clang++ -fsanitize=fuzzer,address,undefined into .cache/fuzz/bin.
+# libFuzzer targets of the native core (sensor/native/fuzz/fuzz_*.cc: one per L7 parser, one
+# for packet decode and one for the capture file reader), built with clang++ -fsanitize=fuzzer,address,undefined into .cache/fuzz/bin.
 # Each target runs for SECONDS on a seed corpus cut from a small generated capture
 # (sensor/native/fuzz/make-corpus.mjs -> .cache/fuzz/corpus, not committed); new inputs go to
 # .cache/fuzz/work/<target>, crashes to .cache/fuzz/artifacts/. Exit status: 0 when every target
 # ran clean, 1 otherwise (libFuzzer prints the sanitizer report and the crashing input).
-# Usage: scripts/fuzz.sh [--build-only] [SECONDS (default 60)] [target ...]   targets: dns tls http decode
+# Usage: scripts/fuzz.sh [--build-only] [SECONDS (default 60)] [target ...]   targets: dns tls http decode pcapfile
 # FUZZ_SEED=N fixes libFuzzer's random seed (the test suite does, for reproducible runs).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,7 +17,7 @@ BUILD_ONLY=0
 SECS="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(dns tls http decode)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(dns tls http decode pcapfile)
 
 read -r -a NDPI_CFLAGS <<<"$(pkg-config --cflags libndpi)"
 read -r -a NDPI_LIBS <<<"$(pkg-config --libs libndpi)"
@@ -48,7 +48,7 @@ for t in "${TARGETS[@]}"; do
 done
 [ "$BUILD_ONLY" -eq 1 ] && exit 0
 
-if [ ! -d "$CACHE/corpus/decode" ]; then
+if [ ! -d "$CACHE/corpus/pcapfile" ]; then
   if [ -f "$ROOT/dist/sensor/src/synth/index.js" ]; then
     node "$NATIVE/fuzz/make-corpus.mjs" "$CACHE/corpus"
   else

@@ -1,7 +1,8 @@
 // Seed corpora for the fuzz targets, cut from a small generated capture (sensor/src/synth, built
 // into dist/ by `npm run build`): whole Ethernet frames for fuzz_decode, DNS/TLS/HTTP payloads
-// (with the l7_driver.h flags byte) for fuzz_dns/fuzz_tls/fuzz_http.
-// Usage: node make-corpus.mjs OUTDIR   (writes OUTDIR/{decode,dns,tls,http}/, OUTDIR/seed.pcap)
+// (with the l7_driver.h flags byte) for fuzz_dns/fuzz_tls/fuzz_http, and small whole capture files
+// (little/big-endian, µs/ns, cut at record boundaries and inside records) for fuzz_pcapfile.
+// Usage: node make-corpus.mjs OUTDIR   (writes OUTDIR/{decode,dns,tls,http,pcapfile}/, OUTDIR/seed.pcap)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
@@ -10,13 +11,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const out = resolve(process.argv[2] ?? join(root, '.cache', 'fuzz', 'corpus'));
 const { generateCapture } = await import(pathToFileURL(join(root, 'dist', 'sensor', 'src', 'synth', 'index.js')).href);
-for (const d of ['decode', 'dns', 'tls', 'http']) mkdirSync(join(out, d), { recursive: true });
+for (const d of ['decode', 'dns', 'tls', 'http', 'pcapfile']) mkdirSync(join(out, d), { recursive: true });
 const pcap = join(out, 'seed.pcap');
 await generateCapture({ out: pcap, packets: 3000, seed: 3, truth: false });
 
 const buf = readFileSync(pcap);
-const count = { decode: 0, dns: 0, tls: 0, http: 0 };
-const LIMIT = { decode: 400, dns: 150, tls: 150, http: 150 };
+const count = { decode: 0, dns: 0, tls: 0, http: 0, pcapfile: 0 };
+const LIMIT = { decode: 400, dns: 150, tls: 150, http: 150, pcapfile: 60 };
 const put = (kind, data) => {
   if (count[kind] >= LIMIT[kind]) return;
   count[kind]++;
@@ -47,5 +48,26 @@ while (off + 16 <= buf.length) {
   if (!kind) continue;
   const flags = (proto === 6 ? 1 : 0) | (sport === port ? 2 : 0) | (i % 2 ? 4 : 0);
   put(kind, Buffer.concat([Buffer.from([flags]), data]));
+}
+// whole files for fuzz_pcapfile (libFuzzer's -max_len is 4096): the first records of seed.pcap
+const files = [];
+for (let end = 24, k = 0; end + 16 <= buf.length && end < 4096; k++) {
+  const next = end + 16 + buf.readUInt32LE(end + 8);
+  if (next > 4096) break;
+  end = next;
+  if (k % 2 === 0) files.push(buf.subarray(0, end));
+}
+const bigEndian = (src, nsec) => {
+  const b = Buffer.from(src);
+  b.writeUInt32BE(nsec ? 0xa1b23c4d : 0xa1b2c3d4, 0);
+  b.writeUInt16BE(src.readUInt16LE(4), 4); b.writeUInt16BE(src.readUInt16LE(6), 6);
+  for (const at of [8, 12, 16, 20]) b.writeUInt32BE(src.readUInt32LE(at), at);
+  for (let o = 24; o + 16 <= src.length; o += 16 + src.readUInt32LE(o + 8)) for (let j = 0; j < 16; j += 4) b.writeUInt32BE(src.readUInt32LE(o + j), o + j);
+  return b;
+};
+for (const f of files.slice(0, 12)) {
+  put('pcapfile', f);
+  put('pcapfile', bigEndian(f, true));
+  put('pcapfile', f.subarray(0, f.length - 7)); // cut inside the last record
 }
 console.log(`corpus in ${out}: ${JSON.stringify(count)}`);
