@@ -4,7 +4,7 @@
 // flows both ways, and damage gives libpcap's messages with the file position.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCapture } from '../../sensor/src/synth/index.js';
@@ -119,4 +119,26 @@ test('damaged records: libpcap-style errors with packet index and offset, earlie
     assert.ok(viaLibpcap.error, `${name}: libpcap reports it too`);
     assert.deepEqual(key(r.flows), key(viaLibpcap.flows), `${name}: same flows before the damage as libpcap`);
   }
+});
+
+test('a capture cut short between batches ends with one error, not a crash; earlier flows kept', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dfly-pcapr-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const gen = await generateCapture({ out: join(dir, 'g.pcap'), packets: 3000, seed: 8, truth: false });
+  const s = new FileSensor(options());
+  s.open(gen.path);
+  const first = await s.readBatch(500);
+  assert.equal(first.packets, 500);
+  assert.equal(first.done, false);
+  truncateSync(gen.path, 4096); // another process cuts the file
+  const b = await s.readBatch(500);
+  assert.equal(b.done, true);
+  assert.equal(b.packets, 0);
+  assert.ok(b.error, 'an error is reported');
+  assert.match(b.error.message, /capture file shrank from \d+ to 4096 bytes while being read/);
+  assert.equal(b.error.file, gen.path);
+  assert.equal(b.error.packetIndex, 500);
+  const flows = [...first.flows, ...s.flush()];
+  assert.equal(flows.reduce((a, f) => a + f.spkts + f.dpkts, 0) <= 500, true);
+  assert.ok(flows.length > 0, 'flows of the first 500 packets are kept');
 });

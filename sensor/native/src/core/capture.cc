@@ -163,6 +163,7 @@ void Sensor::map_open() {
   // libpcap's max_snaplen_for_dlt(): 256 KiB, more for a few USB/D-Bus link types
   map_.max_caplen = dlt_ == DLT_DBUS ? 128u * 1024 * 1024 : (dlt_ == DLT_USBPCAP || dlt_ == DLT_EBHSCR) ? 1024u * 1024 : 262144u;
   if (map_.snapshot == 0 || map_.snapshot > map_.max_caplen) map_.snapshot = map_.max_caplen;
+  map_.fd = dup(fd);
   pcap_close(pcap_);  // closes the stream; the mapping stays valid
   pcap_ = nullptr;
 }
@@ -171,6 +172,7 @@ void Sensor::capture_close() {
   if (pcap_) { pcap_close(pcap_); pcap_ = nullptr; }
   if (map_.base) {
     munmap(const_cast<uint8_t*>(map_.base), map_.size);
+    if (map_.fd >= 0) close(map_.fd);
     map_ = Mapped();
   }
 }
@@ -196,6 +198,16 @@ bool Sensor::map_read_batch(uint64_t max_packets, bool* has_error, CaptureError*
   const uint8_t* base = map_.base;
   const size_t size = map_.size;
   size_t off = map_.off;
+  // Touching mapped pages past a file's new end raises SIGBUS: a file cut short while it is read
+  // (between batches) ends with an error instead. A cut within one batch is not caught.
+  struct stat st;
+  if (map_.fd >= 0 && fstat(map_.fd, &st) == 0 && (size_t)st.st_size < size) {
+    fail("capture file shrank from " + std::to_string(size) + " to " + std::to_string((long long)st.st_size) + " bytes while being read", off);
+    *pkts_out = 0;
+    *bytes_out = 0;
+    capture_close();
+    return true;
+  }
   while (n < max_packets) {
     const size_t left = size - off;
     if (left == 0) {

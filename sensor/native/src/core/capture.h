@@ -117,6 +117,7 @@ class Sensor {
     size_t size = 0;
     size_t off = 0;
     size_t released = 0;  // pages before this offset were dropped from the mapping
+    int fd = -1;          // kept open to notice a file that shrinks while it is read
     bool swap = false;
     bool nsec = false;
     uint32_t snapshot = 0;  // libpcap's: longer records are cut to this
