@@ -179,6 +179,13 @@ void Stage::drain() {
 
 void Stage::clear() {
   drain();
+  {  // stop the compressor thread too: a released stage holds no thread (the next page restarts it)
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  stop_ = false;
   groups_.clear();
   groups_.shrink_to_fit();
   std::vector<ColState>(cols_.size()).swap(open_);

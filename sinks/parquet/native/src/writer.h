@@ -72,7 +72,7 @@ class Stage {
   /** Writes the Parquet file at `path`; returns its size. Throws std::runtime_error (the file removed). */
   uint64_t writeFile(const std::string& path, const KeyValues& kv, const std::string& createdBy);
 
-  /** Frees every buffer (the stage is empty afterwards). */
+  /** Frees every buffer and stops the compressor thread (the stage is empty afterwards). */
   void clear();
 
  private:

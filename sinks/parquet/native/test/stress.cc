@@ -29,7 +29,15 @@ int main(int argc, char** argv) {
       (void)st.heldBytes();
     }
     st.writeFile(argv[1], {{"k", "v"}}, "x");
-    if (round % 2) st.clear();
+    if (round % 2) {  // a released stage takes rows again (its compressor thread restarts)
+      st.clear();
+      std::vector<double> col(100, 7.0);
+      std::vector<const double*> np(4, col.data());
+      std::vector<std::vector<std::string_view>> strs(2, std::vector<std::string_view>(100, "again"));
+      for (int k = 0; k < 30; k++) st.append(np, strs, 100);
+      if (st.rows() != 3000) return 1;
+      st.writeFile(argv[1], {}, "x");
+    }
   }
   puts("ok");
 }
