@@ -156,3 +156,20 @@ export async function runFiles(files: string[], opts = options(), batch = 65536)
   flows.push(...sensor.flush());
   return { flows, sensor };
 }
+
+// ---------------------------------------------------------------------------------------------
+// nDPI's result files (../shared/data/ndpi/result/*.out) name flows by `addr:port` endpoints
+
+/** `addr:port` / `[v6]:port` of a result line as `addr|port`. */
+export function endpoint(s: string): string {
+  return s.startsWith('[') ? s.slice(1).replace(']:', '|') : s.replace(/:(\d+)$/, '|$1');
+}
+
+/** `addr|port` with the address in one canonical text form: nDPI's reader compresses a single zero
+ * group of an IPv6 address (`b00c::2`) where RFC 5952, and we, write `b00c:0:2`. */
+export function canonical(ep: string): string {
+  const i = ep.lastIndexOf('|');
+  const addr = ep.slice(0, i);
+  if (!addr.includes(':') || !URL.canParse(`http://[${addr}]/`)) return ep;
+  return `${new URL(`http://[${addr}]/`).hostname.slice(1, -1)}${ep.slice(i)}`;
+}

@@ -11,23 +11,13 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TlsEvent } from '../../streams/schema.js';
 import { sharedData, missingShared } from '../helpers.js';
+import { endpoint, canonical } from './helpers.js';
 import { collect } from './collect.js';
 
 interface Expected { file: string; key: string; line: number; sni?: string; ja3c?: string; ja4?: string; ja3s?: string }
 
 const FIELD_RE = { sni: /\[Hostname\/SNI: ([^\]]*)\]/, ja3c: /\[JA3C: ([0-9a-f]{32})/, ja4: /\[JA4: ([^\]\s]+)/, ja3s: /\[JA3S: ([0-9a-f]{32})/ } as const;
 
-function endpoint(s: string): string {
-  return s.startsWith('[') ? s.slice(1).replace(']:', '|') : s.replace(/:(\d+)$/, '|$1');
-}
-/** `addr|port` with the address in one canonical text form: nDPI's reader compresses a single zero
- * group of an IPv6 address (`b00c::2`) where RFC 5952, and we, write `b00c:0:2`. */
-function canonical(ep: string): string {
-  const i = ep.lastIndexOf('|');
-  const addr = ep.slice(0, i);
-  if (!addr.includes(':') || !URL.canParse(`http://[${addr}]/`)) return ep;
-  return `${new URL(`http://[${addr}]/`).hostname.slice(1, -1)}${ep.slice(i)}`;
-}
 function pairKey(proto: string, a: string, b: string): string {
   return `${proto} ${[canonical(a), canonical(b)].sort().join(' ')}`;
 }

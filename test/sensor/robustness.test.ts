@@ -76,15 +76,13 @@ test('replay (release) survives every shared capture', async (t) => {
   for (const r of refused) assert.match(r.stderr, /cannot open capture '.*'/);
 });
 
+const SANITIZER_ENV = { ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1', UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1' };
+
 test('replay (ASan/UBSan) reports nothing on every shared capture', async (t) => {
   const files = captures();
   if (files.length === 0) { t.skip('captures: /work/shared/data/ndpi absent'); return; }
   ensureBuilt(REPLAY_ASAN, ['--asan']);
-  const env = {
-    ...process.env,
-    ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1',
-    UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
-  };
+  const env = { ...process.env, ...SANITIZER_ENV };
   const results = await sweep(REPLAY_ASAN, files, env);
   assert.equal(results.length, files.length);
   assert.deepEqual(problems(results, true), []);
@@ -96,11 +94,7 @@ test('replay --ndpi (ASan/UBSan) reports nothing on the nDPI captures', async (t
   const files = captures().filter((f) => f.startsWith(NDPI_PCAPS));
   if (files.length === 0) { t.skip('captures: /work/shared/data/ndpi absent'); return; }
   ensureBuilt(REPLAY_ASAN, ['--asan']);
-  const env = {
-    ...process.env,
-    ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1',
-    UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
-  };
+  const env = { ...process.env, ...SANITIZER_ENV };
   const results = await sweep(REPLAY_ASAN, files, env, ['--ndpi']);
   assert.equal(results.length, files.length);
   assert.deepEqual(problems(results, true), []);

@@ -19,7 +19,7 @@ import { Rng } from '../../sensor/src/synth/rng.js';
 import type { FlowEvent } from '../../streams/schema.js';
 import { tempDir, sharedData, missingShared } from '../helpers.js';
 import { collect } from './collect.js';
-import { writePcap, type Frame } from './helpers.js';
+import { writePcap, endpoint, canonical, type Frame } from './helpers.js';
 
 const NDPI = { ndpi: { enabled: true } };
 const ends = (evs: Awaited<ReturnType<typeof collect>>): FlowEvent[] =>
@@ -215,16 +215,6 @@ test('generated capture: every TCP flow opened by a SYN has one of the hand-comp
 // ---------------------------------------------------------------------------------------------
 // nDPI's results
 
-function endpoint(s: string): string {
-  return s.startsWith('[') ? s.slice(1).replace(']:', '|') : s.replace(/:(\d+)$/, '|$1');
-}
-/** IPv6 in RFC 5952 form (nDPI's reader compresses a single zero group, we do not). */
-function canonical(ep: string): string {
-  const i = ep.lastIndexOf('|');
-  const addr = ep.slice(0, i);
-  if (!addr.includes(':') || !URL.canParse(`http://[${addr}]/`)) return ep;
-  return `${new URL(`http://[${addr}]/`).hostname.slice(1, -1)}${ep.slice(i)}`;
-}
 const pairKey = (a: string, b: string): string => [canonical(a), canonical(b)].sort().join(' ');
 
 const ndpi = sharedData('ndpi');
