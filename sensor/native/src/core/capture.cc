@@ -15,6 +15,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "bpf_filter.h"
 #include "community_id.h"
 
 namespace dfly {
@@ -93,20 +94,9 @@ bool Sensor::capture_open(const std::string& path, std::string* err) {
     *err = "cannot open capture '" + path + "': " + errbuf;
     return false;
   }
-  if (!cfg_.filter.empty()) {
-    struct bpf_program prog;
-    if (pcap_compile(p, &prog, cfg_.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-      *err = "invalid filter '" + cfg_.filter + "' for '" + path + "': " + pcap_geterr(p);
-      pcap_close(p);
-      return false;
-    }
-    int rc = pcap_setfilter(p, &prog);
-    pcap_freecode(&prog);
-    if (rc != 0) {
-      *err = "cannot set filter on '" + path + "': " + pcap_geterr(p);
-      pcap_close(p);
-      return false;
-    }
+  if (!cfg_.filter.empty() && !pcap_apply_filter(p, cfg_.filter, " for '" + path + "'", "'" + path + "'", err)) {
+    pcap_close(p);
+    return false;
   }
   pcap_ = p;
   dlt_ = pcap_datalink(p);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "bpf_filter.h"
 #include "live_afpacket.h"
 
 namespace dfly {
@@ -60,20 +61,9 @@ bool PcapLive::live_open(const LiveConfig& cfg, std::string* err) {
     pcap_close(p);
     return false;
   }
-  if (!cfg.filter.empty()) {
-    struct bpf_program prog;
-    if (pcap_compile(p, &prog, cfg.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-      *err = "invalid filter '" + cfg.filter + "': " + pcap_geterr(p);
-      pcap_close(p);
-      return false;
-    }
-    int r = pcap_setfilter(p, &prog);
-    pcap_freecode(&prog);
-    if (r != 0) {
-      *err = "cannot set filter on " + ifc + ": " + pcap_geterr(p);
-      pcap_close(p);
-      return false;
-    }
+  if (!cfg.filter.empty() && !pcap_apply_filter(p, cfg.filter, "", ifc, err)) {
+    pcap_close(p);
+    return false;
   }
   p_ = p;
   dlt_ = pcap_datalink(p);
