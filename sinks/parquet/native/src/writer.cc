@@ -8,7 +8,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
+#include <type_traits>
 #include <unistd.h>
 
 #include "thrift_compact.h"
@@ -50,6 +52,30 @@ inline void putLE32(std::string& s, uint32_t v) {
 inline void putLE64(std::string& s, uint64_t v) {
   putLE32(s, static_cast<uint32_t>(v));
   putLE32(s, static_cast<uint32_t>(v >> 32));
+}
+
+/**
+ * Appends n values converted to V (a JS typed-array store: truncated, wrapped to V's width),
+ * stored as S (the physical INT32/INT64), to raw; widens the running [lo, hi] in Acc.
+ */
+template <typename V, typename S, typename Acc>
+void encodeInts(const double* src, size_t n, std::string& raw, bool& any, Acc& lo, Acc& hi) {
+  if (n == 0) return;
+  const size_t at = raw.size();
+  raw.resize(at + n * sizeof(S));
+  char* dst = raw.data() + at;
+  Acc mn = any ? lo : std::numeric_limits<Acc>::max();
+  Acc mx = any ? hi : std::numeric_limits<Acc>::min();
+  for (size_t i = 0; i < n; i++, dst += sizeof(S)) {
+    const S x = static_cast<S>(static_cast<V>(static_cast<std::make_unsigned_t<V>>(toInt(src[i]))));
+    std::memcpy(dst, &x, sizeof x);
+    const Acc a = static_cast<Acc>(x);
+    if (a < mn) mn = a;
+    if (a > mx) mx = a;
+  }
+  lo = mn;
+  hi = mx;
+  any = true;
 }
 
 }  // namespace
@@ -241,52 +267,25 @@ void Stage::append(const std::vector<const double*>& nums, const std::vector<std
         }
       } else {
         const double* src = nums[slot_[c]] + off;
-        size_t at = st.raw.size();
-        const size_t width = physical(k) == kInt64 ? 8 : 4;
-        st.raw.resize(at + seg * width);
-        char* dst = st.raw.data() + at;
-        for (size_t i = 0; i < seg; i++, dst += width) {
-          const double v = src[i];
-          switch (k) {
-            case Kind::U8:
-            case Kind::U16:
-            case Kind::U32: {
-              uint32_t x = k == Kind::U8 ? static_cast<uint8_t>(toInt(v)) : k == Kind::U16 ? static_cast<uint16_t>(toInt(v)) : static_cast<uint32_t>(toInt(v));
+        switch (k) {
+          case Kind::U8: encodeInts<uint8_t, uint32_t>(src, seg, st.raw, st.any, st.umin, st.umax); break;
+          case Kind::U16: encodeInts<uint16_t, uint32_t>(src, seg, st.raw, st.any, st.umin, st.umax); break;
+          case Kind::U32: encodeInts<uint32_t, uint32_t>(src, seg, st.raw, st.any, st.umin, st.umax); break;
+          case Kind::I32: encodeInts<int32_t, int32_t>(src, seg, st.raw, st.any, st.smin, st.smax); break;
+          case Kind::U64: encodeInts<uint64_t, uint64_t>(src, seg, st.raw, st.any, st.umin, st.umax); break;
+          case Kind::Timestamp: encodeInts<int64_t, int64_t>(src, seg, st.raw, st.any, st.smin, st.smax); break;
+          case Kind::F32: {  // no statistics for floats
+            const size_t at = st.raw.size();
+            st.raw.resize(at + seg * 4);
+            char* dst = st.raw.data() + at;
+            for (size_t i = 0; i < seg; i++, dst += 4) {
+              const float x = static_cast<float>(src[i]);
               std::memcpy(dst, &x, 4);
-              if (!st.any || x < st.umin) st.umin = x;
-              if (!st.any || x > st.umax) st.umax = x;
-              break;
             }
-            case Kind::I32: {
-              int32_t x = static_cast<int32_t>(static_cast<uint32_t>(toInt(v)));
-              std::memcpy(dst, &x, 4);
-              if (!st.any || x < st.smin) st.smin = x;
-              if (!st.any || x > st.smax) st.smax = x;
-              break;
-            }
-            case Kind::U64: {
-              uint64_t x = static_cast<uint64_t>(toInt(v));
-              std::memcpy(dst, &x, 8);
-              if (!st.any || x < st.umin) st.umin = x;
-              if (!st.any || x > st.umax) st.umax = x;
-              break;
-            }
-            case Kind::Timestamp: {
-              int64_t x = toInt(v);
-              std::memcpy(dst, &x, 8);
-              if (!st.any || x < st.smin) st.smin = x;
-              if (!st.any || x > st.smax) st.smax = x;
-              break;
-            }
-            case Kind::F32: {
-              float x = static_cast<float>(v);
-              std::memcpy(dst, &x, 4);
-              break;
-            }
-            case Kind::String:
-              break;
+            break;
           }
-          st.any = true;
+          case Kind::String:
+            break;
         }
       }
       st.rawCount += static_cast<uint32_t>(seg);
