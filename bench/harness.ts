@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { generateCapture } from '../sensor/src/synth/index.js';
+import { generateCapture } from '../synth/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 

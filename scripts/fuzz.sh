@@ -49,7 +49,7 @@ done
 [ "$BUILD_ONLY" -eq 1 ] && exit 0
 
 if [ ! -d "$CACHE/corpus/pcapfile" ]; then
-  if [ -f "$ROOT/dist/sensor/src/synth/index.js" ]; then
+  if [ -f "$ROOT/dist/synth/index.js" ]; then
     node "$NATIVE/fuzz/make-corpus.mjs" "$CACHE/corpus"
   else
     echo "fuzz: dist/ not built: starting from empty corpora"

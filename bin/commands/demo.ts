@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, helpText, FLOW_FLAGS, LOG_FLAGS, type CommandSpec, type FlagSpec } from '../cli.js';
 import { PROCESS_CONFIG } from '../config-schema.js';
-import { generateCapture } from '../../sensor/src/synth/index.js';
+import { generateCapture } from '../../synth/index.js';
 import { UserError } from '../../streams/errors.js';
 import { runPipeline } from './run.js';
 import { formatCount } from './common.js';

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { generateCapture } from '../../sensor/src/synth/index.js';
+import { generateCapture } from '../../synth/index.js';
 import type { AlertEvent } from '../../streams/schema.js';
 import { ROOT, runCli, tempDir } from '../helpers.js';
 import { dnsEvent, flowEvent } from './fixtures.js';

@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { generateCapture } from '../../sensor/src/synth/index.js';
+import { generateCapture } from '../../synth/index.js';
 import type { FlowEvent } from '../../streams/schema.js';
 import { runCli, tempDir, hasCommand } from '../helpers.js';
 

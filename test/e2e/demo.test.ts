@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AlertEvent } from '../../streams/schema.js';
-import type { SynthResult } from '../../sensor/src/synth/index.js';
+import type { SynthResult } from '../../synth/index.js';
 import { runCli, tempDir } from '../helpers.js';
 
 test('demo raises DGA and threat-feed alerts for the planted hosts and none for benign ones', async () => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { generateCapture, expectedReason, type TruthFlow, type SynthResult } from '../../sensor/src/synth/index.js';
+import { generateCapture, expectedReason, type TruthFlow, type SynthResult } from '../../synth/index.js';
 import type { FlowEvent } from '../../streams/schema.js';
 import { runCli, tempDir } from '../helpers.js';
 

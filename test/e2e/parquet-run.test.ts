@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync, statSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { generateCapture } from '../../sensor/src/synth/index.js';
+import { generateCapture } from '../../synth/index.js';
 import { COMMUNITY_FIELDS } from '../../streams/schema.js';
 import { runCli, tempDir } from '../helpers.js';
 

@@ -10,7 +10,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { KafkaTransport } from '../../streams/kafka/index.js';
 import { ParquetSink } from '../../sinks/parquet/index.js';
 import { topicFor, type FlowEvent } from '../../streams/schema.js';
-import { generateCapture, type SynthResult } from '../../sensor/src/synth/index.js';
+import { generateCapture, type SynthResult } from '../../synth/index.js';
 import { CLI, tempDir } from '../helpers.js';
 import { exitSafetyNet, sleep, startBroker, uniquePrefix, until, type Broker } from './harness.js';
 

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { generateCapture } from '../../sensor/src/synth/index.js';
+import { generateCapture } from '../../synth/index.js';
 import type { FlowEvent } from '../../streams/schema.js';
 import { tempDir } from '../helpers.js';
 import { collect } from './collect.js';

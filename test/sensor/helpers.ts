@@ -1,5 +1,5 @@
 // Shared helpers for the sensor tests: paths, default options and a minimal pcap writer used to
-// craft tiny captures (the full traffic generator lives in sensor/src/synth/).
+// craft tiny captures (the full traffic generator lives in synth/).
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { generateCapture, type TruthFlow } from '../../sensor/src/synth/index.js';
+import { generateCapture, type TruthFlow } from '../../synth/index.js';
 import type { SensorEvent, FlowEvent, DnsEvent, TlsEvent, HttpEvent } from '../../streams/schema.js';
 import { tempDir } from '../helpers.js';
 import { collect } from './collect.js';

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateCapture, type TruthFlow } from '../../sensor/src/synth/index.js';
+import { generateCapture, type TruthFlow } from '../../synth/index.js';
 import { FileSensor } from '../../sensor/src/native.js';
 import type { FlowEvent } from '../../streams/schema.js';
 import { tempDir, sharedData, missingShared } from '../helpers.js';

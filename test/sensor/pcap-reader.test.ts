@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateCapture } from '../../sensor/src/synth/index.js';
+import { generateCapture } from '../../synth/index.js';
 import { FileSensor, type CaptureErrorInfo } from '../../sensor/src/native.js';
 import type { FlowRecord } from '../../streams/schema.js';
 import { options } from './helpers.js';

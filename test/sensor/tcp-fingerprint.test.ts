@@ -13,9 +13,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateCapture } from '../../sensor/src/synth/index.js';
-import { clientHello } from '../../sensor/src/synth/tls.js';
-import { Rng } from '../../sensor/src/synth/rng.js';
+import { generateCapture } from '../../synth/index.js';
+import { clientHello } from '../../synth/tls.js';
+import { Rng } from '../../synth/rng.js';
 import type { FlowEvent } from '../../streams/schema.js';
 import { tempDir, sharedData, missingShared } from '../helpers.js';
 import { collect } from './collect.js';
@@ -166,7 +166,7 @@ test('hand-built SYNs: ndpi_tcp_fp and ndpi_fp as worked out by hand; nothing wi
   }
 });
 
-// Every SYN the generator writes (sensor/src/synth/net.ts TcpConn.send) is one of: Linux-like with
+// Every SYN the generator writes (synth/net.ts TcpConn.send) is one of: Linux-like with
 // Timestamps (TTL 64), Windows-like without (TTL 128), or an nmap probe (MSS only, window 1024);
 // the client window is 64240 and the MSS 1460 (IPv4) or 1440 (IPv6); some sessions negotiate ECN
 // (SYN+ECE+CWR: flags 194). OS hints: the entries of nDPI's table, Unknown otherwise.

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { generateCapture, expectedReason, spanFor, type SynthResult, type TruthFlow } from '../../sensor/src/synth/index.js';
+import { generateCapture, expectedReason, spanFor, type SynthResult, type TruthFlow } from '../../synth/index.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'damselfly-synth-'));
 process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,4 +1,4 @@
-// Seed corpora for the fuzz targets, cut from a small generated capture (sensor/src/synth, built
+// Seed corpora for the fuzz targets, cut from a small generated capture (synth/, built
 // into dist/ by `npm run build`): whole Ethernet frames for fuzz_decode, DNS/TLS/HTTP payloads
 // (with the l7_driver.h flags byte) for fuzz_dns/fuzz_tls/fuzz_http, and small whole capture files
 // (little/big-endian, µs/ns, cut at record boundaries and inside records) for fuzz_pcapfile.
@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const out = resolve(process.argv[2] ?? join(root, '.cache', 'fuzz', 'corpus'));
-const { generateCapture } = await import(pathToFileURL(join(root, 'dist', 'sensor', 'src', 'synth', 'index.js')).href);
+const { generateCapture } = await import(pathToFileURL(join(root, 'dist', 'synth', 'index.js')).href);
 for (const d of ['decode', 'dns', 'tls', 'http', 'pcapfile']) mkdirSync(join(out, d), { recursive: true });
 const pcap = join(out, 'seed.pcap');
 await generateCapture({ out: pcap, packets: 3000, seed: 3, truth: false });
