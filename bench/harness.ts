@@ -1,9 +1,9 @@
 // Side-by-side timing for benchmarks: runs commands alternately (A B A B ...) under
 // /usr/bin/time so each figure is the OS's own accounting of a whole process; reports medians
 // and the pairwise ratio.
+import { PACKAGE_ROOT } from '../streams/package-root.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { generateCapture } from '../synth/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ export function machineLine(): string {
 }
 
 /** The repository root (dist/bench/*.js → ../..). */
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const ROOT = PACKAGE_ROOT;
 
 /** `--name value` from the command line, or `def`. */
 export function arg(name: string, def: string): string {

@@ -1,17 +1,12 @@
 // Broker for the Kafka benchmarks: `--brokers host:port` uses a running one; otherwise a fresh
 // single-node broker is started with deploy/kafka/kafka.sh in a temp dir and stopped at the end.
+import { PACKAGE_ROOT } from '../streams/package-root.js';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-function findRoot(start: string): string {
-  let d = start;
-  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
-  return d;
-}
-export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
+export const ROOT = PACKAGE_ROOT;
 export const KAFKA_SH = join(ROOT, 'deploy', 'kafka', 'kafka.sh');
 
 export function kafkaClasspath(): string {

@@ -3,20 +3,10 @@ import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { PACKAGE_ROOT } from '../streams/package-root.js';
 
-function findRoot(start: string): string {
-  let d = start;
-  while (!existsSync(join(d, 'package.json'))) {
-    const up = dirname(d);
-    if (up === d) throw new Error(`no package.json above ${start}`);
-    d = up;
-  }
-  return d;
-}
-
-export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
+export const ROOT = PACKAGE_ROOT;
 export const CLI = join(ROOT, 'dist', 'bin', 'damselfly.js');
 export const SHARED_DATA = resolve(ROOT, '..', 'shared', 'data');
 

@@ -2,19 +2,12 @@
 // fenced: the analyzer may import the SDK ('damselfly/sdk') and files inside its own root, nothing
 // else — no packages, no Node built-ins, no other analyzer's files (bundling is reading).
 import { build, type Message, type Plugin } from 'esbuild';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../../streams/package-root.js';
 
 /** Repo root (works from the sources and from dist/). */
-export const REPO_ROOT = (() => {
-  let d = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(path.join(d, 'package.json')) && existsSync(path.join(d, 'analyzers', 'sdk', 'index.ts'))) return d;
-    d = path.dirname(d);
-  }
-  throw new Error('cannot locate the analyzers SDK sources (analyzers/sdk/index.ts)');
-})();
+export const REPO_ROOT = PACKAGE_ROOT;
 
 export const SDK_DIR = path.join(REPO_ROOT, 'analyzers', 'sdk');
 

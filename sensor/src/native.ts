@@ -3,9 +3,7 @@
 // errors to the module's error classes and types the results. Flows cross the boundary in
 // batches (one array per readBatch/flush), never one call per packet or per flow.
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../../streams/package-root.js';
 import { EVENT_SCHEMA_VERSION, type FlowRecord, type FlowEvent, type FlowKind, type DnsEvent, type DnsAnswer, type TlsEvent, type HttpEvent } from '../../streams/schema.js';
 import { UserError, InternalError } from '../../streams/errors.js';
 
@@ -216,21 +214,10 @@ interface NativeAddon {
   communityId(saddr: string, daddr: string, proto: number, sport: number, dport: number): string;
 }
 
-/** The package root: the nearest ancestor of this module holding package.json. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new InternalError('cannot locate the damselfly package root');
-    dir = up;
-  }
-}
-
 let addon: NativeAddon | undefined;
 
 export function addonPath(): string {
-  return join(packageRoot(), 'sensor', 'native', 'build', 'Release', 'damselfly_native.node');
+  return packagePath('sensor', 'native', 'build', 'Release', 'damselfly_native.node');
 }
 
 export function loadNative(): NativeAddon {

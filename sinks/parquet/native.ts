@@ -1,8 +1,6 @@
 // Loads the native Parquet writer (sinks/parquet/native, built by scripts/build-native.sh).
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../../streams/package-root.js';
 import { InternalError } from '../../streams/errors.js';
 import type { FieldType } from '../../streams/schema.js';
 
@@ -32,13 +30,7 @@ export interface ParquetNative {
 let addon: ParquetNative | undefined;
 
 export function parquetAddonPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new InternalError('cannot locate the damselfly package root');
-    dir = up;
-  }
-  return join(dir, 'sinks', 'parquet', 'native', 'build', 'Release', 'damselfly_parquet.node');
+  return packagePath('sinks', 'parquet', 'native', 'build', 'Release', 'damselfly_parquet.node');
 }
 
 export function loadParquetNative(): ParquetNative {

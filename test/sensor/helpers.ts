@@ -1,21 +1,11 @@
 // Shared helpers for the sensor tests: paths, default options and a minimal pcap writer used to
 // craft tiny captures (the full traffic generator lives in synth/).
-import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../../streams/package-root.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { SensorOptions } from '../../sensor/src/native.js';
 
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package root not found');
-    dir = up;
-  }
-  return dir;
-}
-
-export const REPO = findRoot();
+export const REPO = PACKAGE_ROOT;
 export const SHARED = join(REPO, '..', 'shared');
 export const NDPI_PCAPS = join(SHARED, 'data', 'ndpi', 'pcap');
 export const TCPDUMP_PCAPS = join(SHARED, 'data', 'tcpdump');
