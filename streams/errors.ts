@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'SUBSCRIPTION_FAILED'
   | 'INVALID_ARGUMENT'
   | 'SINK_IO'
-  | 'SINK_WRITE';
+  | 'SINK_WRITE'
+  | 'BAD_BATCH';
 
 export interface DamselflyErrorOptions {
   /** Underlying error (kept as the standard `Error.cause`). */
@@ -99,6 +100,18 @@ export class SubscriptionFailedError extends InternalError {
       { code: 'SUBSCRIPTION_FAILED', cause },
     );
     this.name = 'SubscriptionFailedError';
+  }
+}
+
+/**
+ * A batch that cannot be read: an unknown schema version, an event type this build does not know,
+ * a corrupt payload (Arrow or JSON), columns missing or of the wrong type or length. Consumers
+ * refuse it with one clear line, count it, and go on with the next one.
+ */
+export class BatchFormatError extends DamselflyError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'BAD_BATCH', cause });
+    this.name = 'BatchFormatError';
   }
 }
 

@@ -1,78 +1,11 @@
-// The versioned event schema shared by every module. One event = one JSON object (one Kafka
-// message later). Field names follow the seeds' Parquet schema (Rockfish Community tier) so users'
-// queries carry over unchanged.
+// The events as analyzers and JSON consumers see them: one TypeScript interface per event type.
+// Their columns (names, types, order) are declared once in events/table.ts, from which batches,
+// views, Arrow schemas and the native column list are derived. Field names follow the seeds'
+// Parquet schema (Rockfish Community tier) so users' queries carry over unchanged.
 
-/** Version of the event envelope (`v` on every event). Bump on incompatible change. */
-export const EVENT_SCHEMA_VERSION = 1;
-
-/** Parquet / logical column types used by the tiered schema. */
-export type FieldType =
-  | 'UInt8'
-  | 'UInt16'
-  | 'UInt32'
-  | 'UInt64'
-  | 'Int32'
-  | 'Float32'
-  | 'String'
-  | 'Timestamp';
-
-export interface FieldSpec {
-  name: string;
-  type: FieldType;
-  description: string;
-}
-
-/**
- * The 44 Community-tier fields, in the seeds' order, plus `community_id` (Community ID v1).
- * Timestamps travel in events as integer microseconds since the Unix epoch (UTC).
- */
-export const COMMUNITY_FIELDS: readonly FieldSpec[] = [
-  { name: 'version', type: 'UInt16', description: 'Schema version (1)' },
-  { name: 'flowid', type: 'String', description: 'Unique flow UUID' },
-  { name: 'obname', type: 'String', description: 'Observation domain name' },
-  { name: 'stime', type: 'Timestamp', description: 'Flow start time (UTC, microseconds)' },
-  { name: 'etime', type: 'Timestamp', description: 'Flow end time (UTC, microseconds)' },
-  { name: 'dur', type: 'UInt32', description: 'Duration (milliseconds)' },
-  { name: 'rtt', type: 'UInt32', description: 'Round-trip time from the TCP handshake (microseconds)' },
-  { name: 'pcr', type: 'Int32', description: 'Producer-consumer ratio of payload bytes, (s-d)/(s+d) scaled to -100..100' },
-  { name: 'proto', type: 'String', description: 'Protocol (TCP, UDP, ICMP, ICMPv6, ... or the number)' },
-  { name: 'saddr', type: 'String', description: 'Source IP address' },
-  { name: 'daddr', type: 'String', description: 'Destination IP address' },
-  { name: 'sport', type: 'UInt16', description: 'Source port (0 for non-TCP/UDP; ICMP type)' },
-  { name: 'dport', type: 'UInt16', description: 'Destination port (0 for non-TCP/UDP; ICMP code)' },
-  { name: 'iflags', type: 'String', description: 'TCP flags of the first packet' },
-  { name: 'uflags', type: 'String', description: 'Union of all TCP flags seen in the flow' },
-  { name: 'stcpseq', type: 'UInt32', description: 'Source initial TCP sequence number' },
-  { name: 'dtcpseq', type: 'UInt32', description: 'Destination initial TCP sequence number' },
-  { name: 'svlan', type: 'UInt16', description: 'Source VLAN ID (outer tag, 0 if none)' },
-  { name: 'dvlan', type: 'UInt16', description: 'Destination VLAN ID (outer tag, 0 if none)' },
-  { name: 'spkts', type: 'UInt64', description: 'Source packet count' },
-  { name: 'dpkts', type: 'UInt64', description: 'Destination packet count' },
-  { name: 'sbytes', type: 'UInt64', description: 'Source byte count (IP header + payload)' },
-  { name: 'dbytes', type: 'UInt64', description: 'Destination byte count (IP header + payload)' },
-  { name: 'sentropy', type: 'UInt8', description: 'Source payload Shannon entropy (0-255)' },
-  { name: 'dentropy', type: 'UInt8', description: 'Destination payload Shannon entropy (0-255)' },
-  { name: 'ssmallpktcnt', type: 'UInt32', description: 'Source packets with payload < 60 bytes' },
-  { name: 'dsmallpktcnt', type: 'UInt32', description: 'Destination packets with payload < 60 bytes' },
-  { name: 'slargepktcnt', type: 'UInt32', description: 'Source packets with payload > 225 bytes' },
-  { name: 'dlargepktcnt', type: 'UInt32', description: 'Destination packets with payload > 225 bytes' },
-  { name: 'snonemptypktcnt', type: 'UInt32', description: 'Source packets with payload' },
-  { name: 'dnonemptypktcnt', type: 'UInt32', description: 'Destination packets with payload' },
-  { name: 'sfirstnonemptycnt', type: 'UInt16', description: 'Source payload size of the first non-empty packet' },
-  { name: 'dfirstnonemptycnt', type: 'UInt16', description: 'Destination payload size of the first non-empty packet' },
-  { name: 'smaxpktsize', type: 'UInt16', description: 'Source largest IP packet size' },
-  { name: 'dmaxpktsize', type: 'UInt16', description: 'Destination largest IP packet size' },
-  { name: 'savgpayload', type: 'UInt16', description: 'Source mean payload size of non-empty packets' },
-  { name: 'davgpayload', type: 'UInt16', description: 'Destination mean payload size of non-empty packets' },
-  { name: 'sstdevpayload', type: 'UInt16', description: 'Source payload size standard deviation (non-empty packets)' },
-  { name: 'dstdevpayload', type: 'UInt16', description: 'Destination payload size standard deviation (non-empty packets)' },
-  { name: 'spd', type: 'String', description: 'Directions of the first 8 small (<60 B payload) packets, S or D each' },
-  { name: 'spdt', type: 'String', description: 'Milliseconds since flow start of those small packets, comma separated' },
-  { name: 'reason', type: 'String', description: 'Flow termination reason: idle, active, eof, end, rst, evict' },
-  { name: 'smac', type: 'String', description: 'Source MAC address' },
-  { name: 'dmac', type: 'String', description: 'Destination MAC address' },
-  { name: 'community_id', type: 'String', description: 'Community ID v1 flow hash' },
-];
+export { EVENT_SCHEMA_VERSION, DEFAULT_TOPIC_PREFIX, topicFor, typeOfTopic, type EventType } from './events/table.js';
+export { COMMUNITY_FIELDS, NDPI_FIELDS, type FieldSpec, type FieldType } from './events/fields.js';
+import type { EventType } from './events/table.js';
 
 export type FlowKind = 'start' | 'update' | 'end';
 export type FlowReason = 'idle' | 'active' | 'eof' | 'end' | 'rst' | 'evict' | '';
@@ -176,25 +109,6 @@ export type DamselflyEvent = FlowEvent | StatsEvent;
 /** Events a sensor produces (flow records and L7 events), each on the topic of its `type`. */
 export type SensorEvent = FlowEvent | DnsEvent | TlsEvent | HttpEvent;
 
-/** Event type → topic suffix. Topic name is `<prefix>.<suffix>`. */
-export const TOPIC_SUFFIX = {
-  flow: 'flows',
-  dns: 'dns',
-  tls: 'tls',
-  http: 'http',
-  alert: 'alerts',
-  trigger: 'triggers',
-  stats: 'stats',
-} as const;
-
-export type EventType = keyof typeof TOPIC_SUFFIX;
-
-export const DEFAULT_TOPIC_PREFIX = 'damselfly';
-
-export function topicFor(type: EventType, prefix: string = DEFAULT_TOPIC_PREFIX): string {
-  return `${prefix}.${TOPIC_SUFFIX[type]}`;
-}
-
 /** Partition/ordering key of an event: flow id for flow and L7 events, host for triggers. */
 export function eventKey(e: { type: string; flowid?: string; hosts?: string[] }): string {
   if (e.type === 'trigger' && e.hosts && e.hosts.length > 0) return e.hosts[0]!;
@@ -274,4 +188,27 @@ export interface AnalyzerStatsEvent extends StatsEvent {
   analyzer: string;
   state: string;
   error?: string;
+}
+
+/** The event interface of each event type. */
+export interface EventMap {
+  flow: FlowEvent;
+  dns: DnsEvent;
+  tls: TlsEvent;
+  http: HttpEvent;
+  alert: AlertEvent;
+  trigger: TriggerEvent;
+  stats: StatsEvent;
+}
+
+export type EventOf<T extends EventType> = EventMap[T];
+
+/** Start or stop recording the packets of hosts (`<prefix>.triggers`). */
+export interface TriggerEvent extends EventEnvelope {
+  type: 'trigger';
+  action: 'add' | 'remove';
+  hosts: string[];
+  ttl_s: number;
+  reason: string;
+  alert_id: string;
 }
