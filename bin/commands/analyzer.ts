@@ -4,13 +4,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { specForScript, startAnalyzers } from '../../analyzers/runtime/index.js';
-import { FileSource, toFlowEvents } from '../../sensor/src/file-source.js';
+import { FileSource } from '../../sensor/src/file-source.js';
 import { SENSOR_CONFIG, sensorOptions } from '../../sensor/src/config.js';
 import { defaults } from '../../streams/config.js';
 import { EmbeddedTransport } from '../../streams/embedded/index.js';
 import { UserError } from '../../streams/errors.js';
 import { configureLog } from '../../streams/log.js';
-import { topicFor, type AlertEvent, type EventType, type FlowRecord } from '../../streams/schema.js';
+import { EVENT_SCHEMA_VERSION, topicFor, type AlertEvent, type EventType } from '../../streams/schema.js';
 
 const HELP = `Usage:
   damselfly analyzer new NAME [--dir DIR]
@@ -97,7 +97,8 @@ type Batch = { type: EventType; events: Record<string, unknown>[] };
 
 function normalize(o: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(o)) if (typeof v === 'bigint') o[k] = Number(v);
-  if (typeof o.type !== 'string') return toFlowEvents([o as unknown as FlowRecord])[0] as unknown as Record<string, unknown>;
+  // A bare flow record (no envelope, e.g. a Parquet row) is a flow end event.
+  if (typeof o.type !== 'string') return { type: 'flow', v: EVENT_SCHEMA_VERSION, ts: o.etime, kind: 'end', seq: 0, ...o };
   return o;
 }
 
@@ -105,8 +106,8 @@ async function* readInput(file: string): AsyncGenerator<Batch> {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.pcap' || ext === '.pcapng' || ext === '.cap') {
     const queue: Batch[] = [];
-    const src = new FileSource(sensorOptions(defaults(SENSOR_CONFIG)), [file], async (type, events) => {
-      queue.push({ type: type as EventType, events: events as unknown as Record<string, unknown>[] });
+    const src = new FileSource(sensorOptions(defaults(SENSOR_CONFIG)), [file], async (b) => {
+      queue.push({ type: b.type, events: b.rows() as unknown as Record<string, unknown>[] });
     });
     const summary = await src.run();
     if (summary.errors.length > 0) process.stderr.write(`replay: ${summary.errors.map((e) => `${e.file}: ${e.message}`).join('; ')}\n`);

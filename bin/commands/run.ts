@@ -74,7 +74,9 @@ export async function runPipeline(cfg: Config): Promise<number> {
   // unconsumed topic, and holding its events would only fill the bounded queue and stall capture.
   let consumed = new Set<Kind>(['flow']);
   const skipped: Record<string, number> = {};
-  const emitAny: EventEmitFn = async (type, events) => {
+  const emitAny: EventEmitFn = async (batch) => {
+    const type = batch.type as Kind;
+    const events = batch.rows() as SensorEvent[];
     if (backlog) {
       if (backlogCount + events.length <= bound) {
         backlog.push([type, events]);

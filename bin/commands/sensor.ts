@@ -54,15 +54,15 @@ interface Output {
 /** stdout (JSON lines) by default; with --kafka the events go to `<prefix>.<type>` topics. */
 async function openOutput(cfg: Config, jsonlToo: boolean): Promise<Output> {
   const kopts = kafkaOptionsFromConfig(cfg);
-  const stdout: EventEmitFn = (_type, events) => writeJsonLines(process.stdout, events);
+  const stdout: EventEmitFn = (batch) => writeJsonLines(process.stdout, batch.rows());
   if (!kopts) return { emit: stdout, close: async () => {} };
   const { KafkaTransport } = await import('../../streams/kafka/index.js');
   const transport = new KafkaTransport(kopts);
   const prefix = str(cfg, 'transport', 'topic_prefix');
   return {
-    emit: async (type, events) => {
-      if (jsonlToo) await stdout(type, events);
-      await transport.publish(topicFor(type, prefix), events);
+    emit: async (batch) => {
+      if (jsonlToo) await stdout(batch);
+      await transport.publish(topicFor(batch.type, prefix), batch.rows());
     },
     close: async () => {
       await transport.close(); // flushes what was accepted (bounded wait) before disconnecting

@@ -5,6 +5,7 @@
       "sources": [
         "src/binding.cc",
         "src/binding_live.cc",
+        "src/columns.cc",
         "src/core/live_pcap.cc",
         "src/core/live_afpacket.cc",
         "src/core/sha1.cc",

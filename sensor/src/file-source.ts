@@ -1,9 +1,10 @@
 // Drives the native sensor over a list of capture files: batches of packets are processed on a
-// libuv worker thread; each batch's events are handed to `emit` per type, in this order: flow
-// records (start/update, then end), then dns, tls, http events (emit awaits backpressure from
-// the transport). The flow table persists across files.
-import { FileSensor, type SensorOptions, type CaptureErrorInfo, type SensorStats, type BatchResult } from './native.js';
-import { EVENT_SCHEMA_VERSION, type FlowEvent, type FlowRecord, type SensorEvent } from '../../streams/schema.js';
+// libuv worker thread; each batch's events are handed to `emit` as one EventBatch per type, in the
+// table's order: flow records (start/update, then end), then dns, tls, http events (emit awaits
+// backpressure from the transport). The flow table persists across files.
+import { FileSensor, type SensorOptions, type CaptureErrorInfo, type SensorStats, type SensorBatch } from './native.js';
+import type { EventBatch } from '../../streams/events/batch.js';
+import { SENSOR_EVENT_TYPES } from '../../streams/events/table.js';
 
 export interface SourceProgress {
   file: string;
@@ -24,18 +25,12 @@ export interface SourceSummary {
   stats: SensorStats;
 }
 
-/** Receives flow events only (used by sources that produce no L7 events). */
-/** Receives one batch of events of one type (`flow`, `dns`, `tls` or `http`). */
-export type EventEmitFn = (type: SensorEvent['type'], events: SensorEvent[]) => Promise<void>;
+/** Receives the batches of a source, one event type each; resolves when the batch is taken (backpressure). */
+export type EventEmitFn = (batch: EventBatch) => Promise<void>;
 
-/** Flow records as `end` events (records already decoded as FlowEvents pass through). */
-export function toFlowEvents(flows: FlowRecord[]): FlowEvent[] {
-  const out = new Array<FlowEvent>(flows.length);
-  for (let i = 0; i < flows.length; i++) {
-    const f = flows[i]!;
-    out[i] = 'type' in f ? (f as FlowEvent) : { type: 'flow', v: EVENT_SCHEMA_VERSION, ts: f.etime, kind: 'end', seq: 0, ...f };
-  }
-  return out;
+/** Hands a sensor batch's events to `emit`, one batch per type with events, in the table's order. */
+export async function emitSensorBatch(b: Pick<SensorBatch, 'flow' | 'dns' | 'tls' | 'http'>, emit: EventEmitFn): Promise<void> {
+  for (const t of SENSOR_EVENT_TYPES) if (b[t].length > 0) await emit(b[t]);
 }
 
 export class FileSource {
@@ -54,13 +49,9 @@ export class FileSource {
     this.sensor = new FileSensor(opts);
   }
 
-  private async deliver(b: BatchResult): Promise<void> {
-    this.flows += b.flows.length;
-    const flowEvents = b.updates.length === 0 ? b.flows : b.flows.length === 0 ? b.updates : b.updates.concat(b.flows);
-    if (flowEvents.length > 0) await this.emit('flow', flowEvents);
-    if (b.dns.length > 0) await this.emit('dns', b.dns);
-    if (b.tls.length > 0) await this.emit('tls', b.tls);
-    if (b.http.length > 0) await this.emit('http', b.http);
+  private async deliver(b: SensorBatch): Promise<void> {
+    this.flows += b.ended;
+    await emitSensorBatch(b, this.emit);
   }
 
   async run(): Promise<SourceSummary> {

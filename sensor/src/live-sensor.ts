@@ -1,7 +1,7 @@
 // Live capture face of the native core: a capture thread in the addon (libpcap or AF_PACKET
 // TPACKET_V3) owns the flow table and hands ended flows to JS in batches, never per packet.
-// This module validates options, maps open errors to a one-line user error and decodes batches.
-import { loadNative, decodeFlows, decodeL7, type SensorOptions, type SensorStats, type FlowColumns, type SensorBatch } from './native.js';
+// This module validates options, maps open errors to a one-line user error and wraps batches.
+import { loadNative, sensorBatchOf, type NativeColumns, type SensorOptions, type SensorStats, type SensorBatch } from './native.js';
 import { UserError, InternalError } from '../../streams/errors.js';
 
 export type LiveType = 'pcap' | 'afpacket';
@@ -51,7 +51,7 @@ export class LiveCaptureError extends UserError {
   }
 }
 
-interface NativeLiveBatch { flows: FlowColumns; status: FlowColumns; l7: string; packets: number; bytes: number; final: boolean; error?: string; stats: LiveStats }
+interface NativeLiveBatch extends NativeColumns { packets: number; bytes: number; final: boolean; error?: string; stats: LiveStats }
 interface NativeLiveHandle {
   start(onBatch: (b: NativeLiveBatch) => void): void;
   stop(): void;
@@ -60,8 +60,8 @@ type NativeLiveCtor = new (opts: SensorOptions, live: LiveOptions) => NativeLive
 
 export class LiveSensor {
   private readonly native: NativeLiveHandle;
-  private readonly obname: string;
   private started = false;
+  private checked = false;
   private last: LiveStats | undefined;
 
   constructor(opts: SensorOptions, readonly live: LiveOptions) {
@@ -69,7 +69,6 @@ export class LiveSensor {
     if (!FANOUT_MODES.includes(live.fanoutMode)) throw new UserError(`afpacket fanout mode '${String(live.fanoutMode)}': must be one of ${FANOUT_MODES.join(', ')}`);
     const N = (loadNative() as unknown as { NativeLiveSensor: NativeLiveCtor }).NativeLiveSensor;
     this.native = new N(opts, live);
-    this.obname = opts.observation;
   }
 
   /**
@@ -82,9 +81,8 @@ export class LiveSensor {
     try {
       this.native.start((b) => {
         this.last = b.stats;
-        const out: LiveBatch = {
-          flows: decodeFlows(b.flows, this.obname), updates: decodeFlows(b.status, this.obname), ...decodeL7(b.l7, this.obname),
-          packets: b.packets, bytes: b.bytes, final: b.final, stats: b.stats };
+        const out: LiveBatch = { ...sensorBatchOf(b, this.checked), packets: b.packets, bytes: b.bytes, final: b.final, stats: b.stats };
+        this.checked = true;
         if (b.error) out.error = b.error;
         onBatch(out);
       });

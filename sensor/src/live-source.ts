@@ -3,7 +3,7 @@
 // (each emit awaited before the next starts); run() resolves after stop() (or a capture failure)
 // once the final batch — every remaining flow, reason eof — has been emitted.
 import { LiveSensor, type LiveOptions, type LiveBatch, type LiveStats } from './live-sensor.js';
-import type { EventEmitFn, SourceProgress, SourceSummary } from './file-source.js';
+import { emitSensorBatch, type EventEmitFn, type SourceProgress, type SourceSummary } from './file-source.js';
 import type { SensorOptions } from './native.js';
 
 export interface LiveSummary extends SourceSummary {
@@ -28,13 +28,6 @@ export class LiveSource {
     this.sensor = new LiveSensor(opts, live);
   }
 
-  private async deliver(b: LiveBatch): Promise<void> {
-    const flowEvents = b.updates.length === 0 ? b.flows : b.flows.length === 0 ? b.updates : b.updates.concat(b.flows);
-    if (flowEvents.length > 0) await this.emit('flow', flowEvents);
-    if (b.dns.length > 0) await this.emit('dns', b.dns);
-    if (b.tls.length > 0) await this.emit('tls', b.tls);
-    if (b.http.length > 0) await this.emit('http', b.http);
-  }
 
   /** Stops the capture; run() then resolves after the final flows were emitted. Idempotent. */
   stop(): void {
@@ -59,10 +52,10 @@ export class LiveSource {
     const onBatch = (b: LiveBatch): void => {
       this.packets += b.packets;
       this.bytes += b.bytes;
-      this.flows += b.flows.length;
+      this.flows += b.ended;
       chain = chain
         .then(async () => {
-          if (failed === undefined) await this.deliver(b);
+          if (failed === undefined) await emitSensorBatch(b, this.emit);
           this.onProgress?.({ file: this.live.iface, fileIndex: 0, files: 1, packets: this.packets, bytes: this.bytes, flows: this.flows });
         })
         .catch((e: unknown) => {

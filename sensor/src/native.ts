@@ -1,11 +1,15 @@
 // Idiomatic TypeScript face of the native sensor core (sensor/native). The addon does the
-// per-packet work on a libuv worker thread; this module only validates arguments, maps native
-// errors to the module's error classes and types the results. Flows cross the boundary in
-// batches (one array per readBatch/flush), never one call per packet or per flow.
+// per-packet work on a libuv worker thread and hands each batch over by column (one typed array or
+// one string per column, see sensor/native/src/columns.h); this module wraps those columns as
+// EventBatches, validates arguments, maps native errors to the module's error classes and types
+// the results. No per-event work happens here.
 import { createRequire } from 'node:module';
 import { packagePath } from '../../streams/package-root.js';
-import { EVENT_SCHEMA_VERSION, type FlowRecord, type FlowEvent, type FlowKind, type DnsEvent, type DnsAnswer, type TlsEvent, type HttpEvent } from '../../streams/schema.js';
+import type { FlowEvent } from '../../streams/schema.js';
 import { UserError, InternalError } from '../../streams/errors.js';
+import { EventBatch } from '../../streams/events/batch.js';
+import type { Columns, Validity, ColumnSpec } from '../../streams/events/columns.js';
+import { EVENT_TYPES, SENSOR_EVENT_TYPES } from '../../streams/events/table.js';
 
 export interface SensorOptions {
   /** Observation domain name, copied into every record's `obname`. */
@@ -49,14 +53,14 @@ export interface CaptureErrorInfo {
 
 /** What one batch of the native sensor carries, from a file or a live interface. */
 export interface SensorBatch {
-  /** Flows that ended in this batch (kind `end`, with their final `seq`). */
-  flows: FlowEvent[];
-  /** `start` / `update` records of this batch, in packet order (cumulative counters). */
-  updates: FlowEvent[];
-  /** L7 events of this batch, each list in packet order. */
-  dns: DnsEvent[];
-  tls: TlsEvent[];
-  http: HttpEvent[];
+  /** Flow records of this batch: start/update records first, then the flows that ended (kind end), each in packet order. */
+  flow: EventBatch<'flow'>;
+  /** L7 events of this batch, each in packet order. */
+  dns: EventBatch<'dns'>;
+  tls: EventBatch<'tls'>;
+  http: EventBatch<'http'>;
+  /** How many flows ended in this batch (rows of kind end). */
+  ended: number;
   /** Packets and bytes read since the previous batch. */
   packets: number;
   bytes: number;
@@ -109,109 +113,72 @@ export class NativeLoadError extends InternalError {
   }
 }
 
-/** Columnar flow batch from the addon: 33 numbers and 14 '|'-terminated strings per flow. */
-export interface FlowColumns { n: number; nums: Float64Array; strs: string }
+/** A batch as the addon hands it over (columns.h columns_to_js). */
+export interface NativeColumns {
+  flow: NativeTypeColumns;
+  dns: NativeTypeColumns;
+  tls: NativeTypeColumns;
+  http: NativeTypeColumns;
+  ended: number;
+}
+interface NativeTypeColumns { length: number; cols: Columns; valid: Validity }
 
-interface NativeBatch { flows: FlowColumns; status: FlowColumns; l7: string; packets: number; bytes: number; done: boolean; error?: CaptureErrorInfo }
+interface NativeBatch extends NativeColumns { packets: number; bytes: number; done: boolean; error?: CaptureErrorInfo }
 
 interface NativeSensorHandle {
   open(path: string): void;
   readBatch(maxPackets?: number): Promise<NativeBatch>;
-  flush(): { flows: FlowColumns; status: FlowColumns; l7: string };
+  flush(): NativeColumns;
   stats(): SensorStats;
 }
 
-const NUM_COLS = 33;
-const STR_COLS = 21;
-const KINDS: readonly FlowKind[] = ['start', 'update', 'end'];
+/** [name, type, nullable, item fields?] per column, as the addon describes its batches. */
+export type NativeColumnList = [string, string, boolean, NativeColumnList?][];
 
 /**
- * Builds flow events from a columnar batch (one object literal per flow: one hidden class; the
- * optional ndpi_ja4/ndpi_ja3s are added only to TLS flows' end records).
+ * Wraps the addon's columns as EventBatches. The column lists were checked against the table when
+ * the addon loaded (loadNative); the first batch of each sensor is also checked in full
+ * (EventBatch.check), later ones are taken as they are.
  */
-export function decodeFlows(c: FlowColumns, obname: string): FlowEvent[] {
-  const out = new Array<FlowEvent>(c.n);
-  if (c.n === 0) return out;
-  const v = c.nums;
-  const s = c.strs.split('|');
-  for (let i = 0; i < c.n; i++) {
-    const o = i * NUM_COLS;
-    const k = i * STR_COLS;
-    const r: FlowEvent = {
-      type: 'flow', v: EVENT_SCHEMA_VERSION, ts: v[o + 1]!, kind: KINDS[v[o + 31]!]!, seq: v[o + 32]!,
-      version: 1, flowid: s[k]!, obname,
-      stime: v[o]!, etime: v[o + 1]!, dur: v[o + 2]!, rtt: v[o + 3]!, pcr: v[o + 4]!,
-      proto: s[k + 1]!, saddr: s[k + 2]!, daddr: s[k + 3]!, sport: v[o + 5]!, dport: v[o + 6]!,
-      iflags: s[k + 4]!, uflags: s[k + 5]!, stcpseq: v[o + 7]!, dtcpseq: v[o + 8]!,
-      svlan: v[o + 9]!, dvlan: v[o + 10]!, spkts: v[o + 11]!, dpkts: v[o + 12]!,
-      sbytes: v[o + 13]!, dbytes: v[o + 14]!, sentropy: v[o + 15]!, dentropy: v[o + 16]!,
-      ssmallpktcnt: v[o + 17]!, dsmallpktcnt: v[o + 18]!, slargepktcnt: v[o + 19]!, dlargepktcnt: v[o + 20]!,
-      snonemptypktcnt: v[o + 21]!, dnonemptypktcnt: v[o + 22]!,
-      sfirstnonemptycnt: v[o + 23]!, dfirstnonemptycnt: v[o + 24]!,
-      smaxpktsize: v[o + 25]!, dmaxpktsize: v[o + 26]!, savgpayload: v[o + 27]!, davgpayload: v[o + 28]!,
-      sstdevpayload: v[o + 29]!, dstdevpayload: v[o + 30]!,
-      spd: s[k + 6]!, spdt: s[k + 7]!, reason: s[k + 8] as FlowRecord['reason'],
-      smac: s[k + 9]!, dmac: s[k + 10]!, community_id: s[k + 11]!,
-    };
-    if (s[k + 12]) r.ndpi_ja4 = s[k + 12]!;
-    if (s[k + 13]) r.ndpi_ja3s = s[k + 13]!;
-    if (s[k + 14]) {  // nDPI on: end records carry the labels
-      r.ndpi_appid = s[k + 14]!;
-      r.ndpi_category = s[k + 15]!;
-      r.ndpi_risk_score = Number(s[k + 16]);
-      r.ndpi_risk_severity = Number(s[k + 17]);
-      r.ndpi_risk_list = s[k + 18]!;
-      if (s[k + 19]) r.ndpi_tcp_fp = s[k + 19]!;
-      if (s[k + 20]) r.ndpi_fp = s[k + 20]!;
-    }
-    out[i] = r;
-  }
+export function sensorBatchOf(c: NativeColumns, checked: boolean): Pick<SensorBatch, 'flow' | 'dns' | 'tls' | 'http' | 'ended'> {
+  const wrap = <T extends 'flow' | 'dns' | 'tls' | 'http'>(type: T): EventBatch<T> => {
+    const n = c[type];
+    return (checked ? new EventBatch(type, n.length, n.cols, n.valid) : EventBatch.check({ type, ...n })) as EventBatch<T>;
+  };
+  return { flow: wrap('flow'), dns: wrap('dns'), tls: wrap('tls'), http: wrap('http'), ended: c.ended };
+}
+
+/** The ended flows (rows of kind end) of a batch, as plain objects. */
+export function endedFlows(b: Pick<SensorBatch, 'flow'>): FlowEvent[] {
+  const kind = b.flow.cols.kind as Uint8Array;
+  const out: FlowEvent[] = [];
+  for (let i = 0; i < b.flow.length; i++) if (kind[i] === 2) out.push((b.flow.get(i) as unknown as { toJSON(): FlowEvent }).toJSON());
   return out;
 }
 
-export interface L7Events { dns: DnsEvent[]; tls: TlsEvent[]; http: HttpEvent[] }
+/** Describes a table column as the addon does, for comparing the two lists. */
+export function describeColumn(s: ColumnSpec): NativeColumnList[number] {
+  const row: NativeColumnList[number] = [s.name, s.type, s.nullable === true];
+  if (s.type === 'List' && s.of?.fields) row.push(s.of.fields.map((f) => describeColumn(f)));
+  return row;
+}
 
-/**
- * Decodes the addon's L7 string: events end with \x1c; fields are \x1f-separated:
- * type ts flowid saddr daddr sport dport community_id, then the type's fields (l7/l7.h). Text
- * fields are printable ASCII: other bytes arrive escaped as \xHH (and '\' as '\\').
- */
-export function decodeL7(str: string, obname: string): L7Events {
-  const out: L7Events = { dns: [], tls: [], http: [] };
-  if (str.length === 0) return out;
-  const evs = str.split('\x1c');
-  for (let i = 0; i < evs.length - 1; i++) {
-    const f = evs[i]!.split('\x1f');
-    const base = {
-      v: EVENT_SCHEMA_VERSION, obname, ts: Number(f[1]), flowid: f[2]!, community_id: f[7]!,
-      saddr: f[3]!, daddr: f[4]!, sport: Number(f[5]), dport: Number(f[6]),
-    };
-    switch (f[0]) {
-      case '1': {
-        const answers: DnsAnswer[] = [];
-        if (f[11]) {
-          for (const a of f[11].split('\x1e')) {
-            const p = a.split('\x1d');
-            answers.push({ name: p[0]!, type: p[1]!, ttl: Number(p[2]), data: p[3] ?? '' });
-          }
-        }
-        out.dns.push({ type: 'dns', ...base, query: f[8]!, qtype: f[9]!, rcode: f[10]!, answers });
-        break;
-      }
-      case '2':
-        out.tls.push({ type: 'tls', ...base, sni: f[8]!, alpn: f[9]!, version: f[10]!, cipher: f[11]!, ja3: f[12]!, ja3s: f[13]!, ja4: f[14]! });
-        break;
-      case '3':
-        out.http.push({ type: 'http', ...base, method: f[8]!, host: f[9]!, uri: f[10]!, user_agent: f[11]!, status: Number(f[12]) });
-        break;
-    }
+/** Where the addon's column lists differ from the table (empty when they agree). */
+export function columnListDifferences(native: Record<string, NativeColumnList>): string[] {
+  const problems: string[] = [];
+  for (const t of SENSOR_EVENT_TYPES) {
+    const want = EVENT_TYPES[t].columns.map((s) => JSON.stringify(describeColumn(s)));
+    const got = (native[t] ?? []).map((r) => JSON.stringify(r));
+    const n = Math.max(want.length, got.length);
+    for (let i = 0; i < n; i++) if (want[i] !== got[i]) problems.push(`${t} column ${i}: table ${want[i] ?? '(none)'}, native ${got[i] ?? '(none)'}`);
   }
-  return out;
+  return problems;
 }
 
 interface NativeAddon {
   NativeSensor: new (opts: SensorOptions) => NativeSensorHandle;
   communityId(saddr: string, daddr: string, proto: number, sport: number, dport: number): string;
+  columns(): Record<string, NativeColumnList>;
 }
 
 let addon: NativeAddon | undefined;
@@ -223,11 +190,15 @@ export function addonPath(): string {
 export function loadNative(): NativeAddon {
   if (addon) return addon;
   const path = addonPath();
+  let a: NativeAddon;
   try {
-    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    a = createRequire(import.meta.url)(path) as NativeAddon;
   } catch (e) {
     throw new NativeLoadError(path, e);
   }
+  const diff = columnListDifferences(a.columns());
+  if (diff.length > 0) throw new InternalError(`the native sensor's column lists differ from streams/events/table.ts (rebuild it: npm run build:native): ${diff.join('; ')}`);
+  addon = a;
   return addon;
 }
 
@@ -239,7 +210,7 @@ export function communityId(saddr: string, daddr: string, proto: number, sport: 
 export class FileSensor {
   private readonly native: NativeSensorHandle;
   private busy = false;
-  private readonly obname: string;
+  private checked = false;
 
   constructor(opts: SensorOptions) {
     const N = loadNative().NativeSensor;
@@ -250,7 +221,12 @@ export class FileSensor {
       if (msg.startsWith('nDPI: ')) throw new UserError(msg, { cause: e });
       throw e;
     }
-    this.obname = opts.observation;
+  }
+
+  private wrap(c: NativeColumns): Pick<SensorBatch, 'flow' | 'dns' | 'tls' | 'http' | 'ended'> {
+    const b = sensorBatchOf(c, this.checked);
+    this.checked = true;
+    return b;
   }
 
   /** Opens the next capture file; the flow table persists across files. */
@@ -266,17 +242,14 @@ export class FileSensor {
 
   /**
    * Processes up to maxPackets packets of the open file on a worker thread; resolves with the
-   * flows that ended meanwhile. `done` is true at end of file or after a read error (`error`).
+   * batch's events by type. `done` is true at end of file or after a read error (`error`).
    */
   async readBatch(maxPackets = 65536): Promise<BatchResult> {
     if (this.busy) throw new InternalError('FileSensor.readBatch() called concurrently');
     this.busy = true;
     try {
       const b = await this.native.readBatch(maxPackets);
-      const r: BatchResult = {
-        flows: decodeFlows(b.flows, this.obname), updates: decodeFlows(b.status, this.obname),
-        ...decodeL7(b.l7, this.obname), packets: b.packets, bytes: b.bytes, done: b.done,
-      };
+      const r: BatchResult = { ...this.wrap(b), packets: b.packets, bytes: b.bytes, done: b.done };
       if (b.error) r.error = b.error;
       return r;
     } finally {
@@ -284,16 +257,15 @@ export class FileSensor {
     }
   }
 
-  /** Ends every remaining flow with reason `eof` and returns them (call after the last file). */
+  /** Ends every remaining flow with reason `eof` and returns them as objects (call after the last file). */
   flush(): FlowEvent[] {
-    return this.flushAll().flows;
+    return endedFlows(this.flushAll());
   }
 
-  /** Like flush(), with the pending start/update records and the L7 events of the final flows. */
+  /** Ends every remaining flow with reason `eof`: the final batch, with pending start/update records and L7 events. */
   flushAll(): BatchResult {
     if (this.busy) throw new InternalError('FileSensor.flush() while a readBatch() is running');
-    const b = this.native.flush();
-    return { flows: decodeFlows(b.flows, this.obname), updates: decodeFlows(b.status, this.obname), ...decodeL7(b.l7, this.obname), packets: 0, bytes: 0, done: true };
+    return { ...this.wrap(this.native.flush()), packets: 0, bytes: 0, done: true };
   }
 
   stats(): SensorStats {

@@ -5,8 +5,8 @@ import { options } from './helpers.js';
 
 export async function collect(pcap: string, over: Parameters<typeof options>[0] = {}): Promise<SensorEvent[]> {
   const events: SensorEvent[] = [];
-  const src = new FileSource(options(over), [pcap], async (_type, evs) => {
-    events.push(...evs);
+  const src = new FileSource(options(over), [pcap], async (b) => {
+    events.push(...(b.rows() as SensorEvent[]));
   });
   await src.run();
   return events;

@@ -128,7 +128,7 @@ export function udpFrame(src: string, dst: string, sport: number, dport: number,
   return ether(ipv4({ src, dst, proto: 17, l4: udpDgram(sport, dport, payload) }));
 }
 
-import { FileSensor } from '../../sensor/src/native.js';
+import { FileSensor, endedFlows } from '../../sensor/src/native.js';
 import type { FlowRecord } from '../../streams/schema.js';
 
 /** Runs one or more files through a FileSensor and returns every flow (batches + flush). */
@@ -139,7 +139,7 @@ export async function runFiles(files: string[], opts = options(), batch = 65536)
     sensor.open(f);
     for (;;) {
       const b = await sensor.readBatch(batch);
-      flows.push(...b.flows);
+      flows.push(...endedFlows(b));
       if (b.done) break;
     }
   }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateCapture, type TruthFlow } from '../../synth/index.js';
-import { FileSensor } from '../../sensor/src/native.js';
+import { FileSensor, endedFlows } from '../../sensor/src/native.js';
 import type { FlowEvent } from '../../streams/schema.js';
 import { tempDir, sharedData, missingShared } from '../helpers.js';
 import { collect } from './collect.js';
@@ -42,7 +42,7 @@ test('generated capture: DNS/TLS/HTTP flows get nDPI labels; states released; of
     const flows: FlowEvent[] = [];
     for (;;) {
       const b = await sensor.readBatch(65536);
-      flows.push(...b.flows.filter((f) => f.kind === 'end'));
+      flows.push(...endedFlows(b));
       if (b.done) break;
     }
     flows.push(...sensor.flush());

@@ -1,14 +1,14 @@
 // Thin N-API layer over the native core (src/core). Exposes:
 //   class NativeSensor { constructor(opts); open(path); readBatch(max): Promise; flush(); stats() }
+//   columns(): the column lists of the batches (columns.h), for the test against the TS table
 //   communityId(saddr, daddr, proto, sport, dport): string   (test helper)
 // Threading: readBatch runs the core on a libuv worker (Napi::AsyncWorker); a busy flag rejects
 // concurrent calls, and open/flush/stats also refuse while a batch runs, so the core is only ever
-// touched by one thread at a time. Ended flows cross to JS once per batch in a columnar form
-// (one Float64Array + one latin1 string), built on the JS thread in OnOK; native.ts turns them
-// into FlowRecord objects with one object literal per flow (one hidden class, no per-flow N-API).
-// Memory: the Sensor is owned by the wrapper object (freed with it); ended flows are moved out of
-// the core into the worker and released after conversion. Start/update records and L7 events
-// (DNS/TLS/HTTP) travel the same way: moved out per batch, converted on the JS thread.
+// touched by one thread at a time. The worker also turns the batch's records (ended flows,
+// start/update records, L7 events) into columns (columns.h), so the JS thread only copies each
+// column once into a typed array or a latin1 string (OnOK) — no per-event work in JS.
+// Memory: the Sensor is owned by the wrapper object (freed with it); records are moved out of the
+// core into the worker, become columns there and are released before the batch reaches JS.
 #include <arpa/inet.h>
 #include <napi.h>
 
@@ -16,129 +16,23 @@
 #include <string>
 #include <vector>
 
+#include "columns.h"
 #include "core/capture.h"
 #include "core/community_id.h"
-#include "core/format.h"
 
 using namespace dfly;
 
 namespace dfly {  // live capture (binding_live.cc) and what it shares with this file
 void binding_live_init(Napi::Env env, Napi::Object exports);
-Napi::Object binding_flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows,
-                                 const std::vector<L7Extras>* extras);
-Napi::Value binding_l7_to_js(Napi::Env env, const std::vector<L7Event>& evs);
 SensorConfig binding_sensor_config(Napi::Env env, Napi::Object opts);
+std::string binding_obname(Napi::Env env, Napi::Object opts);
 }  // namespace dfly
 
 namespace {
 
-// ============================================================================================
-// Flow batches -> JS
-// ============================================================================================
-
 struct AddonData {
   Napi::FunctionReference ctor;
 };
-
-static void check(napi_env env, napi_status s) {
-  if (s != napi_ok) throw Napi::Error::New(env, "N-API call failed");
-}
-
-// Columnar batch: one Float64Array (kNumCols numbers per flow, order below) and one latin1
-// string holding kStrCols '|'-terminated strings per flow. sensor/src/native.ts turns these into
-// FlowRecord objects with a single object literal per flow. Measured on 74,560 flows: building
-// the objects here with napi_define_properties + cached keys cost ~9 us/flow; this layout plus
-// the JS literal is several times cheaper (see the commit message / report).
-static constexpr int kNumCols = 33;  // stime..dstdevpayload, kind, seq (see native.ts NUM_COLS)
-static constexpr int kStrCols = 21;  // flowid proto saddr daddr iflags uflags spd spdt reason smac dmac community_id ndpi_ja4 ndpi_ja3s
-                                     // ndpi_appid ndpi_category ndpi_risk_score ndpi_risk_severity ndpi_risk_list
-                                     // ndpi_tcp_fp ndpi_fp
-
-static Napi::Object flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows,
-                                const std::vector<L7Extras>* extras = nullptr) {
-  size_t n = flows.size();
-  Napi::Float64Array nums = Napi::Float64Array::New(env, n * kNumCols);
-  double* out = nums.Data();
-  std::string strs;
-  strs.reserve(n * 160);
-  char buf[128];
-  for (size_t i = 0; i < n; i++) {
-    const FlowFeatures& f = flows[i];
-    const DirStats& s = f.d[0];
-    const DirStats& d = f.d[1];
-    double* o = out + i * kNumCols;
-    o[0] = (double)f.stime; o[1] = (double)f.etime; o[2] = flow_dur_ms(f); o[3] = f.rtt; o[4] = flow_pcr(f);
-    o[5] = f.sport; o[6] = f.dport; o[7] = s.seq; o[8] = d.seq; o[9] = s.vlan; o[10] = d.vlan;
-    o[11] = (double)s.pkts; o[12] = (double)d.pkts; o[13] = (double)s.bytes; o[14] = (double)d.bytes;
-    o[15] = s.entropy; o[16] = d.entropy; o[17] = s.small; o[18] = d.small; o[19] = s.large; o[20] = d.large;
-    o[21] = s.nonempty; o[22] = d.nonempty; o[23] = s.first_nonempty; o[24] = d.first_nonempty;
-    o[25] = s.maxpkt; o[26] = d.maxpkt; o[27] = dir_avg_payload(s); o[28] = dir_avg_payload(d);
-    o[29] = dir_stdev_payload(s); o[30] = dir_stdev_payload(d);
-    o[31] = f.kind; o[32] = f.seq;
-    int k;
-    k = format_uuid(f.uuid, buf); strs.append(buf, (size_t)k); strs += '|';
-    k = format_proto(f.proto, buf); strs.append(buf, (size_t)k); strs += '|';
-    k = format_addr(f.ipver, f.saddr, buf); strs.append(buf, (size_t)k); strs += '|';
-    k = format_addr(f.ipver, f.daddr, buf); strs.append(buf, (size_t)k); strs += '|';
-    k = format_tcp_flags(f.iflags, buf); strs.append(buf, (size_t)k); strs += '|';
-    k = format_tcp_flags(f.uflags, buf); strs.append(buf, (size_t)k); strs += '|';
-    k = format_spd(f, buf); strs.append(buf, (size_t)k); strs += '|';
-    k = format_spdt(f, buf); strs.append(buf, (size_t)k); strs += '|';
-    strs += flow_reason_name(f.reason); strs += '|';
-    if (f.has_mac) { k = format_mac(f.smac, buf); strs.append(buf, (size_t)k); } strs += '|';
-    if (f.has_mac) { k = format_mac(f.dmac, buf); strs.append(buf, (size_t)k); } strs += '|';
-    strs += f.cid; strs += '|';
-    if (extras && f.xidx < extras->size()) {  // hex / JA4 alphabet only: never contains '|'
-      const L7Extras& x = (*extras)[f.xidx];
-      strs += x.ja4; strs += '|'; strs += x.ja3s; strs += '|';
-      if (x.has_ndpi) {  // labels sanitised in ndpi.cc (no '|')
-        strs += x.ndpi.appid; strs += '|'; strs += x.ndpi.category; strs += '|';
-        strs += std::to_string(x.ndpi.risk_score); strs += '|';
-        strs += std::to_string(x.ndpi.risk_severity); strs += '|';
-        strs += x.ndpi.risk_list; strs += '|';
-        strs += x.ndpi.tcp_fp; strs += '|';  // [0-9a-f_] + '/' + OS name: no '|'
-        strs += x.ndpi.fp; strs += '|';
-      } else {
-        strs += "|||||||";
-      }
-    } else {
-      strs += "|||||||||";
-    }
-  }
-  Napi::Object r = Napi::Object::New(env);
-  r.Set("n", Napi::Number::New(env, (double)n));
-  r.Set("nums", nums);
-  napi_value sv;
-  check(env, napi_create_string_latin1(env, strs.data(), strs.size(), &sv));
-  r.Set("strs", Napi::Value(env, sv));
-  return r;
-}
-
-// L7 events: one latin1 string, events terminated by '\x1c'; per event the fields
-//   type ts flowid saddr daddr sport dport community_id <body fields...>
-// separated by '\x1f' (bodies are sanitised to printable ASCII by the parsers, see l7/l7.h).
-static napi_value l7_to_js(Napi::Env env, const std::vector<L7Event>& evs) {
-  std::string out;
-  out.reserve(evs.size() * 200);
-  char buf[64];
-  for (const L7Event& e : evs) {
-    out += (char)('0' + e.type); out += kSepField;
-    out += std::to_string(e.ts); out += kSepField;
-    int k = format_uuid(e.uuid, buf); out.append(buf, (size_t)k); out += kSepField;
-    k = format_addr(e.ipver, e.saddr, buf); out.append(buf, (size_t)k); out += kSepField;
-    k = format_addr(e.ipver, e.daddr, buf); out.append(buf, (size_t)k); out += kSepField;
-    out += std::to_string(e.sport); out += kSepField;
-    out += std::to_string(e.dport); out += kSepField;
-    char cid[32];
-    community_id_v1(e.ipver == 6 ? 16 : 4, e.saddr, e.daddr, e.proto, e.sport, e.dport, cid);
-    out += cid; out += kSepField;
-    out += e.body;
-    out += '\x1c';
-  }
-  napi_value sv;
-  check(env, napi_create_string_latin1(env, out.data(), out.size(), &sv));
-  return sv;
-}
 
 // ============================================================================================
 // NativeSensor
@@ -199,12 +93,24 @@ class NativeSensor : public Napi::ObjectWrap<NativeSensor> {
       Napi::Value cf = no.Get("categoriesFile");
       if (cf.IsString()) cfg.ndpi.categories_file = cf.As<Napi::String>().Utf8Value();
     }
+    obname_ = binding_obname(env, o);
     sensor_ = std::make_unique<Sensor>(cfg);
     if (!sensor_->init_error().empty()) throw Napi::Error::New(env, sensor_->init_error());
   }
 
   bool busy_ = false;
   std::unique_ptr<Sensor> sensor_;
+  std::string obname_;
+
+  // Moves the core's pending records into columns (and out of the core).
+  void take_columns(SensorColumns& out) {
+    Sensor& s = *sensor_;
+    columns_append(out, obname_, s.status(), s.ended(), s.ended_extras(), s.l7_events());
+    std::vector<FlowFeatures>().swap(s.ended());
+    std::vector<L7Extras>().swap(s.ended_extras());
+    std::vector<FlowFeatures>().swap(s.status());
+    std::vector<L7Event>().swap(s.l7_events());
+  }
 
  private:
   void guard(Napi::Env env, const char* what) {
@@ -217,15 +123,9 @@ class NativeSensor : public Napi::ObjectWrap<NativeSensor> {
     guard(info.Env(), "flush");
     Napi::Env env = info.Env();
     sensor_->flow_flush();
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("flows", flows_to_js(env, sensor_->ended(), &sensor_->ended_extras()));
-    out.Set("status", flows_to_js(env, sensor_->status()));
-    out.Set("l7", Napi::Value(env, l7_to_js(env, sensor_->l7_events())));
-    sensor_->ended().clear();
-    sensor_->ended_extras().clear();
-    sensor_->status().clear();
-    sensor_->l7_events().clear();
-    return out;
+    SensorColumns c;
+    take_columns(c);
+    return columns_to_js(env, c);
   }
   Napi::Value GetStats(const Napi::CallbackInfo& info) {
     guard(info.Env(), "stats");
@@ -263,26 +163,15 @@ class BatchWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    Sensor& s = *owner_->sensor_;
-    done_ = s.capture_read_batch(max_, &has_err_, &err_, &pkts_, &bytes_);
-    flows_.swap(s.ended());
-    s.ended().clear();
-    extras_.swap(s.ended_extras());
-    s.ended_extras().clear();
-    status_.swap(s.status());
-    s.status().clear();
-    l7_.swap(s.l7_events());
-    s.l7_events().clear();
+    done_ = owner_->sensor_->capture_read_batch(max_, &has_err_, &err_, &pkts_, &bytes_);
+    owner_->take_columns(cols_);
   }
 
   void OnOK() override {
     Napi::Env env = Env();
     owner_->busy_ = false;
     Napi::HandleScope scope(env);
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("flows", flows_to_js(env, flows_, &extras_));
-    r.Set("status", flows_to_js(env, status_));
-    r.Set("l7", Napi::Value(env, l7_to_js(env, l7_)));
+    Napi::Object r = columns_to_js(env, cols_);
     r.Set("packets", Napi::Number::New(env, (double)pkts_));
     r.Set("bytes", Napi::Number::New(env, (double)bytes_));
     r.Set("done", Napi::Boolean::New(env, done_));
@@ -294,10 +183,7 @@ class BatchWorker : public Napi::AsyncWorker {
       e.Set("message", Napi::String::New(env, err_.message));
       r.Set("error", e);
     }
-    std::vector<FlowFeatures>().swap(flows_);
-    std::vector<FlowFeatures>().swap(status_);
-    std::vector<L7Extras>().swap(extras_);
-    std::vector<L7Event>().swap(l7_);
+    cols_ = SensorColumns();
     deferred_.Resolve(r);
   }
 
@@ -314,10 +200,7 @@ class BatchWorker : public Napi::AsyncWorker {
   bool done_ = false, has_err_ = false;
   CaptureError err_;
   uint64_t pkts_ = 0, bytes_ = 0;
-  std::vector<FlowFeatures> flows_;
-  std::vector<FlowFeatures> status_;
-  std::vector<L7Extras> extras_;
-  std::vector<L7Event> l7_;
+  SensorColumns cols_;
 };
 
 Napi::Value NativeSensor::ReadBatch(const Napi::CallbackInfo& info) {
@@ -364,20 +247,20 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(ad);
   exports.Set("NativeSensor", ctor);
   exports.Set("communityId", Napi::Function::New(env, CommunityId, "communityId"));
+  exports.Set("columns", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value { return columns_describe(info.Env()); }, "columns"));
   binding_live_init(env, exports);
   return exports;
 }
 
 }  // namespace
 
-// Shared with binding_live.cc (live capture) so both classes parse options and lay out flow
-// batches identically: the live sensor borrows a NativeSensor's parsed config.
-Napi::Object dfly::binding_flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows,
-                                       const std::vector<L7Extras>* extras) {
-  return flows_to_js(env, flows, extras);
-}
-Napi::Value dfly::binding_l7_to_js(Napi::Env env, const std::vector<L7Event>& evs) {
-  return Napi::Value(env, l7_to_js(env, evs));
+// Shared with binding_live.cc (live capture) so both classes parse options the same way: the live
+// sensor borrows a NativeSensor's parsed config.
+std::string dfly::binding_obname(Napi::Env env, Napi::Object opts) {
+  Napi::Value v = opts.Get("observation");
+  if (v.IsUndefined()) return "damselfly";
+  if (!v.IsString()) throw Napi::TypeError::New(env, "NativeSensor: option observation must be a string");
+  return v.As<Napi::String>().Utf8Value();
 }
 SensorConfig dfly::binding_sensor_config(Napi::Env env, Napi::Object opts) {
   Napi::Object o = env.GetInstanceData<AddonData>()->ctor.New({opts});

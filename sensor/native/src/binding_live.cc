@@ -9,8 +9,8 @@
 // sets an atomic flag and wakes the poll; the thread then drains what the kernel still holds,
 // ends every flow with reason eof, delivers the final batch (final: true) and releases the TSFN,
 // whose finalizer joins the thread on the JS thread and lets the wrapper be collected.
-// Memory: a batch is a heap LiveBatch owned by the TSFN call until it is converted on the JS
-// thread. The TSFN queue is bounded (16 batches): a stalled JS thread blocks the capture thread,
+// Memory: a batch is a heap LiveBatch (its records already turned into columns on the capture
+// thread, columns.h) owned by the TSFN call until it is converted on the JS thread. The TSFN queue is bounded (16 batches): a stalled JS thread blocks the capture thread,
 // and the kernel then counts drops instead of this process growing without bound.
 #include <napi.h>
 
@@ -21,15 +21,14 @@
 #include <thread>
 #include <vector>
 
+#include "columns.h"
 #include "core/capture.h"
 #include "core/live_capture.h"
 
 namespace dfly {
-// Defined in binding.cc: the same option parsing and flow batch layout as NativeSensor.
-Napi::Object binding_flows_to_js(Napi::Env env, const std::vector<FlowFeatures>& flows,
-                                 const std::vector<L7Extras>* extras);
-Napi::Value binding_l7_to_js(Napi::Env env, const std::vector<L7Event>& evs);
+// Defined in binding.cc: the same option parsing as NativeSensor.
 SensorConfig binding_sensor_config(Napi::Env env, Napi::Object opts);
+std::string binding_obname(Napi::Env env, Napi::Object opts);
 void binding_live_init(Napi::Env env, Napi::Object exports);
 }  // namespace dfly
 
@@ -38,10 +37,7 @@ using namespace dfly;
 namespace {
 
 struct LiveBatch {
-  std::vector<FlowFeatures> flows;   // ended flows (their L7 extras in `extras`, by xidx)
-  std::vector<L7Extras> extras;
-  std::vector<FlowFeatures> status;  // start/update records
-  std::vector<L7Event> l7;
+  SensorColumns cols;  // ended flows, start/update records and L7 events by column
   Stats stats;
   LiveStats kstats;
   uint64_t packets = 0, bytes = 0;  // since the previous batch
@@ -80,6 +76,7 @@ class NativeLiveSensor : public Napi::ObjectWrap<NativeLiveSensor> {
     if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsObject())
       throw Napi::TypeError::New(env, "NativeLiveSensor: (sensorOptions, liveOptions) expected");
     cfg_ = binding_sensor_config(env, info[0].As<Napi::Object>());
+    obname_ = binding_obname(env, info[0].As<Napi::Object>());
     Napi::Object o = info[1].As<Napi::Object>();
     auto numopt = [&](const char* k, double def) -> double {
       Napi::Value v = o.Get(k);
@@ -187,14 +184,12 @@ class NativeLiveSensor : public Napi::ObjectWrap<NativeLiveSensor> {
 
   void capture_deliver(PacketCtx& ctx, bool final, const std::string& error) {
     auto* b = new LiveBatch();
-    b->flows.swap(sensor_->ended());
-    sensor_->ended().clear();
-    b->extras.swap(sensor_->ended_extras());
-    sensor_->ended_extras().clear();
-    b->status.swap(sensor_->status());
-    sensor_->status().clear();
-    b->l7.swap(sensor_->l7_events());
-    sensor_->l7_events().clear();
+    Sensor& s = *sensor_;
+    columns_append(b->cols, obname_, s.status(), s.ended(), s.ended_extras(), s.l7_events());
+    s.ended().clear();
+    s.ended_extras().clear();
+    s.status().clear();
+    s.l7_events().clear();
     b->stats = sensor_->stats();
     cap_->live_stats(&b->kstats);
     b->packets = ctx.packets;
@@ -206,10 +201,7 @@ class NativeLiveSensor : public Napi::ObjectWrap<NativeLiveSensor> {
       std::unique_ptr<LiveBatch> bt(raw);
       if (static_cast<napi_env>(env) == nullptr || cb.IsEmpty()) return;
       Napi::HandleScope scope(env);
-      Napi::Object r = Napi::Object::New(env);
-      r.Set("flows", binding_flows_to_js(env, bt->flows, &bt->extras));
-      r.Set("status", binding_flows_to_js(env, bt->status, nullptr));
-      r.Set("l7", binding_l7_to_js(env, bt->l7));
+      Napi::Object r = columns_to_js(env, bt->cols);
       r.Set("packets", Napi::Number::New(env, (double)bt->packets));
       r.Set("bytes", Napi::Number::New(env, (double)bt->bytes));
       r.Set("final", Napi::Boolean::New(env, bt->final));
@@ -228,6 +220,7 @@ class NativeLiveSensor : public Napi::ObjectWrap<NativeLiveSensor> {
   }
 
   SensorConfig cfg_;
+  std::string obname_;
   LiveConfig lcfg_;
   std::unique_ptr<LiveCapture> cap_;
   std::unique_ptr<Sensor> sensor_;
