@@ -1,14 +1,16 @@
 // Benchmark: our Arrow IPC codec (streams/events/arrow.ts) vs apache-arrow on the same batches, in
-// one process, alternating which side runs first each round; ns per row, medians over the rounds.
+// one process, alternating which side runs first each round; ns per row, medians over the rounds of
+// wall time and of process CPU time (user + system, GC threads included: steadier on a shared box).
 //   encode: encodeArrow(batch) vs makeData over the same columns (64-bit values converted with two
 //           32-bit stores, strings as latin1 bytes: apache-arrow's own cost, not a naive caller's)
 //           + RecordBatchStreamWriter; also ours writing the batch as 6 Kafka partitions (`rows`).
 //   decode: decodeArrow(bytes) vs tableFromIPC(bytes) + taking every column's typed arrays (no
-//           string is built: less than decodeArrow does, which returns JS strings and Float64 values).
+//           string is built: less than decodeArrow does, which returns JS strings and Float64
+//           values), and vs the same + making those strings and Float64 values (like for like).
 // Batches: `--rows` flows made with EventBatch.fromRows from realistic, varied flow records (seeded:
 // IPv4/IPv6 endpoints, TCP/UDP/ICMP, start/update/end, nDPI fields on a third, nulls elsewhere), and
 // as many DNS events with 0..4 answers each. Both codecs' outputs are checked against each other first.
-// Usage: node dist/bench/arrow-codec.js [--rows 8192] [--rounds 200]
+// Usage: node dist/bench/arrow-codec.js [--rows 8192] [--rounds 200] [--only <op name part, e.g. decode>]
 import {
   Data, Dictionary, Field, Float64, Int8, Int32, List, RecordBatch, RecordBatchStreamWriter, Schema, Struct, TimestampMicrosecond, Uint16,
   Uint32, Uint64, Uint8, Utf8, Vector, makeData, tableFromIPC, vectorFromArray, type DataType,
@@ -22,6 +24,7 @@ import { arg, machineLine, median } from './harness.js';
 
 const ROWS = Number(arg('rows', '8192'));
 const ROUNDS = Number(arg('rounds', '200'));
+const ONLY = arg('only', '');
 const PARTITIONS = 6;
 
 function rng(seed: number): () => number {
@@ -184,6 +187,27 @@ function arrowDecode(bytes: Uint8Array): void {
   for (const f of t.schema.fields) for (const d of t.getChild(f.name)!.data) takeArrays(d);
 }
 
+/** What decodeArrow also does beyond taking arrays: JS strings, and 64-bit values as Float64. */
+function toOurLayout(d: Data): void {
+  const id = d.type.typeId;
+  if (id === 5) {
+    const v = d.values as Uint8Array;
+    sink += Buffer.from(v.buffer, v.byteOffset, v.length).toString('latin1').length;
+  } else if (d.values instanceof BigInt64Array || d.values instanceof BigUint64Array) {
+    const w = new Uint32Array(d.values.buffer, d.values.byteOffset, 2 * d.length);
+    const out = new Float64Array(d.length);
+    for (let i = 0; i < d.length; i++) out[i] = w[2 * i + 1]! * 4294967296 + w[2 * i]!;
+    sink += out.length;
+  }
+  if (d.dictionary) for (const x of d.dictionary.data) toOurLayout(x);
+  for (const child of d.children) toOurLayout(child);
+}
+
+function arrowDecodeToOurs(bytes: Uint8Array): void {
+  const t = tableFromIPC(bytes);
+  for (const f of t.schema.fields) for (const d of t.getChild(f.name)!.data) toOurLayout(d);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 interface Case {
@@ -204,10 +228,14 @@ function partitionsOf(b: EventBatch): Int32Array[] {
   return lists.map((l) => Int32Array.from(l));
 }
 
-function time(f: () => void): number {
+/** Wall and CPU (user + system, all threads: GC included) milliseconds of one call. */
+function time(f: () => void): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   f();
-  return performance.now() - t0;
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 };
 }
 
 function run(c: Case): void {
@@ -225,24 +253,32 @@ function run(c: Case): void {
     'encode ours, 6 partitions (rows)': () => { for (const p of c.partitions) encodeArrow(batch, p); },
     'decode ours': () => void decodeArrow(ours),
     'decode apache-arrow': () => arrowDecode(ours),
+    'decode apache-arrow + strings, 64-bit': () => arrowDecodeToOurs(ours),
   } as const;
   type Op = keyof typeof ops;
-  const names = Object.keys(ops) as Op[];
-  const samples = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Op, number[]>;
+  const names = (Object.keys(ops) as Op[]).filter((n) => n.includes(ONLY));
+  const wall = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Op, number[]>;
+  const cpu = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Op, number[]>;
   const warmup = Math.max(5, Math.floor(ROUNDS / 10));
   for (let r = 0; r < warmup + ROUNDS; r++) {
     const order = r % 2 === 0 ? names : [...names].reverse();
     for (const n of order) {
-      const ms = time(ops[n]);
-      if (r >= warmup) samples[n].push((ms * 1e6) / batch.length);
+      const t = time(ops[n]);
+      if (r < warmup) continue;
+      wall[n].push((t.wall * 1e6) / batch.length);
+      cpu[n].push((t.cpu * 1e6) / batch.length);
     }
   }
-  const ns = (n: Op): number => median(samples[n]);
+  const ns = (n: Op): number => median(wall[n]);
   const fmt = (x: number): string => x.toFixed(1).padStart(8);
-  console.log(`\n${c.name}: ${batch.length} rows; message ${ours.length} bytes ours, ${theirs.length} apache-arrow; ${ROUNDS} rounds, median ns/row`);
-  for (const n of names) console.log(`  ${n.padEnd(34)} ${fmt(ns(n))}`);
-  console.log(`  ratio encode apache-arrow / ours    ${fmt(ns('encode apache-arrow') / ns('encode ours'))}x`);
-  console.log(`  ratio decode apache-arrow / ours    ${fmt(ns('decode apache-arrow') / ns('decode ours'))}x`);
+  console.log(`\n${c.name}: ${batch.length} rows; message ${ours.length} bytes ours, ${theirs.length} apache-arrow; ${ROUNDS} rounds`);
+  console.log(`  ${'ns/row (median)'.padEnd(40)}     wall      CPU`);
+  for (const n of names) console.log(`  ${n.padEnd(40)} ${fmt(ns(n))} ${fmt(median(cpu[n]))}`);
+  if (ONLY) return;
+  const ratio = (a: Op, b: Op): string => `${fmt(ns(a) / ns(b))}x wall ${fmt(median(cpu[a]) / median(cpu[b]))}x CPU`;
+  console.log(`  encode: apache-arrow / ours                ${ratio('encode apache-arrow', 'encode ours')}`);
+  console.log(`  decode: apache-arrow (arrays only) / ours  ${ratio('decode apache-arrow', 'decode ours')}`);
+  console.log(`  decode: apache-arrow (+ strings) / ours    ${ratio('decode apache-arrow + strings, 64-bit', 'decode ours')}`);
 }
 
 console.log(`arrow-codec: ${machineLine()}`);

@@ -334,7 +334,10 @@ class Table {
   /** A non-negative long below 2^53 (lengths, counts, offsets, ids). */
   int64(slot: number, name: string): number {
     const p = this.field(slot, 8);
-    return p < 0 ? 0 : readCount(this.bb, p, `${this.what} ${name}`);
+    if (p < 0) return 0;
+    const v = readCount(this.bb, p);
+    if (v < 0) throw corrupt(`${this.what} ${name} is out of range`);
+    return v;
   }
 
   /** Where the uoffset of field `slot` points, checked to leave `atLeast` bytes; -1 when absent. */
@@ -384,17 +387,21 @@ class Table {
     const v = this.vector(slot, 16);
     if (!v) return new Float64Array(0);
     const out = new Float64Array(2 * v.length);
-    for (let i = 0; i < out.length; i++) out[i] = readCount(this.bb, v.at + 8 * i, `${this.what} ${name}`);
+    for (let i = 0; i < out.length; i++) {
+      const x = readCount(this.bb, v.at + 8 * i);
+      if (x < 0) throw corrupt(`${this.what} ${name} is out of range`);
+      out[i] = x;
+    }
     return out;
   }
 }
 
 const DECODER = new TextDecoder();
 
-function readCount(bb: ByteBuffer, p: number, name: string): number {
+/** The long at p if it is in [0, 2^53), else -1. */
+function readCount(bb: ByteBuffer, p: number): number {
   const hi = bb.readInt32(p + 4);
-  if (hi < 0 || hi >= 0x200000) throw corrupt(`${name} is out of range`);
-  return hi * 4294967296 + bb.readUint32(p);
+  return hi < 0 || hi >= 0x200000 ? -1 : hi * 4294967296 + bb.readUint32(p);
 }
 
 function readMetadata(t: Table, slot: number): Record<string, string> {

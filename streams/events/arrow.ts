@@ -1,5 +1,5 @@
-// Arrow IPC framing of event batches (a Kafka message each with `kafka.format: arrow`, the default):
-// encodeArrow writes a batch, or chosen rows of it, as one self-contained Arrow IPC stream —
+// Arrow IPC framing of event batches (one Kafka message each): encodeArrow writes a batch, or
+// chosen rows of it, as one self-contained Arrow IPC stream —
 // Schema, the DictionaryBatch messages its enum columns need, one RecordBatch, end-of-stream — so
 // that pyarrow, apache-arrow, DuckDB or Spark read a single message as it is; decodeArrow reads
 // such a stream back, ours or another Arrow writer's with the same schema.
@@ -78,15 +78,16 @@ function arrowType(s: ColumnSpec): ArrowType {
   }
 }
 
-function arrowField(s: ColumnSpec, nextDictionaryId: () => number): ArrowField {
-  const enumLabels = s.enum;
-  if (enumLabels && enumLabels.length > 127) throw new InternalError(`${s.name}: ${enumLabels.length} enum labels do not fit Int8 dictionary indices`);
+/** The field of a column; `dictionaryId` for a top-level enum column (nested codes stay UInt8). */
+function arrowField(s: ColumnSpec, dictionaryId: number | null): ArrowField {
+  const labels = dictionaryId === null ? undefined : s.enum;
+  if (labels && labels.length > 127) throw new InternalError(`${s.name}: ${labels.length} enum labels do not fit Int8 dictionary indices`);
   return {
     name: s.name,
     nullable: s.nullable === true,
-    type: enumLabels ? { id: TYPE_UTF8 } : arrowType(s),
-    dictionary: enumLabels ? { id: nextDictionaryId(), indexBitWidth: 8, indexSigned: true } : null,
-    children: s.type === 'List' ? [arrowField(s.of!, nextDictionaryId)] : s.type === 'Struct' ? (s.fields ?? []).map((f) => arrowField(f, nextDictionaryId)) : [],
+    type: labels ? { id: TYPE_UTF8 } : arrowType(s),
+    dictionary: labels ? { id: dictionaryId!, indexBitWidth: 8, indexSigned: true } : null,
+    children: s.type === 'List' ? [arrowField(s.of!, null)] : s.type === 'Struct' ? (s.fields ?? []).map((f) => arrowField(f, null)) : [],
     metadata: s.type === 'Json' ? { [ARROW_JSON_KEY]: 'true' } : {},
   };
 }
@@ -113,7 +114,7 @@ function codecOf(type: EventType, v: number): TypeCodec {
   if (c) return c;
   const specs = EVENT_TYPES[type].columns;
   let ids = 0;
-  const fields = specs.map((s) => arrowField(s, () => ids++));
+  const fields = specs.map((s) => arrowField(s, s.enum ? ids++ : null));
   const schema: ArrowSchema = { fields, metadata: { [ARROW_TYPE_KEY]: type, [ARROW_VERSION_KEY]: String(v) } };
   const meta = schemaMessage(schema);
   const parts: Uint8Array[] = [new Uint8Array(framedSize(meta))];
@@ -138,14 +139,35 @@ function dictionaryFrame(id: number, labels: readonly string[]): Uint8Array {
   const { buffers, bodyLength } = plan.layout();
   const meta = dictionaryBatchMessage(id, labels.length, plan.nodes, buffers, bodyLength);
   const out = Buffer.alloc(framedSize(meta) + bodyLength);
-  plan.write(out, writeFrame(out, 0, meta), buffers);
+  plan.write(new Out(out), writeFrame(out, 0, meta), buffers);
   return out;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Encoding: a plan of every buffer's size and writer, then one allocation and one pass.
 
-type Writer = (dst: Buffer, at: number) => void;
+/**
+ * The output and typed views over all of it: every buffer starts 8-aligned, so a writer indexes a
+ * view (at >> 2 for 32-bit) instead of making one per buffer, which cost more than small copies.
+ */
+class Out {
+  readonly u16: Uint16Array;
+  readonly u32: Uint32Array;
+  readonly i32: Int32Array;
+  readonly f32: Float32Array;
+  readonly f64: Float64Array;
+
+  constructor(readonly buf: Buffer) {
+    const { buffer, byteOffset, length } = buf;
+    this.u16 = new Uint16Array(buffer, byteOffset, length >> 1);
+    this.u32 = new Uint32Array(buffer, byteOffset, length >> 2);
+    this.i32 = new Int32Array(buffer, byteOffset, length >> 2);
+    this.f32 = new Float32Array(buffer, byteOffset, length >> 2);
+    this.f64 = new Float64Array(buffer, byteOffset, length >> 3);
+  }
+}
+
+type Writer = (out: Out, at: number) => void;
 
 /** Rows of a column to write: [start, start + n), or `rows` (n of them) when given. */
 interface Selection {
@@ -182,11 +204,12 @@ class BodyPlan {
   }
 
   /** Writes every buffer and zeroes the padding after it (the output is not zero-filled). */
-  write(dst: Buffer, body: number, buffers: Float64Array): void {
+  write(out: Out, body: number, buffers: Float64Array): void {
+    const dst = out.buf;
     for (let i = 0; i < this.writers.length; i++) {
       const at = body + buffers[2 * i]!;
       const size = buffers[2 * i + 1]!;
-      this.writers[i]?.(dst, at);
+      this.writers[i]?.(out, at);
       for (let p = at + size, end = at + pad8(size); p < end; p++) dst[p] = 0;
     }
   }
@@ -216,18 +239,18 @@ export function encodeArrow(b: EventBatch, rows?: Int32Array): Uint8Array {
   const meta = recordBatchMessage(sel.n, plan.nodes, buffers, bodyLength);
   const total = codec.prefix.length + framedSize(meta) + bodyLength + 8;
   // Not zero-filled: every byte is written below (buffers, their padding, the frames).
-  const out = Buffer.allocUnsafeSlow(total);
-  out.set(codec.prefix, 0);
-  const body = writeFrame(out, codec.prefix.length, meta);
-  plan.write(out, body, buffers);
-  writeEos(out, body + bodyLength);
-  return new Uint8Array(out.buffer, out.byteOffset, total);
+  const buf = Buffer.allocUnsafeSlow(total);
+  buf.set(codec.prefix, 0);
+  const body = writeFrame(buf, codec.prefix.length, meta);
+  plan.write(new Out(buf), body, buffers);
+  writeEos(buf, body + bodyLength);
+  return new Uint8Array(buf.buffer, buf.byteOffset, total);
 }
 
 function planColumn(p: BodyPlan, s: ColumnSpec, c: ColumnData, valid: Uint8Array | undefined, sel: Selection): void {
   const nulls = valid ? countNulls(valid, sel) : 0;
   p.node(sel.n, nulls);
-  p.buffer(nulls > 0 ? Math.ceil(sel.n / 8) : 0, nulls > 0 ? (dst, at) => writeBitmap(dst, at, valid!, sel) : null);
+  p.buffer(nulls > 0 ? Math.ceil(sel.n / 8) : 0, nulls > 0 ? (out, at) => writeBitmap(out.buf, at, valid!, sel) : null);
   if (isNumeric(s.type)) planNumeric(p, s.type, c as NumericArray, sel);
   else if (isStringLike(s.type)) planString(p, c as StringData, sel);
   else if (s.type === 'List') planList(p, s, c as ListData, sel);
@@ -249,16 +272,21 @@ function writeBitmap(dst: Buffer, at: number, valid: Uint8Array, { start, n, row
 function planNumeric(p: BodyPlan, t: NumericType, a: NumericArray, sel: Selection): void {
   const { start, n, rows } = sel;
   if (t === 'UInt64' || t === 'Timestamp') {
-    p.buffer(8 * n, (dst, at) => write64(dst, at, a as Float64Array, sel));
+    p.buffer(8 * n, (out, at) => write64(out.u32, at >> 2, a as Float64Array, sel));
     return;
   }
   // Enum codes (UInt8) are written as they are: they are the Int8 dictionary indices.
-  const size = a.BYTES_PER_ELEMENT;
-  if (rows) {
-    p.buffer(size * n, (dst, at) => gather(dst, at, a, rows));
-  } else {
-    p.buffer(size * n, (dst, at) => dst.set(new Uint8Array(a.buffer, a.byteOffset + start * size, n * size), at));
-  }
+  p.buffer(a.BYTES_PER_ELEMENT * n, rows ? (out, at) => gather(out, at, a, rows) : (out, at) => copy(out, at, a.subarray(start, start + n)));
+}
+
+/** A whole numeric column into the view of its own type (a memmove, no view made). */
+function copy(out: Out, at: number, a: NumericArray): void {
+  if (a instanceof Uint8Array) out.buf.set(a, at);
+  else if (a instanceof Uint16Array) out.u16.set(a, at >> 1);
+  else if (a instanceof Uint32Array) out.u32.set(a, at >> 2);
+  else if (a instanceof Int32Array) out.i32.set(a, at >> 2);
+  else if (a instanceof Float32Array) out.f32.set(a, at >> 2);
+  else out.f64.set(a, at >> 3);
 }
 
 /**
@@ -266,34 +294,64 @@ function planNumeric(p: BodyPlan, t: NumericType, a: NumericArray, sel: Selectio
  * and Float32 too). One loop per width: a single loop over every array type runs megamorphic, 5x
  * slower.
  */
-function gather(dst: Buffer, at: number, a: NumericArray, rows: Int32Array): void {
-  const to = dst.byteOffset + at;
-  const n = rows.length;
+function gather(out: Out, at: number, a: NumericArray, rows: Int32Array): void {
   switch (a.BYTES_PER_ELEMENT) {
-    case 1: return gather8(new Uint8Array(dst.buffer, to, n), new Uint8Array(a.buffer, a.byteOffset, a.length), rows);
-    case 2: return gather16(new Uint16Array(dst.buffer, to, n), new Uint16Array(a.buffer, a.byteOffset, a.length), rows);
-    case 4: return gather32(new Uint32Array(dst.buffer, to, n), new Uint32Array(a.buffer, a.byteOffset, a.length), rows);
-    default: return gather64(new Float64Array(dst.buffer, to, n), a as Float64Array, rows);
+    case 1: return gather8(out.buf, at, a as Uint8Array, rows);
+    case 2: return gather16(out.u16, at >> 1, new Uint16Array(a.buffer, a.byteOffset, a.length), rows);
+    case 4: return gather32(out.u32, at >> 2, new Uint32Array(a.buffer, a.byteOffset, a.length), rows);
+    default: return gather64(out.f64, at >> 3, a as Float64Array, rows);
   }
 }
 
-function gather8(d: Uint8Array, a: Uint8Array, rows: Int32Array): void {
-  for (let i = 0; i < rows.length; i++) d[i] = a[rows[i]!]!;
+function gather8(d: Uint8Array, k: number, a: Uint8Array, rows: Int32Array): void {
+  for (let i = 0; i < rows.length; i++) d[k + i] = a[rows[i]!]!;
 }
 
-function gather16(d: Uint16Array, a: Uint16Array, rows: Int32Array): void {
-  for (let i = 0; i < rows.length; i++) d[i] = a[rows[i]!]!;
+function gather16(d: Uint16Array, k: number, a: Uint16Array, rows: Int32Array): void {
+  for (let i = 0; i < rows.length; i++) d[k + i] = a[rows[i]!]!;
 }
 
-function gather32(d: Uint32Array, a: Uint32Array, rows: Int32Array): void {
-  for (let i = 0; i < rows.length; i++) d[i] = a[rows[i]!]!;
+function gather32(d: Uint32Array, k: number, a: Uint32Array, rows: Int32Array): void {
+  for (let i = 0; i < rows.length; i++) d[k + i] = a[rows[i]!]!;
 }
 
-function gather64(d: Float64Array, a: Float64Array, rows: Int32Array): void {
-  for (let i = 0; i < rows.length; i++) d[i] = a[rows[i]!]!;
+function gather64(d: Float64Array, k: number, a: Float64Array, rows: Int32Array): void {
+  for (let i = 0; i < rows.length; i++) d[k + i] = a[rows[i]!]!;
 }
 
-/** Offsets of chosen rows' values (lists or strings), from 0, in `out` (n + 1 entries). */
+/**
+ * Float64 values as 64-bit integers into `w` from word `k`, two 32-bit stores each: the high word
+ * is floor(v / 2^32) (negative before 1970, which the Uint32 store wraps to two's complement).
+ */
+function write64(w: Uint32Array, k: number, a: Float64Array, { start, n, rows }: Selection): void {
+  if (rows) {
+    for (let i = 0; i < n; i++) {
+      const v = a[rows[i]!]!;
+      const hi = Math.floor(v / TWO_32);
+      w[k + 2 * i] = v - hi * TWO_32;
+      w[k + 2 * i + 1] = hi;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = a[start + i]!;
+      const hi = Math.floor(v / TWO_32);
+      w[k + 2 * i] = v - hi * TWO_32;
+      w[k + 2 * i + 1] = hi;
+    }
+  }
+}
+
+/** Offsets [o[start] .. o[start + n]] rebased to 0. */
+function planRebasedOffsets(p: BodyPlan, o: Int32Array, start: number, n: number): void {
+  p.buffer(4 * (n + 1), (out, at) => rebase(out.i32, at >> 2, o, start, n));
+}
+
+function rebase(w: Int32Array, k: number, o: Int32Array, start: number, n: number): void {
+  const base = o[start]!;
+  for (let i = 0; i <= n; i++) w[k + i] = o[start + i]! - base;
+}
+
+/** Offsets of chosen rows' values (lists or strings), from 0 (n + 1 of them). */
 function gatherOffsets(o: Int32Array, rows: Int32Array): Int32Array {
   const out = new Int32Array(rows.length + 1);
   for (let i = 0; i < rows.length; i++) {
@@ -301,38 +359,6 @@ function gatherOffsets(o: Int32Array, rows: Int32Array): Int32Array {
     out[i + 1] = out[i]! + o[r + 1]! - o[r]!;
   }
   return out;
-}
-
-/**
- * Float64 values as 64-bit integers, two 32-bit stores each: the high word is floor(v / 2^32)
- * (negative for timestamps before 1970, which the Uint32 store wraps to two's complement).
- */
-function write64(dst: Buffer, at: number, a: Float64Array, { start, n, rows }: Selection): void {
-  const w = new Uint32Array(dst.buffer, dst.byteOffset + at, 2 * n);
-  if (rows) {
-    for (let i = 0; i < n; i++) {
-      const v = a[rows[i]!]!;
-      const hi = Math.floor(v / TWO_32);
-      w[2 * i] = v - hi * TWO_32;
-      w[2 * i + 1] = hi;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const v = a[start + i]!;
-      const hi = Math.floor(v / TWO_32);
-      w[2 * i] = v - hi * TWO_32;
-      w[2 * i + 1] = hi;
-    }
-  }
-}
-
-/** Offsets [o[start] .. o[start + n]] rebased to 0, as one Int32 buffer. */
-function planRebasedOffsets(p: BodyPlan, o: Int32Array, start: number, n: number): void {
-  p.buffer(4 * (n + 1), (dst, at) => {
-    const w = new Int32Array(dst.buffer, dst.byteOffset + at, n + 1);
-    const base = o[start]!;
-    for (let i = 0; i <= n; i++) w[i] = o[start + i]! - base;
-  });
 }
 
 function planString(p: BodyPlan, d: StringData, sel: Selection): void {
@@ -344,25 +370,39 @@ function planString(p: BodyPlan, d: StringData, sel: Selection): void {
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes !== text.length) return planUtf8(p, d, sel);
     planRebasedOffsets(p, o, start, n);
-    p.buffer(bytes, (dst, at) => dst.write(text, at, bytes, 'latin1'));
+    p.buffer(bytes, (out, at) => out.buf.write(text, at, bytes, 'latin1'));
     return;
   }
-  // Chosen rows of an ASCII column: the whole column as latin1 bytes in a scratch buffer (one
-  // native write), then each row's bytes copied four at a time (5x a charCodeAt loop; a native
-  // copy per value costs more than the copy itself for strings this short).
-  const first = o[0]!;
-  const all = d.data.substring(first, o[o.length - 1]!);
-  if (Buffer.byteLength(all, 'utf8') !== all.length) return planUtf8(p, d, sel);
+  // Chosen rows of an ASCII column: each row's bytes copied from the column's latin1 bytes.
+  const bytes = asciiBytesOf(d);
+  if (!bytes) return planUtf8(p, d, sel);
   const offsets = gatherOffsets(o, rows);
-  p.buffer(4 * (n + 1), (dst, at) => dst.set(new Uint8Array(offsets.buffer), at));
-  p.buffer(offsets[n]!, (dst, at) => {
-    const src = scratchOf(all.length);
-    src.write(all, 0, all.length, 'latin1');
-    copyRows(dst, at, src, o, first, rows);
-  });
+  p.buffer(4 * (n + 1), (out, at) => out.i32.set(offsets, at >> 2));
+  p.buffer(offsets[n]!, (out, at) => copyRows(out.buf, at, bytes, o, o[0]!, rows));
 }
 
-/** Copies the bytes of `rows` (offsets `o`, less `first`, into `src`) to dst at `at`, 4 at a time. */
+/**
+ * Latin1 bytes of whole ASCII string columns (null: not ASCII), kept while the column lives: the
+ * producer encodes one batch as several row selections (one per partition), and each would
+ * otherwise scan and convert the whole column again. Costs a copy of the column's text meanwhile.
+ */
+const columnBytes = new WeakMap<StringData, { data: string; offsets: Int32Array; bytes: Buffer | null }>();
+
+function asciiBytesOf(d: StringData): Buffer | null {
+  const c = columnBytes.get(d);
+  if (c && c.data === d.data && c.offsets === d.offsets) return c.bytes;
+  const o = d.offsets;
+  const all = d.data.substring(o[0]!, o[o.length - 1]!);
+  const bytes = Buffer.byteLength(all, 'utf8') === all.length ? Buffer.from(all, 'latin1') : null;
+  columnBytes.set(d, { data: d.data, offsets: o, bytes });
+  return bytes;
+}
+
+/**
+ * Copies the bytes of `rows` (offsets `o`, less `first`, into `src`) to dst at `at`, four at a
+ * time: 5x a charCodeAt loop, and a native copy per value costs more than the copy itself for
+ * strings this short.
+ */
 function copyRows(dst: Buffer, at: number, src: Buffer, o: Int32Array, first: number, rows: Int32Array): void {
   const from = new DataView(src.buffer, src.byteOffset, src.length);
   const to = new DataView(dst.buffer, dst.byteOffset, dst.length);
@@ -374,14 +414,6 @@ function copyRows(dst: Buffer, at: number, src: Buffer, o: Int32Array, first: nu
     for (; j + 4 <= end; j += 4, q += 4) to.setUint32(q, from.getUint32(j, true), true);
     for (; j < end; j++) dst[q++] = src[j]!;
   }
-}
-
-let scratch = Buffer.allocUnsafeSlow(1 << 16);
-
-/** A module-owned buffer of at least `n` bytes (encoding is synchronous: one user at a time). */
-function scratchOf(n: number): Buffer {
-  if (scratch.length < n) scratch = Buffer.allocUnsafeSlow(Math.max(n, 2 * scratch.length));
-  return scratch;
 }
 
 /** Strings with non-ASCII text: each value encoded on its own (a lone surrogate becomes U+FFFD). */
@@ -396,9 +428,9 @@ function planUtf8(p: BodyPlan, d: StringData, { start, n, rows }: Selection): vo
     total += Buffer.byteLength(v, 'utf8');
     offsets[i + 1] = total;
   }
-  p.buffer(4 * (n + 1), (dst, at) => dst.set(new Uint8Array(offsets.buffer), at));
-  p.buffer(total, (dst, at) => {
-    for (let i = 0; i < n; i++) dst.write(values[i]!, at + offsets[i]!, offsets[i + 1]! - offsets[i]!, 'utf8');
+  p.buffer(4 * (n + 1), (out, at) => out.i32.set(offsets, at >> 2));
+  p.buffer(total, (out, at) => {
+    for (let i = 0; i < n; i++) out.buf.write(values[i]!, at + offsets[i]!, offsets[i + 1]! - offsets[i]!, 'utf8');
   });
 }
 
@@ -412,7 +444,7 @@ function planList(p: BodyPlan, s: ColumnSpec, l: ListData, { start, n, rows }: S
   const offsets = gatherOffsets(o, rows);
   const items = new Int32Array(offsets[n]!);
   for (let i = 0, k = 0; i < n; i++) for (let j = o[rows[i]!]!, end = o[rows[i]! + 1]!; j < end; j++) items[k++] = j;
-  p.buffer(4 * (n + 1), (dst, at) => dst.set(new Uint8Array(offsets.buffer), at));
+  p.buffer(4 * (n + 1), (out, at) => out.i32.set(offsets, at >> 2));
   planColumn(p, s.of!, l.items, undefined, { start: 0, n: items.length, rows: items });
 }
 
@@ -577,13 +609,16 @@ class Cursor {
     return [n, nulls];
   }
 
-  /** Where the next buffer starts in the input, checked to lie in the body and hold `need` bytes. */
-  nextBuffer(need: number, what: string): number {
+  /**
+   * Where the next buffer starts in the input, checked to lie in the body and hold `need` bytes
+   * (`path` and `part` name it in an error).
+   */
+  nextBuffer(need: number, path: string, part = ''): number {
     const i = 2 * this.buffer++;
     const offset = this.rb.buffers[i]!;
     const length = this.rb.buffers[i + 1]!;
     if (offset + length > this.frame.bodyLength) throw corrupt(`record batch body is ${this.frame.bodyLength} bytes, buffers need ${offset + length}`);
-    if (length < need) throw corrupt(`${what}: buffer of ${length} bytes where ${need} are needed`);
+    if (length < need) throw corrupt(`${path}${part}: buffer of ${length} bytes where ${need} are needed`);
     this.lastLength = length;
     return this.frame.bodyStart + offset;
   }
@@ -594,14 +629,24 @@ function decodeRecordBatch(input: Buffer, f: Frame, rb: RecordBatchMeta, schema:
   const cur = new Cursor(input, f, rb, schema.nodeCount, schema.bufferCount, 'record batch');
   const cols: Columns = {};
   const valid: Validity = {};
+  const paths = pathsOf(type);
   EVENT_TYPES[type].columns.forEach((s, i) => {
-    const path = `${type}.${s.name}`;
+    const path = paths[i]!;
     const c = decodeColumn(cur, s, schema.fields[i]!, path, true, dictionaries);
     if (c.length !== rb.length) throw corrupt(`${path}: ${c.length} rows in a record batch of ${rb.length}`);
     cols[s.name] = c.col;
     if (c.valid) valid[s.name] = c.valid;
   });
   return new EventBatch(type, rb.length, cols, valid, schema.v);
+}
+
+const columnPaths = new Map<EventType, string[]>();
+
+/** `type.column` of every column, for errors (made once, not per batch). */
+function pathsOf(type: EventType): string[] {
+  let p = columnPaths.get(type);
+  if (!p) columnPaths.set(type, (p = EVENT_TYPES[type].columns.map((s) => `${type}.${s.name}`)));
+  return p;
 }
 
 interface Decoded {
@@ -613,12 +658,11 @@ interface Decoded {
 function decodeColumn(cur: Cursor, s: ColumnSpec, f: ArrowField, path: string, top: boolean, dictionaries: Map<number, Dictionary>): Decoded {
   const input = cur.input;
   const [n, nulls] = cur.nextNode(path);
-  const validAt = cur.nextBuffer(nulls > 0 ? Math.ceil(n / 8) : 0, `${path} validity`);
+  const validAt = cur.nextBuffer(nulls > 0 ? Math.ceil(n / 8) : 0, path, ' validity');
   let valid: Uint8Array | undefined;
   if (nulls > 0) {
     if (!top || !s.nullable) throw new BatchFormatError(`${path}: ${nulls} nulls in a column that is not nullable`);
-    valid = new Uint8Array(n);
-    for (let i = 0; i < n; i++) valid[i] = (input[validAt + (i >>> 3)]! >> (i & 7)) & 1;
+    valid = unpackBits(input, validAt, n);
   }
   let col: ColumnData;
   if (f.dictionary && s.enum) {
@@ -666,28 +710,63 @@ function typedAt<T extends ArrayBufferView>(C: TypedCtor<T>, input: Buffer, at: 
   return a;
 }
 
+// The hot loops of decoding are small functions of one array type each, so that V8 compiles them
+// monomorphic (inside decodeColumn, which sees every type, they ran several times slower).
+
+function unpackBits(src: Uint8Array, at: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (src[at + (i >>> 3)]! >>> (i & 7)) & 1;
+  return out;
+}
+
 /** 64-bit integers as exact Float64 values; one beyond ±(2^53 - 1) is refused, not rounded. */
 function decode64(cur: Cursor, n: number, signed: boolean, valid: Uint8Array | undefined, path: string): Float64Array {
-  const w = typedAt(Uint32Array, cur.input, cur.nextBuffer(8 * n, path), 2 * n);
+  const at = cur.nextBuffer(8 * n, path);
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = (signed ? w[2 * i + 1]! | 0 : w[2 * i + 1]!) * TWO_32 + w[2 * i]!;
-    if (v > Number.MAX_SAFE_INTEGER || v < -Number.MAX_SAFE_INTEGER) {
-      if (valid && valid[i] === 0) continue; // whatever a null slot holds
-      throw new BatchFormatError(`${path}: value at row ${i} does not fit in 53 bits (read exactly or not at all)`);
-    }
+  const i32 = signed ? typedAt(Int32Array, cur.input, at, 2 * n) : null;
+  const u32 = signed ? null : typedAt(Uint32Array, cur.input, at, 2 * n);
+  for (let i = 0; ; i++) {
+    i = i32 ? fromInt64(i32, out, i) : fromUint64(u32!, out, i);
+    if (i < 0) return out;
+    // A null slot may hold anything; a value must fit.
+    if (!valid || valid[i] !== 0) throw new BatchFormatError(`${path}: value at row ${i} does not fit in 53 bits (read exactly or not at all)`);
+  }
+}
+
+/** Unsigned (lo, hi) words from row `from` into out; the row of the first value ≥ 2^53, or -1. */
+function fromUint64(w: Uint32Array, out: Float64Array, from: number): number {
+  for (let i = from; i < out.length; i++) {
+    const hi = w[2 * i + 1]!;
+    if (hi >= 0x200000) return i;
+    out[i] = hi * TWO_32 + w[2 * i]!;
+  }
+  return -1;
+}
+
+/** Signed (lo, hi) words from row `from` into out; the row of the first beyond ±(2^53 - 1), or -1. */
+function fromInt64(w: Int32Array, out: Float64Array, from: number): number {
+  for (let i = from; i < out.length; i++) {
+    const v = w[2 * i + 1]! * TWO_32 + (w[2 * i]! >>> 0);
+    if (v > Number.MAX_SAFE_INTEGER || v < -Number.MAX_SAFE_INTEGER) return i;
     out[i] = v;
   }
-  return out;
+  return -1;
+}
+
+/** The first row whose offset is below the one before, or -1. */
+function backwardsAt(o: Int32Array, n: number): number {
+  for (let i = 0; i < n; i++) if (o[i + 1]! < o[i]!) return i;
+  return -1;
 }
 
 /** Offsets of n values (none at all is allowed for n = 0): non-negative, never going back. */
 function decodeOffsets(cur: Cursor, n: number, path: string): Int32Array {
-  const at = cur.nextBuffer(n > 0 ? 4 * (n + 1) : 0, `${path} offsets`);
+  const at = cur.nextBuffer(n > 0 ? 4 * (n + 1) : 0, path, ' offsets');
   if (n === 0 && cur.lastLength < 4) return new Int32Array(1);
   const o = typedAt(Int32Array, cur.input, at, n + 1);
   if (o[0]! < 0) throw corrupt(`${path}: negative offset`);
-  for (let i = 0; i < n; i++) if (o[i + 1]! < o[i]!) throw corrupt(`${path}: offsets go backwards at row ${i}`);
+  const back = backwardsAt(o, n);
+  if (back >= 0) throw corrupt(`${path}: offsets go backwards at row ${back}`);
   return o;
 }
 
@@ -696,7 +775,7 @@ function decodeStrings(cur: Cursor, n: number, path: string): StringData {
   const o = decodeOffsets(cur, n, path);
   const base = o[0]!;
   const end = o[n]!;
-  const at = cur.nextBuffer(end, `${path} data`);
+  const at = cur.nextBuffer(end, path, ' data');
   const bytes = input.subarray(at + base, at + end);
   if (isAscii(bytes)) {
     let offsets = o;
