@@ -46,20 +46,20 @@ export const INPUT_FLAGS: FlagSpec[] = [
   { long: 'promisc-off', path: 'input.promisc_off', set: true, help: 'Disable promiscuous mode' },
 ];
 export const AFPACKET_FLAGS: FlagSpec[] = [
-  { long: 'afp-block-size', arg: 'BYTES', path: 'afpacket.block_size', help: 'Ring buffer block size (default: 2097152)' },
-  { long: 'afp-block-count', arg: 'N', path: 'afpacket.block_count', help: 'Ring buffer block count (default: 64)' },
+  { long: 'afp-block-size', arg: 'BYTES', path: 'afpacket.block_size', help: 'Ring buffer block size' },
+  { long: 'afp-block-count', arg: 'N', path: 'afpacket.block_count', help: 'Ring buffer block count' },
   { long: 'afp-fanout-group', arg: 'ID', path: 'afpacket.fanout_group', help: 'Fanout group ID (0 = disabled)' },
   { long: 'afp-fanout-mode', arg: 'MODE', path: 'afpacket.fanout_mode', help: 'Fanout mode: hash, lb, cpu, rollover, random' },
 ];
 export const FLOW_FLAGS: FlagSpec[] = [
-  { long: 'idle-timeout', arg: 'SECS', path: 'flow.idle_timeout', help: 'Idle timeout (default: 300)' },
-  { long: 'active-timeout', arg: 'SECS', path: 'flow.active_timeout', help: 'Active timeout (default: 1800)' },
+  { long: 'idle-timeout', arg: 'SECS', path: 'flow.idle_timeout', help: 'Idle timeout' },
+  { long: 'active-timeout', arg: 'SECS', path: 'flow.active_timeout', help: 'Active timeout' },
   { long: 'max-flows', arg: 'COUNT', path: 'flow.max_flows', help: 'Maximum flow table size (0 = unlimited)' },
   { long: 'max-payload', arg: 'BYTES', path: 'flow.max_payload', help: 'Max payload bytes inspected per direction' },
-  { long: 'status-interval', arg: 'SECS', path: 'flow.status_interval', help: 'Seconds between flow update events (default: 60, 0 = none)' },
+  { long: 'status-interval', arg: 'SECS', path: 'flow.status_interval', help: 'Seconds between flow update events' },
   { long: 'no-frag', path: 'fragment.disabled', set: true, help: 'Disable fragment reassembly' },
-  { long: 'max-frag-tables', arg: 'N', path: 'fragment.max_tables', help: 'Max fragment tables (default: 1024)' },
-  { long: 'frag-timeout', arg: 'SECS', path: 'fragment.timeout', help: 'Fragment timeout (default: 30)' },
+  { long: 'max-frag-tables', arg: 'N', path: 'fragment.max_tables', help: 'Max fragment tables' },
+  { long: 'frag-timeout', arg: 'SECS', path: 'fragment.timeout', help: 'Fragment timeout' },
   { long: 'ndpi', path: 'ndpi.enabled', set: true, help: 'Enable nDPI application labeling (ndpi_appid, ndpi_category, ndpi_risk_*)' },
   { long: 'ndpi-protocol-file', arg: 'FILE', path: 'ndpi.protocol_file', help: 'nDPI custom protocol definitions' },
   { long: 'ndpi-categories-file', arg: 'FILE', path: 'ndpi.categories_file', help: 'nDPI custom category definitions' },
@@ -68,23 +68,28 @@ export const OUTPUT_FLAGS: FlagSpec[] = [
   { long: 'parquet-dir', arg: 'DIR', path: 'output.parquet_dir', help: 'Output directory for Parquet files' },
   { long: 'parquet-batch-size', arg: 'N', path: 'output.parquet_batch_size', help: 'Flows per file' },
   { long: 'parquet-prefix', arg: 'PREFIX', path: 'output.parquet_file_prefix', help: 'Filename prefix' },
-  { long: 'parquet-schema', arg: 'TYPE', path: 'output.parquet_schema', help: 'Schema: simple' },
+  { long: 'parquet-schema', arg: 'TYPE', path: 'output.parquet_schema', help: 'Schema tier: simple (Community v1)' },
   { long: 'observation', arg: 'NAME', path: 'output.observation', help: 'Observation domain name' },
   { long: 'hive-boundary-flush', path: 'output.hive_boundary_flush', set: true, help: 'Flush at day boundaries' },
 ];
-export const ANALYZER_FLAGS: FlagSpec[] = [
+export const KAFKA_FLAGS: FlagSpec[] = [
+  { long: 'kafka', arg: 'BROKERS', path: 'kafka.brokers', help: 'Publish/consume over Kafka (host:port[,host:port]) instead of in-process' },
+  { long: 'topic-prefix', arg: 'PREFIX', path: 'transport.topic_prefix', help: 'Topic name prefix' },
+  { long: 'group', arg: 'NAME', path: 'kafka.group', help: 'Kafka consumer group of this process' },
+];
+export const UNTIL_END_FLAG: FlagSpec = { long: 'until-end', path: 'pipeline.until_end', set: true, help: 'Exit once the producers of the input (on the Kafka control topic) have ended and it is drained' };
+export const GRAPH_FLAG: FlagSpec = { long: 'graph', help: 'Print the pipeline this command would run (sources, topics, analyzers, sinks) and exit' };
+export const ANALYZE_FLAGS: FlagSpec[] = [
   { long: 'analyzers', arg: 'DIR', path: 'analyzers.dir', help: 'Load user analyzers from DIR' },
   { long: 'no-builtin-analyzers', path: 'analyzers.builtins', set: false, help: 'Do not run the built-in analyzers' },
   { long: 'analyzer-config-dir', arg: 'DIR', path: 'analyzers.config_dir', help: 'Folder of <analyzer>.yaml configs (e.g. threat-feed.yaml)' },
+];
+export const ALERT_FLAGS: FlagSpec[] = [
   { long: 'alerts', arg: 'FILE', path: 'alerts.file', help: 'Append alerts to FILE (JSON lines)' },
   { long: 'alerts-stdout', path: 'alerts.stdout', set: true, help: 'Print alerts on stdout' },
   { long: 'alerts-webhook', arg: 'URL', path: 'alerts.webhook_url', help: 'POST alerts to URL' },
 ];
-export const KAFKA_FLAGS: FlagSpec[] = [
-  { long: 'kafka', arg: 'BROKERS', path: 'kafka.brokers', help: 'Publish/consume over Kafka (host:port[,host:port]) instead of in-process' },
-  { long: 'topic-prefix', arg: 'PREFIX', path: 'transport.topic_prefix', help: 'Topic name prefix (default: damselfly)' },
-  { long: 'group', arg: 'NAME', path: 'kafka.group', help: 'Kafka consumer group of this process' },
-];
+export const ANALYZER_FLAGS: FlagSpec[] = [...ANALYZE_FLAGS, ...ALERT_FLAGS];
 export const LOG_FLAGS: FlagSpec[] = [
   { long: 'verbose', short: 'v', path: 'output.verbose', count: true, help: 'Increase verbosity (-vv for debug)' },
   { long: 'quiet', short: 'q', path: 'output.verbose', help: 'Quiet mode (warnings and errors only)' },
@@ -166,11 +171,15 @@ export function parseArgs(cmd: CommandSpec, schema: ConfigSchema, argv: string[]
   return { opts, config, help };
 }
 
-export function helpText(cmd: CommandSpec): string {
+/** --help text; each flag that sets a config key shows the key and its default, from the schema. */
+export function helpText(cmd: CommandSpec, schema?: ConfigSchema): string {
   const flags = [...cmd.flags, ...(cmd.config ? [CONFIG_FLAG] : []), HELP_FLAG];
   const rows = flags.map((f) => {
     const left = `${f.short ? `-${f.short}, ` : '    '}--${f.long}${f.arg ? ` <${f.arg}>` : ''}`;
-    return `  ${left.padEnd(34)} ${f.help}${f.path ? `  [${f.path}]` : ''}`;
+    const [section, key] = (f.path ?? '').split('.');
+    const spec = f.path && schema ? schema[section!]?.[key!] : undefined;
+    const def = spec && spec.default !== undefined && spec.default !== '' && f.arg ? `, default ${String(spec.default)}` : '';
+    return `  ${left.padEnd(34)} ${f.help}${f.path ? `  [${f.path}${def}]` : ''}`;
   });
   const ex = cmd.examples?.length ? `\n\nExamples:\n${cmd.examples.map((e) => `  ${e}`).join('\n')}` : '';
   return `${cmd.summary}\n\nUsage: ${cmd.usage}\n\nOptions:\n${rows.join('\n')}${ex}\n`;

@@ -12,6 +12,8 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   run: { summary: 'whole pipeline in one process: capture → flows → Parquet', load: async () => (await import('./commands/run.js')).runCommand },
   sensor: { summary: 'meter a capture into flow events (--format jsonl)', load: async () => (await import('./commands/sensor.js')).sensorCommand },
+  analyze: { summary: 'analyzer workers over Kafka: events in, alerts out (scale-out)', load: async () => (await import('./commands/analyze.js')).analyzeCommand },
+  sink: { summary: 'one sink over Kafka: sink parquet | sink alerts (scale-out)', load: async () => (await import('./commands/sink.js')).sinkCommand },
   demo: { summary: 'generate a synthetic capture and run the pipeline on it', load: async () => (await import('./commands/demo.js')).demoCommand },
   analyzer: { summary: 'analyzer new NAME | analyzer test FILE.ts --replay <capture|jsonl|parquet>', load: async () => (await import('./commands/analyzer.js')).analyzerCommand },
 };
@@ -29,13 +31,13 @@ function usage(): string {
 /**
  * isolated-vm (the analyzer sandboxes) needs `node --no-node-snapshot` on Node 20, and that flag
  * costs every process ~30 ms of start-up, its DuckDB worker thread included. So the CLI starts
- * without it and re-runs itself with it only when analyzers may run: `analyzer`, `demo`, and `run`
- * unless the command line turns every analyzer off (a config file may turn them on: re-run then).
+ * without it and re-runs itself with it only when analyzers may run: `analyzer`, `demo`, `analyze`,
+ * and `run` unless the command line turns every analyzer off (a config file may turn them on: re-run then).
  */
 function needsSandbox(cmd: string, rest: string[]): boolean {
   if (rest.includes('--help') || rest.includes('-h')) return false;
   if (cmd === 'analyzer' || cmd === 'demo') return true;
-  if (cmd !== 'run') return false;
+  if (cmd !== 'run' && cmd !== 'analyze') return false;
   const hasConfig = rest.some((a) => a === '-c' || a === '--config' || a.startsWith('--config=') || /^-c./.test(a));
   const userAnalyzers = rest.some((a) => a === '--analyzers' || a.startsWith('--analyzers='));
   return hasConfig || userAnalyzers || !rest.includes('--no-builtin-analyzers');

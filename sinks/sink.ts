@@ -2,12 +2,13 @@
 // persists or forwards them (Parquet, alerts, pcap triggers). One instance per output.
 //
 // Lifecycle: open() (fail fast on user errors such as an unwritable directory) → write(batch)*
+// (each an EventBatch of the sink's event type, by column)
 // → close(). write() is the subscription handler: it resolves once the batch is safely taken
 // (buffered or written), which is the transport's commit. At-least-once delivery means a batch
 // may arrive twice: a sink that promises exactly-once output deduplicates itself (Parquet: by
 // flowid + seq). If write() rejects, nothing of the batch may be lost: the transport retries it.
 
-import type { DamselflyEvent } from '../streams/schema.js';
+import type { EventBatch } from '../streams/events/batch.js';
 
 /** Counters every sink reports (Vector's component spec: received / sent / dropped / errors). */
 export interface SinkStats {
@@ -26,10 +27,10 @@ export interface SinkResult {
   rows: number;
 }
 
-export interface Sink<E = DamselflyEvent, S extends SinkStats = SinkStats> {
+export interface Sink<B = EventBatch, S extends SinkStats = SinkStats> {
   readonly name: string;
   open(): Promise<void>;
-  write(batch: readonly E[]): Promise<void>;
+  write(batch: B): Promise<void>;
   /** Flush everything buffered, release resources; idempotent. */
   close(): Promise<SinkResult>;
   stats(): S;

@@ -138,3 +138,16 @@ export function describeSchema(schema: ConfigSchema): string {
   }
   return lines.join('\n');
 }
+
+// Typed reads of a validated config, for the modules' resolvers (every key has been checked
+// against its spec, so only absence needs handling).
+export function str(c: Config, section: string, key: string): string | undefined {
+  const v = c[section]?.[key];
+  return v === undefined ? undefined : String(v);
+}
+export function num(c: Config, section: string, key: string): number {
+  return Number(c[section]?.[key]);
+}
+export function bool(c: Config, section: string, key: string): boolean {
+  return c[section]?.[key] === true;
+}

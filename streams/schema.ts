@@ -199,6 +199,7 @@ export interface EventMap {
   alert: AlertEvent;
   trigger: TriggerEvent;
   stats: StatsEvent;
+  control: ControlEvent;
 }
 
 export type EventOf<T extends EventType> = EventMap[T];
@@ -211,4 +212,15 @@ export interface TriggerEvent extends EventEnvelope {
   ttl_s: number;
   reason: string;
   alert_id: string;
+}
+
+/** A process begins or ends publishing (`<prefix>.control`, Kafka only). */
+export interface ControlEvent extends EventEnvelope {
+  type: 'control';
+  producer: string;
+  action: 'begin' | 'end';
+  role: string;
+  topics: string[];
+  /** end: events published, by topic. */
+  events?: Record<string, number>;
 }

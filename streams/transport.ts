@@ -1,26 +1,33 @@
 // The Transport contract: how every module publishes and consumes events. Two implementations:
-// `embedded/` (in-process, the default) and `kafka/` (kafkajs, later). The shape follows Kafka so
-// the second one is a thin adapter:
-//   - topic      = Kafka topic (`<prefix>.flows`, ...; see schema.ts topicFor)
-//   - key        = eventKey(e) (flow id / host) = Kafka message key, so a flow stays ordered
+// `embedded/` (in-process, the default) and `kafka/`. The shape follows Kafka so the second one is
+// a thin adapter:
+//   - topic      = Kafka topic (`<prefix>.flows`, ...; see events/table.ts topicFor)
+//   - batch      = what travels: an EventBatch (events of the topic's type by column; on Kafka one
+//                  Arrow IPC message per partition, or one JSON message per event). The embedded
+//                  transport carries any Batch (an array works too), the Kafka one EventBatches.
+//   - key        = the type's key column (flow id / host): on Kafka it picks the partition, so all
+//                  events of a flow stay in one partition, in order
 //   - group      = Kafka consumer group: every group sees every event of the topic; within a group
 //                  each event goes to one subscriber
-//   - batches    = kafkajs eachBatch; the handler's promise resolving IS the commit: the next batch
+//   - handler    = kafkajs eachBatch; the handler's promise resolving IS the commit: the next batch
 //                  of that subscriber comes only after it (at-least-once: a batch whose handler
 //                  failed is redelivered, so handlers must tolerate duplicates — sinks dedup by
 //                  (flowid, seq))
 //   - publish()  = producer.send(): resolves once the events are accepted (embedded: queued in
-//                  bounded memory; Kafka: acked). It waits while the transport is full; it never
-//                  drops events silently.
+//                  bounded memory; Kafka: buffered within a bound, then acked). It waits while the
+//                  transport is full; it never drops events silently.
+//   - drain()    = the end of a bounded run: everything published so far handled by a group.
+// Counters are in events (rows), not batches.
 
-import type { DamselflyEvent } from './schema.js';
+import type { EventBatch } from './events/batch.js';
 
-/** The least a transport needs of an event: its `type` (events are JSON objects). */
-export interface StreamEvent {
-  readonly type: string;
+/** What a transport moves: a sequence of events that can be cut (an EventBatch, or an array). */
+export interface Batch {
+  readonly length: number;
+  slice(start: number, end: number): Batch;
 }
 
-export type BatchHandler<E extends StreamEvent = DamselflyEvent> = (batch: readonly E[]) => Promise<void>;
+export type BatchHandler<B extends Batch = EventBatch> = (batch: B) => Promise<void>;
 
 export interface RetryOptions {
   /** Total attempts per batch, the first one included (default 5). */
@@ -105,12 +112,12 @@ export interface Transport {
   readonly name: string;
 
   /**
-   * Accept `events` for `topic`, in order. Resolves once all are accepted; while the topic has no
-   * room it waits (backpressure) — concurrent publishes to one topic are accepted in call order.
-   * The transport takes the batch as is: do not mutate the array or its events afterwards.
+   * Accept the events of `batch` for `topic`, in order. Resolves once all are accepted; while the
+   * topic has no room it waits (backpressure) — concurrent publishes to one topic are accepted in
+   * call order. The transport takes the batch as is: do not mutate it afterwards.
    * Rejects with TransportClosedError after close() began.
    */
-  publish<E extends StreamEvent>(topic: string, events: readonly E[]): Promise<void>;
+  publish<B extends Batch = EventBatch>(topic: string, batch: B): Promise<void>;
 
   /**
    * Deliver `topic`'s events to `handler` in batches of at most `maxBatch`, one batch at a time per
@@ -119,7 +126,14 @@ export interface Transport {
    * `retry.maxAttempts` failures the subscription fails (see Subscription.done) and the rest of
    * the system keeps running.
    */
-  subscribe<E extends StreamEvent>(topic: string, opts: SubscribeOptions, handler: BatchHandler<E>): Promise<Subscription>;
+  subscribe<B extends Batch = EventBatch>(topic: string, opts: SubscribeOptions, handler: BatchHandler<B>): Promise<Subscription>;
+
+  /**
+   * Resolves true once `group` has handled (committed) every event published to `topic` before
+   * the call — by this process, and on Kafka by anyone (the topic's end offsets) — or false after
+   * `timeoutMs`. How a bounded run knows a stage is done with its input.
+   */
+  drain(topic: string, group: string, timeoutMs?: number): Promise<boolean>;
 
   /**
    * Stop accepting new events, deliver everything already accepted (publishes that were waiting

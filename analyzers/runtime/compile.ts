@@ -10,6 +10,8 @@ import { PACKAGE_ROOT } from '../../streams/package-root.js';
 export const REPO_ROOT = PACKAGE_ROOT;
 
 export const SDK_DIR = path.join(REPO_ROOT, 'analyzers', 'sdk');
+/** The event table and views the sandbox driver is built on (pure data and functions, no Node APIs). */
+export const EVENTS_DIR = path.join(REPO_ROOT, 'streams', 'events');
 
 export class CompileError extends Error {
   constructor(readonly analyzer: string, readonly file: string, readonly line: number, readonly column: number, readonly detail: string) {
@@ -56,7 +58,7 @@ function fence(name: string, roots: string[]): Plugin {
         const target = path.resolve(args.resolveDir, args.path);
         const file = resolveFile(target);
         if (!file) return { errors: [{ text: `cannot resolve '${args.path}'` }] };
-        const allowed = [SDK_DIR, ...roots];
+        const allowed = [SDK_DIR, EVENTS_DIR, ...roots];
         if (!allowed.some((r) => within(r, file) || r === file)) {
           return { errors: [{ text: `cannot import '${args.path}': outside analyzer ${name}'s own files` }] };
         }
@@ -93,7 +95,7 @@ export async function compileAnalyzer(name: string, script: string, roots: strin
     });
     const inputs = Object.keys(r.metafile!.inputs)
       .map((f) => path.resolve(REPO_ROOT, f))
-      .filter((f) => !within(SDK_DIR, f) && !f.endsWith('-entry.js'));
+      .filter((f) => !within(SDK_DIR, f) && !within(EVENTS_DIR, f) && !f.endsWith('-entry.js'));
     return { code: r.outputFiles[0]!.text, inputs };
   } catch (e) {
     const errs = (e as { errors?: Message[] }).errors;

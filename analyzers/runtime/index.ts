@@ -4,9 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { log } from '../../streams/log.js';
-import { EVENT_SCHEMA_VERSION, topicFor, type AlertEvent, type AnalyzerStatsEvent, type EventType } from '../../streams/schema.js';
-import type { StreamEvent, Subscription, Transport } from '../../streams/transport.js';
-import type { HookName } from '../sdk/index.js';
+import { EVENT_SCHEMA_VERSION, topicFor, type AlertEvent, type AnalyzerStatsEvent } from '../../streams/schema.js';
+import type { Subscription, Transport } from '../../streams/transport.js';
+import { EventBatch } from '../../streams/events/batch.js';
+import { HOOK_TYPES } from '../../streams/events/table.js';
 import { REPO_ROOT } from './compile.js';
 import { discoverAnalyzers, specForScript, type AnalyzerSpec } from './discover.js';
 import { AnalyzerRunner, DEFAULT_LIMITS, type AnalyzerStats, type Limits } from './runner.js';
@@ -32,7 +33,7 @@ export interface AnalyzersOptions {
   topicPrefix?: string;
   obname?: string;
   limits?: Partial<Limits>;
-  /** Largest batch handed to an isolate (default 1024). */
+  /** Largest batch handed to an isolate (default 8192: the copy into an isolate is per batch). */
   maxBatch?: number;
   /** Analyzer tick period (default 1000 ms; 0 = no ticks). */
   tickMs?: number;
@@ -56,18 +57,6 @@ export interface AnalyzersHandle {
   stop(): Promise<void>;
 }
 
-const HOOK_TYPES: Record<HookName, EventType> = { flow: 'flow', dns: 'dns', tls: 'tls', http: 'http' };
-
-/** Serialize each delivered batch once, whatever number of analyzers read it. */
-const jsonCache = new WeakMap<readonly unknown[], string>();
-function jsonOf(batch: readonly unknown[]): string {
-  let s = jsonCache.get(batch);
-  if (s === undefined) {
-    s = JSON.stringify(batch);
-    jsonCache.set(batch, s);
-  }
-  return s;
-}
 
 function snapshotWarning(): void {
   const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
@@ -113,19 +102,17 @@ export async function startAnalyzers(transport: Transport, opts: AnalyzersOption
     // Stats are advisory: never make an analyzer wait for them (bounded in flight, else dropped).
     if (opts.publishStats !== false && !stopping && statsInFlight < 16) {
       statsInFlight++;
-      transport.publish(statsTopic, [ev]).then(() => statsInFlight--, () => statsInFlight--);
+      transport.publish(statsTopic, EventBatch.fromRows('stats', [ev])).then(() => statsInFlight--, () => statsInFlight--);
     }
   };
 
   const subscribe = async (r: AnalyzerRunner) => {
     const list: Subscription[] = [];
-    for (const hook of ['flow', 'dns', 'tls', 'http'] as HookName[]) {
+    for (const hook of HOOK_TYPES) {
       if (!r.hooks.has(hook)) continue;
-      const topic = topicFor(HOOK_TYPES[hook], prefix);
+      const topic = topicFor(hook, prefix);
       list.push(
-        await transport.subscribe<StreamEvent>(topic, { group: `analyzer.${r.name}`, maxBatch: opts.maxBatch ?? 1024 }, (batch) =>
-          r.process(hook, jsonOf(batch), batch.length),
-        ),
+        await transport.subscribe<EventBatch>(topic, { group: `analyzer.${r.name}`, maxBatch: opts.maxBatch ?? 8192 }, (batch) => r.process(hook, batch)),
       );
     }
     subs.set(r.name, list);
@@ -137,7 +124,7 @@ export async function startAnalyzers(transport: Transport, opts: AnalyzersOption
         (a) => ({ ...a, type: 'alert', v: EVENT_SCHEMA_VERSION, id: randomUUID(), analyzer: name, obname: (a.obname as string) || obname }) as AlertEvent,
       );
       if (opts.onAlert) for (const e of evs) opts.onAlert(e);
-      if (opts.publishAlerts !== false) await transport.publish(alertsTopic, evs);
+      if (opts.publishAlerts !== false) await transport.publish(alertsTopic, EventBatch.fromRows('alert', evs));
     },
     onStatus: publishStats,
     onDisabled: (name: string) => {

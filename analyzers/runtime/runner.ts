@@ -15,6 +15,7 @@ import { compileAnalyzer, CompileError } from './compile.js';
 import { loadAnalyzerConfig, type OperatorKeys } from './config.js';
 import { ownedBy, type AnalyzerSpec } from './discover.js';
 import { AnalyzerIsolate, type BatchResult } from './isolate.js';
+import type { EventBatch } from '../../streams/events/batch.js';
 
 export interface Limits {
   memoryMb: number;
@@ -317,8 +318,9 @@ export class AnalyzerRunner {
     return undefined;
   }
 
-  /** Process one batch of `hook` events (serialized JSON array of `n` events). */
-  process(hook: HookName, json: string, n: number): Promise<void> {
+  /** Process one batch of `hook` events. */
+  process(hook: HookName, batch: EventBatch): Promise<void> {
+    const n = batch.length;
     return this.locked(async () => {
       for (;;) {
         if (this.stats.state === 'disabled' || this.stats.state === 'stopped') return;
@@ -332,7 +334,7 @@ export class AnalyzerRunner {
         }
         let r: BatchResult;
         try {
-          r = await v.iso.batch(hook, json, this.lim(v.operator).wallMs);
+          r = await v.iso.batch(hook, batch, this.lim(v.operator).wallMs);
         } catch (e) {
           // The isolate is gone or was stopped mid-batch: restart and give it the same batch again.
           if (!this.fail((e as Error).message)) return;

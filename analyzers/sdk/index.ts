@@ -11,6 +11,7 @@
 // Hooks are synchronous and return nothing; anything else returned is reported as an error.
 import type { AlertSeverity, DnsEvent, FlowEvent, HttpEvent, TlsEvent } from '../../streams/schema.js';
 import type { StateStore } from './state.js';
+import type { HOOK_TYPES } from '../../streams/events/table.js';
 
 export type { AlertSeverity, DnsAnswer, DnsEvent, FlowEvent, HttpEvent, TlsEvent } from '../../streams/schema.js';
 export { StateStore, type StateStoreOptions } from './state.js';
@@ -22,7 +23,8 @@ export { entropy, ngrams, ngramLogLikelihood, longestRun, fnv1a } from './text.j
 export const API_VERSION = 'v1';
 
 export type AnalyzerEvent = FlowEvent | DnsEvent | TlsEvent | HttpEvent;
-export type HookName = 'flow' | 'dns' | 'tls' | 'http';
+/** Event hooks: the event types of streams/events/table.ts with `hook: true`. */
+export type HookName = (typeof HOOK_TYPES)[number];
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface AlertSpec {

@@ -1,13 +1,21 @@
 // The in-isolate driver: bundled in front of every analyzer (see runtime/compile.ts). It builds the
-// v1 ctx, runs hooks event by event with per-event exception capture, and hands results back to
-// the host as ONE JSON string per batch (strings are the cheapest thing to cross the isolate
-// boundary, and a value the script made non-serializable fails here, inside, as that event's error).
+// v1 ctx and runs hooks event by event with per-event exception capture. A batch arrives as the
+// columns this analyzer is known to read (typed arrays and strings copied into this isolate, see
+// streams/events/columns.ts); any other column is fetched from the host the first time a hook
+// reads it, and reported so that later batches bring it along (runtime/isolate.ts). Each event the
+// hook gets is a view (streams/events/views.ts) that decodes a field only when the hook reads it. Results go back to the host as ONE JSON string per batch (alerts, logs and scores are
+// few; a value the script made non-serializable fails here, inside, as that event's error).
 // It uses no Node API; the only host capability is `__dfHostRead` (own files), captured and removed
 // from the global object before the analyzer's code can look for it.
 import { API_VERSION, severityOf, type AlertSpec, type Analyzer, type Ctx, type HookName, type LogLevel } from './index.js';
 import { StateStore } from './state.js';
+import { viewClass } from '../../streams/events/views.js';
+import { EVENT_TYPES, HOOK_TYPES, type EventType } from '../../streams/events/table.js';
+import type { ColumnData, Columns, Validity } from '../../streams/events/columns.js';
 
 interface BatchResult {
+  /** Columns fetched from the host during this batch. */
+  fetched?: string[];
   n: number;
   ok: number;
   errors: number;
@@ -46,7 +54,74 @@ function describeError(e: unknown, hook: string): string {
 // Captured when this module is evaluated, which is before the analyzer's module (import order).
 const g = globalThis as Record<string, unknown>;
 const hostRead = g.__dfHostRead as ((name: string) => string) | undefined;
+const hostColumn = g.__dfHostColumn as ((name: string) => { c: ColumnData; v?: Uint8Array }) | undefined;
 delete g.__dfHostRead;
+delete g.__dfHostColumn;
+
+/**
+ * The batch as views see it. Its `cols` and `valid` are instances of a class per event type whose
+ * prototype has a getter per column that fetches the column from the host on first read and then
+ * shadows itself with an own property; the columns sent with the batch are own properties from
+ * the start, added in the same order each time. So the objects keep one fast shape per set of
+ * columns, and the views' loads stay cheap.
+ */
+const holders = new Map<EventType, { Cols: new () => Columns; Valid: new () => Validity }>();
+let fetchedNow: string[] = [];
+
+function own(o: object, name: string, value: unknown): void {
+  Object.defineProperty(o, name, { value, writable: true, enumerable: true, configurable: true });
+}
+
+function fetchColumn(cols: Columns, valid: Validity, name: string): void {
+  if (!hostColumn) throw new Error(`field ${name} is not available`);
+  const x = hostColumn(name);
+  own(cols, name, x.c);
+  own(valid, name, x.v);
+  fetchedNow.push(name);
+}
+
+function holdersOf(type: EventType): { Cols: new () => Columns; Valid: new () => Validity } {
+  let h = holders.get(type);
+  if (h) return h;
+  const Cols = function Cols(this: { $valid: Validity }) {} as unknown as new () => Columns;
+  const Valid = function Valid() {} as unknown as new () => Validity;
+  for (const s of EVENT_TYPES[type].columns) {
+    const name = s.name;
+    Object.defineProperty(Cols.prototype, name, {
+      get(this: Columns & { $valid: Validity }) {
+        fetchColumn(this, this.$valid, name);
+        return this[name];
+      },
+      configurable: true,
+    });
+    if (s.nullable) {
+      Object.defineProperty(Valid.prototype, name, {
+        get(this: Validity & { $cols: Columns }) {
+          fetchColumn(this.$cols, this, name);
+          return this[name];
+        },
+        configurable: true,
+      });
+    }
+  }
+  holders.set(type, (h = { Cols, Valid }));
+  return h;
+}
+
+function batchData(type: EventType, v: number, length: number, sent: unknown[]): { type: EventType; v: number; length: number; cols: Columns; valid: Validity } {
+  const { Cols, Valid } = holdersOf(type);
+  const cols = new Cols();
+  const valid = new Valid();
+  Object.defineProperty(cols, '$valid', { value: valid });
+  Object.defineProperty(valid, '$cols', { value: cols });
+  for (let i = 0; i < sent.length; i += 2) {
+    const name = sent[i] as string;
+    const x = sent[i + 1] as { c: ColumnData; v?: Uint8Array };
+    own(cols, name, x.c);
+    own(valid, name, x.v);
+  }
+  return { type, v, length, cols, valid };
+}
 
 export function install(mod: Analyzer): void {
   let name = '';
@@ -135,7 +210,7 @@ export function install(mod: Analyzer): void {
     return JSON.stringify(out);
   }
 
-  const hooks = ['setup', 'flow', 'dns', 'tls', 'http', 'tick'].filter((h) => typeof (mod as Record<string, unknown>)[h] === 'function');
+  const hooks = ['setup', ...HOOK_TYPES, 'tick'].filter((h) => typeof (mod as Record<string, unknown>)[h] === 'function');
 
   g.__df = {
     describe(): string {
@@ -159,22 +234,23 @@ export function install(mod: Analyzer): void {
       }
       return finish();
     },
-    batch(hook: HookName, json: string): string {
-      const events = JSON.parse(json) as Record<string, unknown>[];
-      out = fresh(events.length);
+    batch(hook: HookName, type: EventType, v: number, n: number, ...sent: unknown[]): string {
+      out = fresh(n);
+      fetchedNow = [];
+      const data = batchData(type, v, n, sent);
       const fn = (mod as Record<string, unknown>)[hook] as ((e: unknown, c: Ctx) => unknown) | undefined;
       if (!fn) {
-        out.ok = events.length;
+        out.ok = n;
         return finish();
       }
-      for (let i = 0; i < events.length; i++) {
-        const e = events[i]!;
+      const View = viewClass(data.type);
+      const ts = data.cols.ts as Float64Array;
+      for (let i = 0; i < n; i++) {
+        const e = new View(data, i);
         cur = e;
-        if (typeof e.ts === 'number') {
-          const ms = e.ts / 1000;
-          if (!sawEvent || ms > clock) clock = ms;
-          sawEvent = true;
-        }
+        const ms = ts[i]! / 1000;
+        if (!sawEvent || ms > clock) clock = ms;
+        sawEvent = true;
         try {
           checkReturn(fn.call(mod, e, ctx), hook);
           out.ok++;
@@ -186,6 +262,7 @@ export function install(mod: Analyzer): void {
         }
       }
       cur = undefined;
+      if (fetchedNow.length > 0) out.fetched = fetchedNow;
       return finish();
     },
     tick(): string {

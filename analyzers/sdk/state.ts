@@ -47,8 +47,13 @@ export class StateStore<V = unknown> {
     return this.get(key) !== undefined;
   }
 
-  /** Set `key` (moves it to the newest position); `ttlMs` overrides the default (0 = never). */
+  /**
+   * Set `key` (moves it to the newest position); `ttlMs` overrides the default (0 = never). An
+   * event a hook received is stored as a plain copy: the event is a view that keeps its whole
+   * batch alive, a copy keeps only its fields.
+   */
   set(key: string, value: V, ttlMs: number = this.ttlMs): void {
+    if (isEventView(value)) value = value.toJSON() as V;
     if (this.map.has(key)) this.map.delete(key);
     else if (this.map.size >= this.maxEntries) {
       const oldest = this.map.keys().next().value as string;
@@ -86,4 +91,11 @@ export class StateStore<V = unknown> {
   clear(): void {
     this.map.clear();
   }
+}
+
+/** An event view (streams/events/views.ts): an object whose class defines toJSON and `type`. */
+function isEventView(v: unknown): v is { toJSON(): unknown } {
+  if (v === null || typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v) as Record<string, unknown> | null;
+  return proto !== null && proto !== Object.prototype && typeof proto.toJSON === 'function' && Object.getOwnPropertyDescriptor(proto, 'type')?.get !== undefined;
 }

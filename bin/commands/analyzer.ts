@@ -1,16 +1,11 @@
 // `damselfly analyzer new NAME` scaffolds an analyzer folder; `damselfly analyzer test FILE.ts
 // --replay <capture|flows.jsonl|events.jsonl|flows.parquet>` runs one analyzer on recorded traffic
 // (in its sandbox, as in the pipeline) and prints its alerts and timing.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { specForScript, startAnalyzers } from '../../analyzers/runtime/index.js';
-import { FileSource } from '../../sensor/src/file-source.js';
-import { SENSOR_CONFIG, sensorOptions } from '../../sensor/src/config.js';
-import { defaults } from '../../streams/config.js';
-import { EmbeddedTransport } from '../../streams/embedded/index.js';
+import { testAnalyzer } from '../../pipeline/replay.js';
 import { UserError } from '../../streams/errors.js';
 import { configureLog } from '../../streams/log.js';
-import { EVENT_SCHEMA_VERSION, topicFor, type AlertEvent, type EventType } from '../../streams/schema.js';
 
 const HELP = `Usage:
   damselfly analyzer new NAME [--dir DIR]
@@ -93,69 +88,6 @@ function newCommand(args: string[]): number {
   return 0;
 }
 
-type Batch = { type: EventType; events: Record<string, unknown>[] };
-
-function normalize(o: Record<string, unknown>): Record<string, unknown> {
-  for (const [k, v] of Object.entries(o)) if (typeof v === 'bigint') o[k] = Number(v);
-  // A bare flow record (no envelope, e.g. a Parquet row) is a flow end event.
-  if (typeof o.type !== 'string') return { type: 'flow', v: EVENT_SCHEMA_VERSION, ts: o.etime, kind: 'end', seq: 0, ...o };
-  return o;
-}
-
-async function* readInput(file: string): AsyncGenerator<Batch> {
-  const ext = path.extname(file).toLowerCase();
-  if (ext === '.pcap' || ext === '.pcapng' || ext === '.cap') {
-    const queue: Batch[] = [];
-    const src = new FileSource(sensorOptions(defaults(SENSOR_CONFIG)), [file], async (b) => {
-      queue.push({ type: b.type, events: b.rows() as unknown as Record<string, unknown>[] });
-    });
-    const summary = await src.run();
-    if (summary.errors.length > 0) process.stderr.write(`replay: ${summary.errors.map((e) => `${e.file}: ${e.message}`).join('; ')}\n`);
-    yield* queue;
-  } else if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') {
-    const by = new Map<EventType, Record<string, unknown>[]>();
-    let n = 0;
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      n++;
-      if (!line.trim()) continue;
-      let o: Record<string, unknown>;
-      try {
-        o = normalize(JSON.parse(line) as Record<string, unknown>);
-      } catch (e) {
-        throw new UserError(`${file}:${n}: not a JSON object (${(e as Error).message})`);
-      }
-      const t = o.type as EventType;
-      if (!['flow', 'dns', 'tls', 'http'].includes(t)) continue;
-      const list = by.get(t) ?? [];
-      list.push(o);
-      by.set(t, list);
-      if (list.length >= 1024) {
-        yield { type: t, events: list };
-        by.set(t, []);
-      }
-    }
-    for (const [type, events] of by) if (events.length > 0) yield { type, events };
-  } else if (ext === '.parquet') {
-    const { DuckDBInstance } = await import('@duckdb/node-api');
-    const db = await DuckDBInstance.create(':memory:');
-    const conn = await db.connect();
-    try {
-      const reader = await conn.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(file)})`);
-      const rows = reader.getRowObjectsJS() as Record<string, unknown>[];
-      for (let i = 0; i < rows.length; i += 1024) yield { type: 'flow', events: rows.slice(i, i + 1024).map(normalize) };
-    } finally {
-      conn.closeSync();
-      db.closeSync();
-    }
-  } else {
-    throw new UserError(`--replay ${file}: unknown input type (use .pcap/.pcapng/.cap, .jsonl/.ndjson or .parquet)`);
-  }
-}
-
-function sqlString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-
 async function testCommand(args: string[]): Promise<number> {
   let script: string | undefined;
   let replay: string | undefined;
@@ -180,48 +112,22 @@ async function testCommand(args: string[]): Promise<number> {
   if (!existsSync(script)) throw new UserError(`${script}: no such file`);
   if (!existsSync(replay)) throw new UserError(`${replay}: no such file`);
   configureLog({ verbose });
-  const transport = new EmbeddedTransport({ maxQueued: 1 << 16 });
-  const alerts: AlertEvent[] = [];
-  const abs = path.resolve(script);
-  const t0 = performance.now();
-  const h = await startAnalyzers(transport, {
-    builtins: false, scripts: [abs], watch: false,
-    ...(configFile ? { configFiles: { [specForScript(abs).name]: path.resolve(configFile) } } : {}), tickMs: 0, publishAlerts: false, publishStats: false, maxBatch: 1024,
+  const r = await testAnalyzer({
+    script, replay, ...(configFile ? { configFile } : {}),
     onAlert: (a) => {
-      alerts.push(a);
       if (!quiet) process.stdout.write(JSON.stringify(a) + '\n');
     },
   });
-  const name = h.names[0]!;
-  const st0 = h.stats()[name]!;
-  if (st0.state !== 'running') {
-    await h.stop();
-    process.stderr.write(`damselfly: error: analyzer ${name} did not start: ${st0.lastError ?? st0.state}\n`);
+  if (r.notStarted !== undefined || !r.stats) {
+    process.stderr.write(`damselfly: error: analyzer ${r.name} did not start: ${r.notStarted}\n`);
     return 1;
   }
-  const tStart = performance.now();
-  const counts: Record<string, number> = {};
-  let tRead = 0;
-  for await (const b of (async function* () {
-    const r0 = performance.now();
-    for await (const x of readInput(replay)) {
-      tRead += performance.now() - r0;
-      yield x;
-    }
-  })()) {
-    counts[b.type] = (counts[b.type] ?? 0) + b.events.length;
-    await transport.publish(topicFor(b.type), b.events as never);
-  }
-  await transport.close();
-  await h.idle();
-  const tEnd = performance.now();
-  const st = h.stats()[name]!;
-  await h.stop();
-  const total = Object.values(counts).reduce((s, n) => s + n, 0);
-  const evs = Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+  const st = r.stats;
+  const total = Object.values(r.events).reduce((s, n) => s + n, 0);
+  const evs = Object.entries(r.events).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
   process.stderr.write(
-    `summary: analyzer=${name} state=${st.state} events: ${evs} alerts=${alerts.length} errors=${st.eventErrors} failures=${st.failures}` +
-      ` compile+start=${(tStart - t0).toFixed(0)}ms replay=${(tEnd - tStart).toFixed(0)}ms analyzer_cpu=${st.cpuMs.toFixed(0)}ms` +
+    `summary: analyzer=${r.name} state=${st.state} events: ${evs} alerts=${r.alerts.length} errors=${st.eventErrors} failures=${st.failures}` +
+      ` compile+start=${r.startMs.toFixed(0)}ms replay=${r.replayMs.toFixed(0)}ms analyzer_cpu=${st.cpuMs.toFixed(0)}ms` +
       ` analyzer_events/s=${st.cpuMs > 0 ? Math.round(st.events / (st.cpuMs / 1000)) : 0}${total ? '' : ' (no events in the input)'}\n`,
   );
   if (st.lastError) process.stderr.write(`last error: ${st.lastError}\n`);

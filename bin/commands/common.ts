@@ -1,6 +1,11 @@
-// Shared wiring for commands that read captures: progress line and the end-of-run summary.
-import { logEnabled } from '../../streams/log.js';
-import type { SourceProgress, SourceSummary } from '../../sensor/src/file-source.js';
+// What the commands share: the progress line, signal handling, and running one role of the
+// pipeline (build the graph, start it, print its report). The pipeline itself lives in pipeline/.
+import { logEnabled, log, configureLogFromConfig } from '../../streams/log.js';
+import type { SourceProgress } from '../../sensor/src/file-source.js';
+import { buildGraph, describeGraph, type GraphRequest } from '../../pipeline/graph.js';
+import { startPipeline } from '../../pipeline/runner.js';
+import { problemLines, statsObject, summaryLine } from '../../pipeline/report.js';
+import type { Parsed } from '../cli.js';
 
 export function formatCount(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
@@ -24,29 +29,9 @@ export function progressReporter(start: number): (p: SourceProgress) => void {
   };
 }
 
-export function captureErrorLine(e: SourceSummary['errors'][number]): string {
-  return e.packetIndex > 0 || e.byteOffset > 0
-    ? `${e.file}: ${e.message} (at packet ${e.packetIndex}, byte offset ${e.byteOffset}); flows before it were kept`
-    : `${e.file}: ${e.message}`;
-}
-
-export function summaryLine(s: SourceSummary, elapsedMs: number, extra: Record<string, string | number> = {}): string {
-  const secs = elapsedMs / 1000;
-  const fields: Record<string, string | number> = {
-    packets: s.packets,
-    bytes: s.bytes,
-    flows: s.flows,
-    files: s.files,
-    ...extra,
-    elapsed: `${secs.toFixed(2)}s`,
-    'packets/s': Math.round(s.packets / Math.max(secs, 1e-6)),
-  };
-  return 'summary: ' + Object.entries(fields).map(([k, v]) => `${k}=${v}`).join(' ');
-}
-
 /**
- * Live capture: the first SIGINT/SIGTERM calls stop() (the source then flushes every flow with
- * reason eof and the command exits 0); a second one exits at once. Returns a disposer.
+ * The first SIGINT/SIGTERM calls stop() (a capture then flushes every flow with reason eof, a stage
+ * stops consuming, and the command exits normally); a second one exits at once. Returns a disposer.
  */
 export function stopOnSignals(component: string, stop: () => void): () => void {
   let stopping = false;
@@ -61,7 +46,7 @@ export function stopOnSignals(component: string, stop: () => void): () => void {
     }
     stopping = true;
     firstAt = Date.now();
-    if (logEnabled('info')) process.stderr.write(`${component}: ${sig}: stopping capture, flushing flows\n`);
+    if (logEnabled('info')) process.stderr.write(`${component}: ${sig}: stopping, flushing what was taken\n`);
     stop();
   };
   process.on('SIGINT', onSignal);
@@ -70,4 +55,35 @@ export function stopOnSignals(component: string, stop: () => void): () => void {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   };
+}
+
+/**
+ * Runs one role of the pipeline for a parsed command line: `--graph` prints the graph instead.
+ * The summary goes to stdout unless stdout carries data (events or alerts), then to stderr.
+ */
+export async function runRole(component: string, p: Parsed, req: GraphRequest): Promise<number> {
+  configureLogFromConfig(p.config);
+  const g = buildGraph(p.config, req);
+  if (p.opts.graph === true) {
+    process.stdout.write(describeGraph(g) + '\n');
+    return 0;
+  }
+  log('debug', component, describeGraph(g));
+  const start = Date.now();
+  const running = startPipeline(g, p.config, {
+    onProgress: progressReporter(start),
+    onStarted: (what) => log('info', component, `${what} started`),
+  });
+  const dispose = stopOnSignals(component, () => running.stop());
+  try {
+    const r = await running.done;
+    for (const line of problemLines(r)) log('error', component, line);
+    const stdoutIsData = g.sinks.some((s) => s.kind === 'jsonl') || p.config.alerts?.stdout === true;
+    const quietSummary = req.role === 'sensor' && p.config.output?.stats !== true;
+    if (!quietSummary) (stdoutIsData || req.role !== 'run' ? process.stderr : process.stdout).write(summaryLine(r) + '\n');
+    if (Number(p.config.output?.verbose) >= 2 || p.config.output?.stats === true) process.stderr.write(`stats: ${JSON.stringify(statsObject(r))}\n`);
+    return r.exitCode;
+  } finally {
+    dispose();
+  }
 }

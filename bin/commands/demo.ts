@@ -3,11 +3,10 @@
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, helpText, FLOW_FLAGS, LOG_FLAGS, type CommandSpec, type FlagSpec } from '../cli.js';
-import { PROCESS_CONFIG } from '../config-schema.js';
+import { PROCESS_CONFIG } from '../../pipeline/config.js';
 import { generateCapture } from '../../synth/index.js';
 import { UserError } from '../../streams/errors.js';
-import { runPipeline } from './run.js';
-import { formatCount } from './common.js';
+import { formatCount, runRole } from './common.js';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 const DEMO_FLAGS: FlagSpec[] = [
@@ -36,7 +35,7 @@ function intOpt(v: string | number | boolean | undefined, name: string, def: num
 export async function demoCommand(argv: string[]): Promise<number> {
   const p = parseArgs(DEMO, PROCESS_CONFIG, argv);
   if (p.help) {
-    process.stdout.write(helpText(DEMO));
+    process.stdout.write(helpText(DEMO, PROCESS_CONFIG));
     return 0;
   }
   const out = String(p.opts.out ?? 'damselfly-demo');
@@ -72,7 +71,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   rmSync(String(cfg.alerts!.file), { force: true });
   cfg.input!.source = pcap;
   cfg.output!.parquet_dir = join(out, 'flows');
-  const code = await runPipeline(cfg);
+  const code = await runRole('demo', p, { role: 'run' });
 
   // Show what landed: the same queries an analyst would type into DuckDB.
   const glob = join(out, 'flows', '**', '*.parquet').replace(/'/g, "''");

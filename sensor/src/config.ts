@@ -1,7 +1,8 @@
-// Config sections of the sensor (input, flow, fragment, live capture, nDPI, output). Key names follow
-// the Rockfish probe's YAML (the seeds), which users already know. The process schema that adds the
-// pipeline's sections is composed in bin/config-schema.ts.
-import type { ConfigSchema, Config } from '../../streams/config.js';
+// Config sections of the sensor (input, flow, fragment, live capture, nDPI) and its key of the
+// `output` section (observation), with the typed resolvers that turn them into SensorOptions /
+// LiveOptions. Key names follow the Rockfish probe's YAML (the seeds), which users already know.
+// The process schema is composed in pipeline/config.ts.
+import { bool, num, str, type Config, type ConfigSchema, type SectionSpec } from '../../streams/config.js';
 import type { SensorOptions } from './native.js';
 import type { LiveOptions, LiveType, FanoutMode } from './live-sensor.js';
 
@@ -37,36 +38,19 @@ export const SENSOR_CONFIG: ConfigSchema = {
     protocol_file: { type: 'string', description: 'Custom protocol definitions (nDPI protos.txt format)', example: '/opt/damselfly/etc/ndpi-protos.txt' },
     categories_file: { type: 'string', description: 'Custom category definitions (nDPI categories.txt format)', example: '/opt/damselfly/etc/ndpi-categories.txt' },
   },
-  output: {
-    parquet_dir: { type: 'string', description: 'Output directory for Parquet files' },
-    parquet_batch_size: { type: 'int', default: 1000000, min: 1, description: 'Max flows per file before rotation' },
-    parquet_file_prefix: { type: 'string', default: 'damselfly', description: 'Filename prefix' },
-    parquet_schema: { type: 'string', default: 'simple', enum: ['simple'], description: 'Schema tier (simple = Community v1)' },
-    observation: { type: 'string', default: 'damselfly', description: 'Observation domain name (sensor name)' },
-    hive_boundary_flush: { type: 'bool', default: true, description: 'Split files at UTC day boundaries (always on: hive partitions never mix days)' },
-    stats: { type: 'bool', default: false, description: 'Print statistics at exit' },
-    verbose: { type: 'int', default: 1, min: 0, max: 3, description: '0=warnings, 1=info, 2=debug, 3=trace' },
-    log_file: { type: 'string', description: 'Log file path' },
-  },
 };
 
-export function str(c: Config, section: string, key: string): string | undefined {
-  const v = c[section]?.[key];
-  return v === undefined ? undefined : String(v);
-}
-export function num(c: Config, section: string, key: string): number {
-  return Number(c[section]?.[key]);
-}
-export function bool(c: Config, section: string, key: string): boolean {
-  return c[section]?.[key] === true;
-}
+/** The sensor's key of the `output` section. */
+export const SENSOR_OUTPUT_KEYS: SectionSpec = {
+  observation: { type: 'string', default: 'damselfly', description: 'Observation domain name (sensor name): obname of every event, folder of its Parquet files', example: 'sensor-01' },
+};
 
 export function sensorOptions(c: Config): SensorOptions {
   const filter = str(c, 'input', 'filter');
   const protocolFile = str(c, 'ndpi', 'protocol_file');
   const categoriesFile = str(c, 'ndpi', 'categories_file');
   return {
-    observation: str(c, 'output', 'observation') ?? 'damselfly',
+    observation: str(c, 'output', 'observation') ?? String(SENSOR_OUTPUT_KEYS.observation!.default),
     idleTimeout: num(c, 'flow', 'idle_timeout'),
     activeTimeout: num(c, 'flow', 'active_timeout'),
     maxFlows: num(c, 'flow', 'max_flows'),

@@ -38,6 +38,7 @@ export class FileSource {
   private packets = 0;
   private bytes = 0;
   private flows = 0;
+  private stopRequested = false;
 
   constructor(
     opts: SensorOptions,
@@ -52,6 +53,11 @@ export class FileSource {
   private async deliver(b: SensorBatch): Promise<void> {
     this.flows += b.ended;
     await emitSensorBatch(b, this.emit);
+  }
+
+  /** Stops reading after the batch in progress; run() then flushes every flow (reason eof) and resolves. */
+  stop(): void {
+    this.stopRequested = true;
   }
 
   async run(): Promise<SourceSummary> {
@@ -69,6 +75,7 @@ export class FileSource {
       let next = this.sensor.readBatch(this.batchPackets);
       for (;;) {
         const b = await next;
+        if (this.stopRequested) b.done = true;
         if (!b.done) next = this.sensor.readBatch(this.batchPackets);
         this.packets += b.packets;
         this.bytes += b.bytes;
@@ -77,6 +84,7 @@ export class FileSource {
         if (b.error) errors.push(b.error);
         if (b.done) break;
       }
+      if (this.stopRequested) break;
     }
     await this.deliver(this.sensor.flushAll());
     return {

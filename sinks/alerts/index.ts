@@ -1,6 +1,6 @@
 // The alerts sink: suppression window per (analyzer, key), then every configured output.
 import type { Sink, SinkResult, SinkStats } from '../sink.js';
-import type { AlertEvent } from '../../streams/schema.js';
+import type { EventBatch } from '../../streams/events/batch.js';
 import { AlertSuppressor } from './suppress.js';
 import { JsonlOutput, StdoutOutput, WebhookOutput, type AlertOutput, type WebhookOptions } from './outputs.js';
 
@@ -21,7 +21,7 @@ export interface AlertSinkStats extends SinkStats {
   webhookDropped: number;
 }
 
-export class AlertSink implements Sink<AlertEvent, AlertSinkStats> {
+export class AlertSink implements Sink<EventBatch<'alert'>, AlertSinkStats> {
   readonly name = 'alerts';
   private readonly outputs: AlertOutput[] = [];
   private readonly suppressor: AlertSuppressor;
@@ -44,9 +44,10 @@ export class AlertSink implements Sink<AlertEvent, AlertSinkStats> {
     if (this.o.webhook) this.outputs.push((this.webhook = new WebhookOutput(this.o.webhook)));
   }
 
-  async write(batch: readonly AlertEvent[]): Promise<void> {
+  async write(batch: EventBatch<'alert'>): Promise<void> {
     this.received += batch.length;
-    const pass = batch.filter((a) => a.type === 'alert' && this.suppressor.admit(a));
+    // Alerts are few: plain objects are what every output writes.
+    const pass = batch.rows().filter((a) => this.suppressor.admit(a));
     if (pass.length === 0) return;
     const res = await Promise.allSettled(this.outputs.map((out) => out.write(pass)));
     const failed = res.find((r) => r.status === 'rejected');

@@ -1,7 +1,9 @@
-// Options of the community-tier Parquet sink. Config-file keys (output.parquet_dir,
-// output.parquet_batch_size, output.parquet_file_prefix) are declared by the CLI's schema and
-// mapped onto these; this file owns the defaults and the checks.
+// Options of the community-tier Parquet sink: its keys of the `output` section (the seeds' names:
+// output.parquet_dir, parquet_batch_size, parquet_file_prefix, parquet_schema,
+// hive_boundary_flush), their defaults (written once, here), the checks, and the typed resolver
+// from a validated config.
 import { UserError } from '../../streams/errors.js';
+import { num, str, type Config, type SectionSpec } from '../../streams/config.js';
 
 export interface ParquetSinkOptions {
   /** Root directory (`parquet_dir`); files go to <dir>/<observation>/v1/year=/month=/day=/. */
@@ -59,4 +61,28 @@ export function resolveParquetSinkOptions(o: ParquetSinkOptions): ResolvedParque
   }
   if (problems.length > 0) throw new UserError(`parquet sink: ${problems.join('; ')}`, { code: 'CONFIG' });
   return r;
+}
+
+/** The Parquet sink's keys of the `output` section. */
+export const PARQUET_OUTPUT_KEYS: SectionSpec = {
+  parquet_dir: { type: 'string', description: 'Output directory for Parquet files (the Parquet sink runs when it is set)', example: '/var/lib/damselfly/flows' },
+  parquet_batch_size: { type: 'int', default: PARQUET_SINK_DEFAULTS.batchSize, min: 1, description: 'Max flows per file before rotation' },
+  parquet_file_prefix: { type: 'string', default: PARQUET_SINK_DEFAULTS.prefix, description: 'Filename prefix' },
+  parquet_schema: { type: 'string', default: 'simple', enum: ['simple'], description: 'Schema tier (simple = Community v1)' },
+  hive_boundary_flush: { type: 'bool', default: true, description: 'Split files at UTC day boundaries (always on: hive partitions never mix days)' },
+};
+
+/**
+ * The sink's options from a validated config; undefined when output.parquet_dir is not set.
+ * `observation` (output.observation) names the files of rows that carry no observation of their own.
+ */
+export function parquetSinkOptionsFromConfig(c: Config): ParquetSinkOptions | undefined {
+  const dir = str(c, 'output', 'parquet_dir');
+  if (dir === undefined || dir === '') return undefined;
+  return {
+    dir,
+    observation: str(c, 'output', 'observation') ?? 'damselfly',
+    batchSize: num(c, 'output', 'parquet_batch_size'),
+    prefix: str(c, 'output', 'parquet_file_prefix') ?? PARQUET_SINK_DEFAULTS.prefix,
+  };
 }

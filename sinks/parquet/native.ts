@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { packagePath } from '../../streams/package-root.js';
 import { InternalError } from '../../streams/errors.js';
 import type { FieldType } from '../../streams/schema.js';
+import type { ColumnData } from '../../streams/events/columns.js';
 
 /** One UTC day's rows being staged: encoded into Parquet pages and compressed as they arrive. */
 export interface ParquetStage {
@@ -11,6 +12,11 @@ export interface ParquetStage {
    * packed (a row's strings joined by U+001F, rows by U+001E) or plain (column by column).
    */
   append(nums: Float64Array[], packed: string | null, plain: string[][] | null, n: number): void;
+  /**
+   * Appends rows sel[0..n) (rows 0..n without sel) of a columnar batch: `cols` in schema order, each
+   * a numeric typed array or a string column {data, offsets} (streams/events/columns.ts).
+   */
+  appendColumns(cols: readonly ColumnData[], sel: Int32Array | null, n: number): void;
   rows(): number;
   /** Bytes held: compressed pages plus the open pages. */
   heldBytes(): number;

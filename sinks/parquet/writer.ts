@@ -1,12 +1,13 @@
 // Community-tier Parquet sink: flow `end` events → hive-partitioned zstd Parquet files.
 //
-// Threading/memory model: on the pipeline's JS thread the sink filters, deduplicates, groups rows
-// by UTC day (of `stime`) and encodes them into columns (numbers as Float64Array, the 13 strings
-// of a row packed into one); the native stage of that day (native/, C++) encodes the batch into
-// Parquet pages at once and zstd-compresses each page as it fills (~256 KiB), so the rows of a
-// file are held compressed. When a stage reaches `batchSize` rows, or at a day change or close(),
-// its file is written on a libuv worker thread (the open pages compressed, then header, row
-// groups and footer in one write).
+// Threading/memory model: on the pipeline's JS thread the sink picks the rows to write from a
+// batch's columns — flow end records, not seen before (dedup by flowid + seq) — and groups their
+// row numbers by observation (the sensor that wrote them) and UTC day (of `stime`); no row object
+// is built. The native stage of that observation and day (native/, C++) reads those rows straight
+// from the batch's columns, encodes them into Parquet pages and zstd-compresses each page as it
+// fills (~256 KiB) on its own thread, so the rows of a file are held compressed. When a stage
+// reaches `batchSize` rows, or at close(), its file is written on a libuv worker thread (the open
+// pages compressed, then header, row groups and footer in one write).
 //
 // Why not DuckDB, which reads the files: staging rows in DuckDB and COPYing them to Parquet cost
 // ~0.4 s of CPU per 43k rows on the 2-core box (loading the library in a worker, the Appender, a
@@ -20,12 +21,12 @@
 import { existsSync } from 'node:fs';
 import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { FlowEvent } from '../../streams/schema.js';
+import type { EventBatch } from '../../streams/events/batch.js';
+import type { ColumnData } from '../../streams/events/columns.js';
 import type { Sink, SinkResult, SinkStats } from '../sink.js';
 import { SinkPathError, SinkWriteError, describeFsError } from '../errors.js';
 import { resolveParquetSinkOptions, type ParquetSinkOptions, type ResolvedParquetSinkOptions } from './config.js';
 import { COLUMNS, CREATED_BY, fileNameFor, kvMetadata, utcDay } from './schema.js';
-import { NUMERIC, ROW_SEP, SEP, STRINGS, type ColumnBatch } from './columns.js';
 import { loadParquetNative, type ParquetStage } from './native.js';
 
 export interface ParquetSinkStats extends SinkStats {
@@ -41,19 +42,30 @@ export interface ParquetSinkStats extends SinkStats {
 
 const NAME = 'sink.parquet';
 
-/** One UTC day's rows, encoded and compressed in native memory, waiting for their file. */
+/** One observation's rows of one UTC day, encoded and compressed in native memory, waiting for their file. */
 interface Stage {
+  observation: string;
   rows: number;
   /** stime of the stage's first row: names the file. */
   firstStime: number;
   native: ParquetStage;
 }
 
-export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
+/** The rows of a batch that go to one stage. */
+interface Pick {
+  observation: string;
+  day: number;
+  rows: number[];
+}
+
+const END = 2; // flow kind code of `end` (events/table.ts FLOW_KINDS)
+
+export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
   readonly name = NAME;
   private readonly o: ResolvedParquetSinkOptions;
   private opened = false;
-  private readonly days = new Map<number, Stage>();
+  /** Stages by `${observation}/${day}`. */
+  private readonly stages = new Map<string, Stage>();
   private readonly dedup: DedupFilter | null;
   private readonly files: string[] = [];
   private readonly taken = new Set<string>();
@@ -80,37 +92,44 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
    * renamed into place: a failed write loses nothing, the transport retries the batch and dedup
    * recognizes what is already staged.
    */
-  async write(batch: readonly FlowEvent[]): Promise<void> {
+  async write(batch: EventBatch<'flow'>): Promise<void> {
     if (this.closed) throw new SinkWriteError(NAME, this.o.dir, new Error('write() after close()'));
     if (!this.opened) await this.open();
-    const byDay = new Map<number, FlowEvent[]>();
+    const n = batch.length;
+    this.s.received += n;
+    const kind = batch.cols.kind as Uint8Array;
+    const seq = batch.cols.seq as Uint32Array;
+    const stime = batch.cols.stime as Float64Array;
+    const picks = new Map<string, Pick>();
     const keys: string[] = [];
-    for (let i = 0; i < batch.length; i++) {
-      const e = batch[i]!;
-      this.s.received++;
-      if (e.kind !== 'end') {
+    for (let i = 0; i < n; i++) {
+      if (kind[i] !== END) {
         this.s.skippedNonEnd++;
         continue;
       }
       if (this.dedup) {
         // (flowid, seq); seq 0 (no start/update records before the end) keys by the id string
-        // itself, no per-row allocation. Flow ids never hold NUL, so the two forms cannot collide.
-        const key = e.seq === 0 ? e.flowid : `${e.flowid}\u0000${e.seq}`;
+        // itself. Flow ids never hold NUL, so the two forms cannot collide.
+        const id = batch.str('flowid', i);
+        const key = seq[i] === 0 ? id : `${id}\u0000${seq[i]}`;
         if (!this.dedup.add(key)) {
           this.s.duplicates++;
           continue;
         }
         keys.push(key);
       }
-      const day = utcDay(e.stime);
-      let rows = byDay.get(day);
-      if (!rows) byDay.set(day, (rows = []));
-      rows.push(e);
+      const observation = batch.str('obname', i) || this.o.observation;
+      const day = utcDay(stime[i]!);
+      const k = `${observation}/${day}`;
+      let p = picks.get(k);
+      if (!p) picks.set(k, (p = { observation, day, rows: [] }));
+      p.rows.push(i);
     }
-    if (byDay.size === 0) return;
+    if (picks.size === 0) return;
     try {
       await this.serial(async () => {
-        for (const day of [...byDay.keys()].sort((a, b) => a - b)) await this.stageRows(day, byDay.get(day)!);
+        const order = [...picks.values()].sort((a, b) => a.day - b.day || (a.observation < b.observation ? -1 : 1));
+        for (const p of order) await this.stageRows(batch, p);
       });
     } catch (e) {
       // Not staged: forget the keys so the transport's retry of this batch is not taken for a duplicate.
@@ -122,8 +141,8 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
   close(): Promise<SinkResult> {
     if (!this.closed) {
       this.closed = this.serial(async () => {
-        const order = [...this.days.keys()].sort((a, b) => a - b);
-        for (const day of order) await this.flushDay(day);
+        const order = [...this.stages.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+        for (const [key] of order) await this.flushStage(key);
         return { files: [...this.files], rows: this.s.written };
       });
     }
@@ -132,7 +151,7 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
 
   stats(): ParquetSinkStats {
     let buffered = 0;
-    for (const st of this.days.values()) buffered += st.rows;
+    for (const st of this.stages.values()) buffered += st.rows;
     return { ...this.s, files: this.files.length, buffered };
   }
 
@@ -142,30 +161,32 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
     return p;
   }
 
-  /** Append one day's rows to its stage; a stage that reaches batchSize rows becomes a file. */
-  private async stageRows(day: number, rows: readonly FlowEvent[]): Promise<void> {
-    for (let off = 0; off < rows.length; ) {
-      let st = this.days.get(day);
-      if (!st) this.days.set(day, (st = { rows: 0, firstStime: rows[off]!.stime, native: newStage() }));
-      const n = Math.min(rows.length - off, this.o.batchSize - st.rows);
+  /** Append a pick's rows to its stage; a stage that reaches batchSize rows becomes a file. */
+  private async stageRows(batch: EventBatch<'flow'>, p: Pick): Promise<void> {
+    const cols: ColumnData[] = COLUMNS.map((c) => batch.column(c.name));
+    const stime = batch.cols.stime as Float64Array;
+    const key = `${p.observation}/${p.day}`;
+    for (let off = 0; off < p.rows.length; ) {
+      let st = this.stages.get(key);
+      if (!st) this.stages.set(key, (st = { observation: p.observation, rows: 0, firstStime: stime[p.rows[off]!]!, native: newStage() }));
+      const n = Math.min(p.rows.length - off, this.o.batchSize - st.rows);
       try {
-        const b = encodeColumns(rows, off, n);
-        st.native.append(b.nums, b.packed, b.plain, b.n);
+        st.native.appendColumns(cols, Int32Array.from(p.rows.slice(off, off + n)), n);
       } catch (e) {
         this.s.errors++;
         throw new SinkWriteError(NAME, this.o.dir, e);
       }
       st.rows += n;
       off += n;
-      if (st.rows >= this.o.batchSize) await this.flushDay(day);
+      if (st.rows >= this.o.batchSize) await this.flushStage(key);
     }
   }
 
-  /** Write a day's stage to its Parquet file (temp name, then rename) and drop the stage. */
-  private async flushDay(day: number): Promise<void> {
-    const st = this.days.get(day);
+  /** Write a stage to its Parquet file (temp name, then rename) and drop the stage. */
+  private async flushStage(key: string): Promise<void> {
+    const st = this.stages.get(key);
     if (!st) return;
-    const name = fileNameFor(this.o.prefix, this.o.observation, st.firstStime);
+    const name = fileNameFor(this.o.prefix, st.observation, st.firstStime);
     const dir = path.join(path.resolve(this.o.dir), name.partition);
     try {
       await mkdir(dir, { recursive: true });
@@ -176,7 +197,7 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
     const final = this.uniqueName(dir, name.stem);
     const tmp = path.join(dir, `.${path.basename(final)}.tmp-${process.pid}`);
     try {
-      await st.native.writeFile(tmp, kvMetadata(this.o.observation, st.rows, new Date()), CREATED_BY);
+      await st.native.writeFile(tmp, kvMetadata(st.observation, st.rows, new Date()), CREATED_BY);
       await rename(tmp, final);
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => undefined);
@@ -185,7 +206,7 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
       throw new SinkWriteError(NAME, final, e); // the stage stays: nothing is lost, a later flush may retry
     }
     st.native.release();
-    this.days.delete(day);
+    this.stages.delete(key);
     this.s.written += st.rows;
     this.files.push(final);
   }
@@ -204,50 +225,6 @@ export class ParquetSink implements Sink<FlowEvent, ParquetSinkStats> {
 
 function newStage(): ParquetStage {
   return new (loadParquetNative().ParquetStage)(COLUMNS, {});
-}
-
-// ------------------------------------------------------------------------------------------------
-// encoding: rows → columns. Generated with literal property names so the loads are monomorphic (a
-// keyed load with a variable name was a third of the encoding time). Names come from
-// COMMUNITY_FIELDS, not input.
-
-function str(v: unknown): string {
-  return v === undefined || v === null ? '' : typeof v === 'string' ? v : String(v);
-}
-
-const fillNums = new Function(
-  'rows',
-  'off',
-  'n',
-  'cols',
-  `for (let i = 0; i < n; i++) { const r = rows[off + i]; ${NUMERIC.map((f, c) => `cols[${c}][i] = r.${f.name} || 0;`).join(' ')} }`,
-) as (rows: readonly FlowEvent[], off: number, n: number, cols: Float64Array[]) => void;
-
-const pack = new Function('str', 'SEP', `return (r) => ${STRINGS.map((f) => `str(r.${f.name})`).join(' + SEP + ')};`)(str, SEP) as (
-  r: FlowEvent,
-) => string;
-
-/** Rows [off, off+n) as a ColumnBatch; strings packed unless one holds a separator. */
-export function encodeColumns(rows: readonly FlowEvent[], off: number, n: number): ColumnBatch {
-  const nums = NUMERIC.map(() => new Float64Array(n));
-  fillNums(rows, off, n, nums);
-  const parts = new Array<string>(n);
-  const seps = STRINGS.length - 1;
-  for (let i = 0; i < n; i++) {
-    const p = pack(rows[off + i]!);
-    let count = 0;
-    for (let at = p.indexOf(SEP); at !== -1; at = p.indexOf(SEP, at + 1)) count++;
-    if (count !== seps || p.includes(ROW_SEP)) {
-      const plain = STRINGS.map((f) => {
-        const col = new Array<string>(n);
-        for (let j = 0; j < n; j++) col[j] = str(rows[off + j]![f.name as keyof FlowEvent]);
-        return col;
-      });
-      return { n, nums, packed: null, plain };
-    }
-    parts[i] = p;
-  }
-  return { n, nums, packed: parts.join(ROW_SEP), plain: null };
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 // The in-process transport: the default engine of `damselfly run`, and the in-memory pair tests use.
 //
 // Model (one Kafka partition per topic, one offset per group):
-//   - Each topic × active group has a bounded EventQueue (`maxQueued`, pending + in-flight).
-//     publish() pushes the caller's array once, shared read-only by all groups' queues.
+//   - Each topic × active group has a bounded EventQueue (`maxQueued` events, pending + in-flight).
+//     publish() pushes the caller's batch once, shared read-only by all groups' queues.
 //   - Backpressure: a publish that does not fit waits, FIFO per topic, until every active group
 //     has room (it is accepted piecewise as room appears, so a batch larger than the bound still
 //     goes through). Memory per topic stays <= maxQueued events; nothing is dropped silently.
@@ -28,9 +28,9 @@ import {
   TransportClosedError,
 } from '../errors.js';
 import type {
+  Batch,
   BatchHandler,
   GroupStats,
-  StreamEvent,
   SubscribeOptions,
   Subscription,
   TopicStats,
@@ -55,7 +55,7 @@ export const EMBEDDED_DEFAULTS = {
 } as const;
 
 interface PendingPublish {
-  events: readonly StreamEvent[];
+  events: Batch;
   offset: number;
   resolve: () => void;
   reject: (e: Error) => void;
@@ -136,7 +136,7 @@ export class EmbeddedTransport implements Transport {
   // ---------------------------------------------------------------------------------------------
   // publish side
 
-  publish<E extends StreamEvent>(topicName: string, events: readonly E[]): Promise<void> {
+  publish<B extends Batch>(topicName: string, events: B): Promise<void> {
     if (this.closing) return Promise.reject(new TransportClosedError(this.name, topicName));
     if (!topicName) return Promise.reject(new InvalidArgumentError('publish: topic must be a non-empty string'));
     if (events.length === 0) return Promise.resolve();
@@ -166,7 +166,7 @@ export class EmbeddedTransport implements Transport {
     return min === Infinity ? this.maxQueued - t.backlog.queued : min;
   }
 
-  private accept(t: Topic, events: readonly StreamEvent[]): void {
+  private accept(t: Topic, events: Batch): void {
     t.published += events.length;
     let any = false;
     for (const g of t.groups.values()) {
@@ -197,7 +197,7 @@ export class EmbeddedTransport implements Transport {
       if (room <= 0) return;
       const left = w.events.length - w.offset;
       if (room >= left) {
-        this.accept(t, w.offset === 0 ? w.events : w.events.slice(w.offset));
+        this.accept(t, w.offset === 0 ? w.events : w.events.slice(w.offset, w.events.length));
         t.waiters.shift();
         w.resolve();
       } else {
@@ -222,10 +222,10 @@ export class EmbeddedTransport implements Transport {
   // ---------------------------------------------------------------------------------------------
   // consume side
 
-  async subscribe<E extends StreamEvent>(
+  async subscribe<B extends Batch>(
     topicName: string,
     opts: SubscribeOptions,
-    handler: BatchHandler<E>,
+    handler: BatchHandler<B>,
   ): Promise<Subscription> {
     if (this.closing) throw new TransportClosedError(this.name, topicName);
     if (!topicName) throw new InvalidArgumentError('subscribe: topic must be a non-empty string');
@@ -245,7 +245,7 @@ export class EmbeddedTransport implements Transport {
       if (t.activeGroups().length === 0) g.queue.takeOver(t.backlog);
       g.state = 'active';
     }
-    const sub = new EmbeddedSubscription(this, t, g, maxBatch, opts, handler as BatchHandler<StreamEvent>);
+    const sub = new EmbeddedSubscription(this, t, g, maxBatch, opts, handler as BatchHandler<Batch>);
     g.subs.add(sub);
     sub.start();
     this.pump(t);
@@ -275,6 +275,22 @@ export class EmbeddedTransport implements Transport {
       g.undelivered += g.queue.clear();
     }
     this.pump(t);
+  }
+
+  /**
+   * Resolves true once `group` has handled everything queued for it on `topic` (nothing pending,
+   * nothing in flight, no publish waiting), false after timeoutMs; true at once for a group that
+   * is not subscribed (nothing is queued for it).
+   */
+  async drain(topicName: string, group: string, timeoutMs = Infinity): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const t = this.topics.get(topicName);
+      const g = t?.groups.get(group);
+      if (!t || !g || g.state !== 'active' || (g.queue.queued === 0 && t.waiters.length === 0)) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(2);
+    }
   }
 
   /** @internal */
@@ -363,7 +379,7 @@ class EmbeddedSubscription implements Subscription {
     private readonly g: Group,
     private readonly maxBatch: number,
     private readonly opts: SubscribeOptions,
-    private readonly handler: BatchHandler<StreamEvent>,
+    private readonly handler: BatchHandler<Batch>,
   ) {
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
@@ -404,7 +420,7 @@ class EmbeddedSubscription implements Subscription {
       for (;;) {
         if (this.stopRequested || g.state !== 'active') break;
         const batch = g.queue.take(this.maxBatch);
-        if (batch.length === 0) {
+        if (batch === null) {
           if (this.transport.isClosing && t.waiters.length === 0) break;
           await g.waitForData();
           continue;
@@ -426,7 +442,7 @@ class EmbeddedSubscription implements Subscription {
   }
 
   /** Run the handler with bounded retries; returns the last error if every attempt failed. */
-  private async deliver(batch: readonly StreamEvent[]): Promise<unknown> {
+  private async deliver(batch: Batch): Promise<unknown> {
     let delay = this.initialDelayMs;
     for (let attempt = 1; ; attempt++) {
       try {

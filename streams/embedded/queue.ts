@@ -1,13 +1,13 @@
-// A FIFO of events stored as the batches they were published in (segments), so publish and
-// take cost O(batches), not O(events): a published array is pushed once and shared read-only by
-// every group's queue; take() hands a whole segment out without copying when it fits.
+// A FIFO of the batches published to a topic, per group. A published batch is pushed once and
+// shared read-only by every group's queue; take() hands out a whole batch without copying when it
+// fits, else a slice of it (slices share memory, see events/batch.ts). Counts are in events.
 // `inflight` counts events taken by a handler but not yet committed: they still occupy memory
 // (they are redelivered on failure), so they count towards the bound.
 
-import type { StreamEvent } from '../transport.js';
+import type { Batch } from '../transport.js';
 
 export class EventQueue {
-  private segments: (readonly StreamEvent[])[] = [];
+  private segments: Batch[] = [];
   private head = 0; // index of the first live segment
   private offset = 0; // events already taken from segments[head]
   /** Events not yet taken. */
@@ -19,31 +19,25 @@ export class EventQueue {
     return this.pending + this.inflight;
   }
 
-  push(events: readonly StreamEvent[]): void {
-    if (events.length === 0) return;
-    this.segments.push(events);
-    this.pending += events.length;
+  push(batch: Batch): void {
+    if (batch.length === 0) return;
+    this.segments.push(batch);
+    this.pending += batch.length;
   }
 
-  /** Up to `max` events, oldest first; they count as in-flight until commit(). */
-  take(max: number): readonly StreamEvent[] {
-    if (this.pending === 0) return EMPTY;
+  /** Up to `max` events of the oldest batch; they count as in-flight until commit(). Null when empty. */
+  take(max: number): Batch | null {
+    if (this.pending === 0) return null;
     const first = this.segments[this.head]!;
-    let out: readonly StreamEvent[];
+    let out: Batch;
     if (this.offset === 0 && first.length <= max) {
-      // Whole segment: no copy. Small segments (< max/2) are merged with the next ones instead.
-      if (first.length * 2 >= max || this.head + 1 === this.segments.length) {
-        out = first;
-        this.dropHead();
-      } else {
-        out = this.gather(max);
-      }
-    } else if (first.length - this.offset >= max) {
-      out = first.slice(this.offset, this.offset + max);
-      this.offset += max;
-      if (this.offset === first.length) this.dropHead();
+      out = first;
+      this.dropHead();
     } else {
-      out = this.gather(max);
+      const end = Math.min(first.length, this.offset + max);
+      out = first.slice(this.offset, end);
+      this.offset = end;
+      if (this.offset === first.length) this.dropHead();
     }
     this.pending -= out.length;
     this.inflight += out.length;
@@ -69,21 +63,9 @@ export class EventQueue {
   takeOver(other: EventQueue): void {
     for (let i = other.head; i < other.segments.length; i++) {
       const seg = other.segments[i]!;
-      this.push(i === other.head && other.offset > 0 ? seg.slice(other.offset) : seg);
+      this.push(i === other.head && other.offset > 0 ? seg.slice(other.offset, seg.length) : seg);
     }
     other.clear();
-  }
-
-  private gather(max: number): StreamEvent[] {
-    const out: StreamEvent[] = [];
-    while (out.length < max && this.head < this.segments.length) {
-      const seg = this.segments[this.head]!;
-      const n = Math.min(max - out.length, seg.length - this.offset);
-      for (let i = 0; i < n; i++) out.push(seg[this.offset + i]!);
-      this.offset += n;
-      if (this.offset === seg.length) this.dropHead();
-    }
-    return out;
   }
 
   private dropHead(): void {
@@ -100,4 +82,4 @@ export class EventQueue {
   }
 }
 
-const EMPTY: readonly StreamEvent[] = Object.freeze([]) as readonly StreamEvent[];
+const EMPTY: Batch = Object.freeze([]) as unknown as Batch;

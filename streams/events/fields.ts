@@ -161,3 +161,11 @@ export const STATS_FIELDS: readonly ColumnSpec[] = [
   { name: 'state', type: 'String', nullable: true, description: 'Analyzer state (analyzer stats)' },
   { name: 'error', type: 'String', nullable: true, description: 'Last error (analyzer stats)' },
 ];
+
+export const CONTROL_FIELDS: readonly ColumnSpec[] = [
+  { name: 'producer', type: 'String', description: 'Id of the producing process (a UUID per run)' },
+  { name: 'action', type: 'String', description: 'begin (the process starts publishing) or end (everything it will publish is acknowledged)' },
+  { name: 'role', type: 'String', description: 'What the process is (sensor, analyze, run)' },
+  { name: 'topics', type: 'List', description: 'Topics it publishes', of: { name: 'item', type: 'String' } },
+  { name: 'events', type: 'Json', description: 'end: events it published, by topic' },
+];

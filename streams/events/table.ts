@@ -5,7 +5,7 @@
 // Pure data, no Node APIs: bundled into the analyzer sandboxes.
 import type { ColumnSpec } from './columns.js';
 import {
-  ALERT_FIELDS, COMMUNITY_FIELDS, DNS_FIELDS, ENVELOPE, HTTP_FIELDS, L7_BASE, NDPI_FIELDS, STATS_FIELDS,
+  ALERT_FIELDS, COMMUNITY_FIELDS, CONTROL_FIELDS, DNS_FIELDS, ENVELOPE, HTTP_FIELDS, L7_BASE, NDPI_FIELDS, STATS_FIELDS,
   TLS_FIELDS, TRIGGER_FIELDS,
 } from './fields.js';
 
@@ -63,6 +63,10 @@ export const EVENT_TYPES = {
   stats: {
     topic: 'stats', key: 'component', source: 'pipeline', hook: false, columns: [...ENVELOPE, ...STATS_FIELDS],
     description: 'Counters of one component',
+  },
+  control: {
+    topic: 'control', key: 'producer', source: 'pipeline', hook: false, columns: [...ENVELOPE, ...CONTROL_FIELDS],
+    description: 'A process begins or ends publishing (Kafka only): how stages of a bounded run know their input has ended',
   },
 } as const satisfies Record<string, EventTypeSpec>;
 

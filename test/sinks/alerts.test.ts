@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { AlertSink, AlertSuppressor, WebhookOutput } from '../../sinks/alerts/index.js';
 import type { AlertEvent } from '../../streams/schema.js';
 import { tempDir } from '../helpers.js';
+import { EventBatch } from '../../streams/events/batch.js';
 
 function alert(i: number, key: string, tsMs: number, analyzer = 'dga'): AlertEvent {
   return {
@@ -33,8 +34,8 @@ test('JSONL file output with suppression', async () => {
     const file = path.join(dir, 'alerts.jsonl');
     const sink = new AlertSink({ file, suppressMs: 10_000 });
     await sink.open();
-    await sink.write([alert(1, 'x', 0), alert(2, 'x', 5000), alert(3, 'y', 5000)]);
-    await sink.write([alert(4, 'x', 20_000)]);
+    await sink.write(EventBatch.fromRows('alert', [alert(1, 'x', 0), alert(2, 'x', 5000), alert(3, 'y', 5000)]));
+    await sink.write(EventBatch.fromRows('alert', [alert(4, 'x', 20_000)]));
     const r = await sink.close();
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AlertEvent);
     assert.deepEqual(lines.map((a) => a.id), ['id-1', 'id-3', 'id-4']);
@@ -66,7 +67,7 @@ test('webhook: retried on 503 until delivered; 4xx not retried and counted', asy
   try {
     const sink = new AlertSink({ webhook: { url: `http://127.0.0.1:${port}/hook`, initialDelayMs: 5, maxAttempts: 5 }, suppressMs: 0 });
     await sink.open();
-    await sink.write([alert(1, 'a', 0), alert(2, 'b', 0)]);
+    await sink.write(EventBatch.fromRows('alert', [alert(1, 'a', 0), alert(2, 'b', 0)]));
     assert.equal(calls, 3, 'two 503s then success');
     assert.equal(got.length, 1);
     assert.deepEqual((got[0] as AlertEvent[]).map((a) => a.id), ['id-1', 'id-2']);

@@ -8,6 +8,7 @@ import { ParquetSink } from '../../sinks/parquet/index.js';
 import { SinkPathError } from '../../sinks/errors.js';
 import { UserError } from '../../streams/errors.js';
 import { COMMUNITY_FIELDS, type FlowEvent, type FlowKind } from '../../streams/schema.js';
+import { EventBatch } from '../../streams/events/batch.js';
 
 const T0 = Date.UTC(2024, 2, 5, 13, 14, 15) * 1000 + 123_456; // 2024-03-05 13:14:15.123456 UTC, µs
 
@@ -54,7 +55,7 @@ test('files have exactly the 45 community columns, in order, with their types', 
   const dir = tmp();
   const sink = new ParquetSink({ dir, observation: 'obs1' });
   await sink.open();
-  await sink.write([flow(0), flow(1)]);
+  await sink.write(EventBatch.fromRows('flow', [flow(0), flow(1)]));
   const res = await sink.close();
   assert.equal(res.rows, 2);
   assert.equal(res.files.length, 1);
@@ -75,7 +76,7 @@ test('values round-trip: µs timestamps, 64-bit counters, strings with commas an
     stime: -1_234_567, etime: T0, proto: 'ICMPv6', reason: 'rst', iflags: '', community_id: '',
   });
   const rows = [flow(0), odd, flow(2)];
-  await sink.write(rows);
+  await sink.write(EventBatch.fromRows('flow', rows));
   await sink.close();
   const con = await duck();
   const r = await con.runAndReadAll(
@@ -103,7 +104,7 @@ test('values round-trip: µs timestamps, 64-bit counters, strings with commas an
 test('a string containing the staging separator U+001F still round-trips', async () => {
   const dir = tmp();
   const sink = new ParquetSink({ dir, observation: 'obs1' });
-  await sink.write([flow(0, { spdt: 'a\u001fb', smac: '' }), flow(1)]);
+  await sink.write(EventBatch.fromRows('flow', [flow(0, { spdt: 'a\u001fb', smac: '' }), flow(1)]));
   await sink.close();
   const con = await duck();
   const r = await con.runAndReadAll(`SELECT spdt, smac, dmac FROM read_parquet('${glob(dir)}') ORDER BY flowid`);
@@ -118,7 +119,7 @@ test('rotation by row count: ceil(n / batch) files, all rows once, names follow 
   for (let i = 0; i < n; i += 300) {
     const b: FlowEvent[] = [];
     for (let j = i; j < Math.min(n, i + 300); j++) b.push(flow(j));
-    await sink.write(b);
+    await sink.write(EventBatch.fromRows('flow', b));
   }
   assert.ok(sink.stats().files >= 4, 'full files are written before close()');
   const res = await sink.close();
@@ -151,7 +152,7 @@ test('rows of two UTC days land in two day= partitions, never in one file', asyn
   const before = flow(1, { stime: midnight - 1, flowid: 'a' }); // 2024-12-30 23:59:59.999999
   const after = flow(2, { stime: midnight, flowid: 'b' });
   const next = flow(3, { stime: midnight + 86_400_000_000 + 5_000_000, flowid: 'c' }); // 2025-01-01 00:00:05
-  await sink.write([before, after, next, flow(4, { stime: midnight - 2, flowid: 'd' })]);
+  await sink.write(EventBatch.fromRows('flow', [before, after, next, flow(4, { stime: midnight - 2, flowid: 'd' })]));
   const res = await sink.close();
   assert.equal(res.files.length, 3);
   const files = listParquet(dir);
@@ -175,7 +176,7 @@ test('rows of two UTC days land in two day= partitions, never in one file', asyn
 test('key/value metadata is present', async () => {
   const dir = tmp();
   const sink = new ParquetSink({ dir, observation: 'edge-7', prefix: 'acme' });
-  await sink.write([flow(0), flow(1), flow(2)]);
+  await sink.write(EventBatch.fromRows('flow', [flow(0), flow(1), flow(2)]));
   const res = await sink.close();
   const f = res.files[0]!;
   assert.match(path.basename(f), /^acme-edge-7-v1-20240305-131415\.parquet$/);
@@ -198,9 +199,9 @@ test('duplicates (same flowid + seq) are written once; non-end rows are skipped 
   const sink = new ParquetSink({ dir, observation: 'obs1' });
   const kinds: FlowKind[] = ['start', 'update', 'end'];
   const batch = [0, 1, 2].map((i) => flow(i, { kind: kinds[i]!, flowid: 'same', seq: i + 1 }));
-  await sink.write(batch);
-  await sink.write([flow(0, { flowid: 'same', seq: 3 }), flow(9)]); // redelivery of the end row
-  await sink.write([flow(9, { seq: 2 })]); // same flow, another seq: kept
+  await sink.write(EventBatch.fromRows('flow', batch));
+  await sink.write(EventBatch.fromRows('flow', [flow(0, { flowid: 'same', seq: 3 }), flow(9)])); // redelivery of the end row
+  await sink.write(EventBatch.fromRows('flow', [flow(9, { seq: 2 })])); // same flow, another seq: kept
   const res = await sink.close();
   assert.equal(res.rows, 3);
   const s = sink.stats();
@@ -219,10 +220,10 @@ test('an existing file name gets a -NNNN suffix instead of being overwritten', a
   const dir = tmp();
   const part = path.join(dir, 'obs1/v1/year=2024/month=03/day=05');
   const sink0 = new ParquetSink({ dir, observation: 'obs1' });
-  await sink0.write([flow(0)]);
+  await sink0.write(EventBatch.fromRows('flow', [flow(0)]));
   await sink0.close();
   const sink = new ParquetSink({ dir, observation: 'obs1' });
-  await sink.write([flow(0)]);
+  await sink.write(EventBatch.fromRows('flow', [flow(0)]));
   const res = await sink.close();
   assert.equal(path.basename(res.files[0]!), 'damselfly-obs1-v1-20240305-131415-0001.parquet');
   assert.ok(existsSync(path.join(part, 'damselfly-obs1-v1-20240305-131415.parquet')));
@@ -258,7 +259,7 @@ test('throughput: 100k rows into one file (printed, not asserted)', async () => 
   const sink = new ParquetSink({ dir, observation: 'obs1' });
   await sink.open();
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i += 1024) await sink.write(rows.slice(i, i + 1024));
+  for (let i = 0; i < n; i += 1024) await sink.write(EventBatch.fromRows('flow', rows.slice(i, i + 1024)));
   const res = await sink.close();
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   assert.equal(res.rows, n);

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EmbeddedTransport } from '../../streams/embedded/index.js';
 import { SubscriptionFailedError, TransportClosedError, HandlerError } from '../../streams/errors.js';
-import type { StreamEvent } from '../../streams/transport.js';
 
-interface Ev extends StreamEvent {
+
+interface Ev {
   type: 'test';
   n: number;
 }
@@ -21,7 +21,7 @@ test('events arrive in publish order, in batches no larger than maxBatch', async
   const t = new EmbeddedTransport({ maxQueued: 500 });
   const got: number[] = [];
   let biggest = 0;
-  await t.subscribe<Ev>('x', { group: 'g', maxBatch: 64 }, async (b) => {
+  await t.subscribe<Ev[]>('x', { group: 'g', maxBatch: 64 }, async (b) => {
     biggest = Math.max(biggest, b.length);
     for (const e of b) got.push(e.n);
   });
@@ -46,7 +46,7 @@ test('backpressure: a slow consumer blocks the producer and the queue never exce
   const t = new EmbeddedTransport({ maxQueued: bound });
   let delivered = 0;
   let maxSeenQueued = 0;
-  await t.subscribe<Ev>('x', { group: 'slow', maxBatch: 10 }, async (b) => {
+  await t.subscribe<Ev[]>('x', { group: 'slow', maxBatch: 10 }, async (b) => {
     maxSeenQueued = Math.max(maxSeenQueued, t.stats().topics['x']!.queued);
     await sleep(2);
     delivered += b.length;
@@ -73,7 +73,7 @@ test('backpressure: a slow consumer blocks the producer and the queue never exce
 test('a batch larger than the bound is accepted piecewise, in order', async () => {
   const t = new EmbeddedTransport({ maxQueued: 7 });
   const got: number[] = [];
-  await t.subscribe<Ev>('x', { group: 'g', maxBatch: 3 }, async (b) => {
+  await t.subscribe<Ev[]>('x', { group: 'g', maxBatch: 3 }, async (b) => {
     for (const e of b) got.push(e.n);
   });
   await Promise.all([t.publish('x', events(0, 100)), t.publish('x', events(100, 5))]);
@@ -85,7 +85,7 @@ test('a batch larger than the bound is accepted piecewise, in order', async () =
 test('close() delivers everything already accepted, waiting publishes included', async () => {
   const t = new EmbeddedTransport({ maxQueued: 50 });
   let got = 0;
-  await t.subscribe<Ev>('x', { group: 'g', maxBatch: 25 }, async (b) => {
+  await t.subscribe<Ev[]>('x', { group: 'g', maxBatch: 25 }, async (b) => {
     await sleep(1);
     got += b.length;
   });
@@ -105,10 +105,10 @@ test('every consumer group gets every event', async () => {
   const t = new EmbeddedTransport({ maxQueued: 64 });
   const a: number[] = [];
   const b: number[] = [];
-  await t.subscribe<Ev>('x', { group: 'a', maxBatch: 16 }, async (batch) => {
+  await t.subscribe<Ev[]>('x', { group: 'a', maxBatch: 16 }, async (batch) => {
     for (const e of batch) a.push(e.n);
   });
-  await t.subscribe<Ev>('x', { group: 'b', maxBatch: 100 }, async (batch) => {
+  await t.subscribe<Ev[]>('x', { group: 'b', maxBatch: 100 }, async (batch) => {
     await sleep(1);
     for (const e of batch) b.push(e.n);
   });
@@ -128,7 +128,7 @@ test('two subscribers in one group share the events: each event once', async () 
   const seen = new Map<number, number>();
   const per = [0, 0];
   for (const i of [0, 1]) {
-    await t.subscribe<Ev>('x', { group: 'g', maxBatch: 8 }, async (batch) => {
+    await t.subscribe<Ev[]>('x', { group: 'g', maxBatch: 8 }, async (batch) => {
       await sleep(1);
       per[i]! += batch.length;
       for (const e of batch) seen.set(e.n, (seen.get(e.n) ?? 0) + 1);
@@ -146,7 +146,7 @@ test('a throwing handler is retried with the same batch; nothing is lost or reor
   const got: number[] = [];
   const reported: HandlerError[] = [];
   let failuresLeft = 2;
-  await t.subscribe<Ev>(
+  await t.subscribe<Ev[]>(
     'x',
     {
       group: 'g',
@@ -176,12 +176,12 @@ test('a throwing handler is retried with the same batch; nothing is lost or reor
 test('a handler failing every attempt fails its group visibly; other groups and the producer go on', async () => {
   const t = new EmbeddedTransport({ maxQueued: 20 });
   let attempts = 0;
-  const bad = await t.subscribe<Ev>('x', { group: 'bad', maxBatch: 5, retry: { maxAttempts: 3, initialDelayMs: 1 } }, async () => {
+  const bad = await t.subscribe<Ev[]>('x', { group: 'bad', maxBatch: 5, retry: { maxAttempts: 3, initialDelayMs: 1 } }, async () => {
     attempts++;
     throw new Error('boom');
   });
   let good = 0;
-  await t.subscribe<Ev>('x', { group: 'good', maxBatch: 5 }, async (b) => {
+  await t.subscribe<Ev[]>('x', { group: 'good', maxBatch: 5 }, async (b) => {
     good += b.length;
   });
   await t.publish('x', events(0, 200)); // 10x the bound: would hang if the failed group kept blocking
@@ -207,7 +207,7 @@ test('events published before anyone subscribes are retained (bounded) and go to
   assert.equal(resolved, false, 'publish beyond the bound waits even without subscribers');
   assert.equal(t.stats().topics['x']!.queued, 30);
   const got: number[] = [];
-  await t.subscribe<Ev>('x', { group: 'g' }, async (b) => {
+  await t.subscribe<Ev[]>('x', { group: 'g' }, async (b) => {
     for (const e of b) got.push(e.n);
   });
   await blocked;
@@ -230,10 +230,10 @@ test('subscription.close() stops one subscriber; its group leaves and later even
   const t = new EmbeddedTransport();
   let a = 0;
   let b = 0;
-  const sa = await t.subscribe<Ev>('x', { group: 'a' }, async (x) => {
+  const sa = await t.subscribe<Ev[]>('x', { group: 'a' }, async (x) => {
     a += x.length;
   });
-  await t.subscribe<Ev>('x', { group: 'b' }, async (x) => {
+  await t.subscribe<Ev[]>('x', { group: 'b' }, async (x) => {
     b += x.length;
   });
   await t.publish('x', events(0, 10));
@@ -251,7 +251,7 @@ test('throughput: 1M events through one topic and one group (printed, not assert
   let got = 0;
   let last = -1;
   let ordered = true;
-  await t.subscribe<Ev>('x', { group: 'g' }, async (b) => {
+  await t.subscribe<Ev[]>('x', { group: 'g' }, async (b) => {
     if (b[0]!.n !== last + 1) ordered = false;
     last = b[b.length - 1]!.n;
     got += b.length;

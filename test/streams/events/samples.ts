@@ -39,5 +39,6 @@ export function samples(): { [T in EventType]: EventMap[T] } {
     },
     trigger: { type: 'trigger', ...base, action: 'add', hosts: ['10.1.2.3', '2001:db8::7'], ttl_s: 600, reason: 'dga alert', alert_id: 'a0c1e6b2-4d5e-4f60-8a9b-0c1d2e3f4a5b' },
     stats: { type: 'stats', ...base, component: 'analyzer.dga', counters: { events: 10, alerts: 1 }, analyzer: 'dga', state: 'running' } as EventMap['stats'],
+    control: { type: 'control', ...base, producer: '0b9e6c1a-3f4d-4e5a-9b8c-7d6e5f4a3b2c', action: 'end', role: 'sensor', topics: ['damselfly.flows', 'damselfly.dns'], events: { 'damselfly.flows': 120, 'damselfly.dns': 7 } },
   };
 }

@@ -1,5 +1,8 @@
 // N-API face of the Parquet writer (writer.h): class ParquetStage.
 //   new ParquetStage(columns: {name, type}[], opts?: {pageBytes, rowGroupRows, level})
+//   appendColumns(cols, sel: Int32Array | null, n)  — sync; cols in schema order, each a numeric
+//     typed array or a string column {data: string, offsets: Int32Array} (streams/events/columns.ts);
+//     the rows written are sel[0..n) (or 0..n without sel), read straight from the batch's columns
 //   append(nums: Float64Array[], packed: string | null, plain: string[][] | null, n)  — sync
 //     packed: the string columns of a row joined by \x1f, rows joined by \x1e
 //   rows(): number; heldBytes(): number
@@ -21,7 +24,8 @@ class ParquetStage : public Napi::ObjectWrap<ParquetStage> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "ParquetStage",
-                       {InstanceMethod("append", &ParquetStage::Append), InstanceMethod("rows", &ParquetStage::Rows),
+                       {InstanceMethod("append", &ParquetStage::Append), InstanceMethod("appendColumns", &ParquetStage::AppendColumns),
+                        InstanceMethod("rows", &ParquetStage::Rows),
                         InstanceMethod("heldBytes", &ParquetStage::HeldBytes), InstanceMethod("writeFile", &ParquetStage::WriteFile),
                         InstanceMethod("release", &ParquetStage::Release)});
   }
@@ -148,6 +152,124 @@ class ParquetStage : public Napi::ObjectWrap<ParquetStage> {
       throw Napi::Error::New(env, e.what());
     }
     return env.Undefined();
+  }
+
+  // Rows sel[0..n) of a columnar batch. Numbers are gathered into doubles (what Stage::append
+  // takes; exact for every integer type up to 2^53), strings into UTF-8 string views of the
+  // selected rows (string data is read as UTF-16, whose code units the offsets count).
+  Napi::Value AppendColumns(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    check(env);
+    if (info.Length() < 3 || !info[0].IsArray() || !info[2].IsNumber()) throw Napi::TypeError::New(env, "appendColumns(cols, sel, n)");
+    Napi::Array cols = info[0].As<Napi::Array>();
+    if (cols.Length() != stage_->columns().size()) throw Napi::RangeError::New(env, "appendColumns: wrong number of columns");
+    const int64_t n64 = info[2].As<Napi::Number>().Int64Value();
+    if (n64 < 0) throw Napi::RangeError::New(env, "appendColumns: n < 0");
+    const size_t n = static_cast<size_t>(n64);
+    const int32_t* sel = nullptr;
+    size_t batchRows = SIZE_MAX;  // rows every column must hold (the largest index + 1)
+    if (info[1].IsTypedArray()) {
+      Napi::TypedArray t = info[1].As<Napi::TypedArray>();
+      if (t.TypedArrayType() != napi_int32_array || t.ElementLength() < n) throw Napi::TypeError::New(env, "appendColumns: sel must be an Int32Array of n rows");
+      sel = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset());
+      int32_t mx = -1;
+      for (size_t i = 0; i < n; i++) {
+        if (sel[i] < 0) throw Napi::RangeError::New(env, "appendColumns: negative row in sel");
+        if (sel[i] > mx) mx = sel[i];
+      }
+      batchRows = static_cast<size_t>(mx + 1);
+    } else if (!info[1].IsNull() && !info[1].IsUndefined()) {
+      throw Napi::TypeError::New(env, "appendColumns: sel must be an Int32Array or null");
+    } else {
+      batchRows = n;
+    }
+    auto row = [&](size_t i) -> size_t { return sel ? static_cast<size_t>(sel[i]) : i; };
+    std::vector<std::vector<double>> numStore;
+    std::vector<const double*> nums;
+    std::vector<std::string> strStore;
+    std::vector<std::vector<std::string_view>> strs;
+    numStore.reserve(stage_->numericColumns());
+    strStore.reserve(stage_->stringColumns());
+    for (uint32_t c = 0; c < cols.Length(); c++) {
+      Napi::Value v = cols.Get(c);
+      const std::string& name = stage_->columns()[c].name;
+      if (stage_->columns()[c].kind == dp::Kind::String) {
+        if (!v.IsObject() || !v.As<Napi::Object>().Get("data").IsString() || !v.As<Napi::Object>().Get("offsets").IsTypedArray()) {
+          throw Napi::TypeError::New(env, "appendColumns: column " + name + " must be {data: string, offsets: Int32Array}");
+        }
+        Napi::Object o = v.As<Napi::Object>();
+        Napi::TypedArray ot = o.Get("offsets").As<Napi::TypedArray>();
+        if (ot.TypedArrayType() != napi_int32_array || ot.ElementLength() < batchRows + 1) throw Napi::RangeError::New(env, "appendColumns: offsets of " + name + " do not cover the rows");
+        const int32_t* off = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(ot.ArrayBuffer().Data()) + ot.ByteOffset());
+        std::u16string text = o.Get("data").As<Napi::String>().Utf16Value();
+        std::string& out = strStore.emplace_back();
+        std::vector<size_t> at(n + 1);
+        for (size_t i = 0; i < n; i++) {
+          const size_t r = row(i);
+          const int32_t a = off[r], b = off[r + 1];
+          if (a < 0 || b < a || static_cast<size_t>(b) > text.size()) throw Napi::RangeError::New(env, "appendColumns: offsets of " + name + " run past the data");
+          at[i] = out.size();
+          appendUtf8(out, text.data() + a, static_cast<size_t>(b - a));
+        }
+        at[n] = out.size();
+        std::vector<std::string_view>& views = strs.emplace_back();
+        views.reserve(n);
+        for (size_t i = 0; i < n; i++) views.emplace_back(out.data() + at[i], at[i + 1] - at[i]);
+      } else {
+        if (!v.IsTypedArray()) throw Napi::TypeError::New(env, "appendColumns: column " + name + " must be a typed array");
+        Napi::TypedArray t = v.As<Napi::TypedArray>();
+        if (t.ElementLength() < batchRows) throw Napi::RangeError::New(env, "appendColumns: column " + name + " is shorter than the rows");
+        const uint8_t* base = static_cast<const uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+        std::vector<double>& out = numStore.emplace_back(n);
+        switch (t.TypedArrayType()) {
+          case napi_uint8_array: gather(reinterpret_cast<const uint8_t*>(base), out, n, row); break;
+          case napi_uint16_array: gather(reinterpret_cast<const uint16_t*>(base), out, n, row); break;
+          case napi_uint32_array: gather(reinterpret_cast<const uint32_t*>(base), out, n, row); break;
+          case napi_int32_array: gather(reinterpret_cast<const int32_t*>(base), out, n, row); break;
+          case napi_float32_array: gather(reinterpret_cast<const float*>(base), out, n, row); break;
+          case napi_float64_array: gather(reinterpret_cast<const double*>(base), out, n, row); break;
+          default: throw Napi::TypeError::New(env, "appendColumns: column " + name + " has an unsupported typed array type");
+        }
+        nums.push_back(out.data());
+      }
+    }
+    try {
+      stage_->append(nums, strs, n);
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, e.what());
+    }
+    return env.Undefined();
+  }
+
+  template <typename T, typename Row>
+  static void gather(const T* src, std::vector<double>& out, size_t n, Row row) {
+    for (size_t i = 0; i < n; i++) out[i] = static_cast<double>(src[row(i)]);
+  }
+
+  // UTF-16 code units (unpaired surrogates become U+FFFD) to UTF-8.
+  static void appendUtf8(std::string& out, const char16_t* s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+      uint32_t c = s[i];
+      if (c < 0x80) { out += static_cast<char>(c); continue; }
+      if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n && s[i + 1] >= 0xDC00 && s[i + 1] <= 0xDFFF) {
+        c = 0x10000 + ((c - 0xD800) << 10) + (static_cast<uint32_t>(s[++i]) - 0xDC00);
+      } else if (c >= 0xD800 && c <= 0xDFFF) {
+        c = 0xFFFD;
+      }
+      if (c < 0x800) {
+        out += static_cast<char>(0xC0 | (c >> 6));
+        out += static_cast<char>(0x80 | (c & 0x3F));
+      } else if (c < 0x10000) {
+        out += static_cast<char>(0xE0 | (c >> 12));
+        out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (c & 0x3F));
+      } else {
+        out += static_cast<char>(0xF0 | (c >> 18));
+        out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (c & 0x3F));
+      }
+    }
   }
 
   Napi::Value Rows(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(stage_->rows())); }

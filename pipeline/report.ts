@@ -1,0 +1,53 @@
+// The report of a pipeline run in words: the summary line the CLI prints last, the lines naming
+// what failed, and the statistics object of --stats. Pure formatting; the CLI writes them.
+import type { SourceSummary } from '../sensor/src/file-source.js';
+import { SINK_KINDS } from './sinks.js';
+import type { PipelineReport } from './runner.js';
+
+export function captureErrorLine(e: SourceSummary['errors'][number]): string {
+  return e.packetIndex > 0 || e.byteOffset > 0
+    ? `${e.file}: ${e.message} (at packet ${e.packetIndex}, byte offset ${e.byteOffset}); flows before it were kept`
+    : `${e.file}: ${e.message}`;
+}
+
+/** `summary: packets=… bytes=… flows=… files=… parquet_files=… … elapsed=…s packets/s=…` */
+export function summaryLine(r: PipelineReport, extra: Record<string, string | number> = {}): string {
+  const secs = r.elapsedMs / 1000;
+  const f: Record<string, string | number> = {};
+  if (r.source) Object.assign(f, { packets: r.source.packets, bytes: r.source.bytes, flows: r.source.flows, files: r.source.files });
+  for (const s of r.sinks) {
+    if (s.kind === 'parquet') f.parquet_files = s.result.files.length;
+    f[SINK_KINDS[s.kind].rowsKey] = s.result.rows;
+  }
+  if (r.analyzers) f.analyzers = r.analyzers.running.length;
+  if (r.analyzers && !r.sinks.some((s) => s.kind === 'alerts')) f.alerts = Object.values(r.analyzers.stats).reduce((a, s) => a + s.alerts, 0);
+  if (r.lost > 0) f.lost = r.lost;
+  Object.assign(f, extra);
+  f.elapsed = `${secs.toFixed(2)}s`;
+  if (r.source) f['packets/s'] = Math.round(r.source.packets / Math.max(secs, 1e-6));
+  return 'summary: ' + Object.entries(f).map(([k, v]) => `${k}=${v}`).join(' ');
+}
+
+/** Lines naming what went wrong (one each), for the log. */
+export function problemLines(r: PipelineReport): string[] {
+  const out = (r.source?.errors ?? []).map(captureErrorLine);
+  if (r.lost > 0) {
+    for (const [t, s] of Object.entries(r.transport.topics)) {
+      const groupsLost = Object.values(s.groups).reduce((a, g) => a + g.undelivered, 0) + ((s as { shed?: number }).shed ?? 0);
+      if (groupsLost > 0) out.push(`${t}: ${groupsLost} events not delivered to every consumer (${Object.entries(s.groups).filter(([, g]) => g.undelivered > 0 || g.failed).map(([g, gs]) => `${g}${gs.failed ? ' failed' : ''}: ${gs.undelivered}`).join(', ') || 'shed by the producer'})`);
+    }
+  }
+  for (const g of r.undrained) out.push(`${g}: did not catch up with its input before the end of the run`);
+  return out;
+}
+
+/** The object `--stats` prints. */
+export function statsObject(r: PipelineReport): Record<string, unknown> {
+  return {
+    sensor: r.source?.stats,
+    transport: r.transport,
+    sinks: Object.fromEntries(r.sinks.map((s) => [s.kind, s.stats])),
+    analyzers: r.analyzers?.stats,
+    skipped: r.skipped,
+  };
+}

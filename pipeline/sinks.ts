@@ -1,0 +1,79 @@
+// THE table of sink kinds: what each consumes, under which consumer group, when it runs, how it is
+// configured and built. A new sink (S3 upload, pcap trigger policy, ...) is one entry here plus its
+// implementation under sinks/; the graph, the runner and `damselfly sink <kind>` take it from here.
+import type { Config } from '../streams/config.js';
+import type { EventBatch } from '../streams/events/batch.js';
+import { SENSOR_EVENT_TYPES, type EventType } from '../streams/events/table.js';
+import type { Sink, SinkResult, SinkStats } from '../sinks/sink.js';
+import { parquetSinkOptionsFromConfig, resolveParquetSinkOptions } from '../sinks/parquet/config.js';
+import { alertSinkOptionsFromConfig, describeAlertOutputs } from '../sinks/alerts/config.js';
+import { UserError } from '../streams/errors.js';
+
+export type AnySink = Sink<EventBatch<never>, SinkStats> & { write(batch: EventBatch): Promise<void> };
+
+export interface SinkKindSpec {
+  readonly summary: string;
+  /** Event types it consumes. */
+  readonly inputs: readonly EventType[];
+  /** Its consumer group (one per kind: sinks of one kind in several processes share the work). */
+  readonly group: string;
+  /** Key of the report's summary line for its rows. */
+  readonly rowsKey: string;
+  /** Reads only flow end records (the sensor may skip start/update records and L7 events for it). */
+  readonly flowEndsOnly?: boolean;
+  /** Where its output goes, in words; throws UserError when the config lacks what it needs. */
+  describe(cfg: Config): string;
+  create(cfg: Config): Promise<AnySink>;
+}
+
+export const SINK_KINDS = {
+  parquet: {
+    summary: 'flow end records → hive-partitioned zstd Parquet (community tier)',
+    inputs: ['flow'],
+    group: 'sink.parquet',
+    rowsKey: 'parquet_rows',
+    flowEndsOnly: true,
+    describe(cfg) {
+      const o = parquetSinkOptionsFromConfig(cfg);
+      if (!o) throw new UserError('the parquet sink needs an output directory: --parquet-dir DIR (or output.parquet_dir in the config)');
+      resolveParquetSinkOptions(o);
+      return o.dir;
+    },
+    async create(cfg) {
+      const { ParquetSink } = await import('../sinks/parquet/index.js');
+      return new ParquetSink(parquetSinkOptionsFromConfig(cfg)!) as unknown as AnySink;
+    },
+  },
+  alerts: {
+    summary: 'alerts → JSONL file, stdout, webhook (suppressed per analyzer and key)',
+    inputs: ['alert'],
+    group: 'sink.alerts',
+    rowsKey: 'alerts',
+    describe: (cfg) => describeAlertOutputs(alertSinkOptionsFromConfig(cfg)),
+    async create(cfg) {
+      const { AlertSink } = await import('../sinks/alerts/index.js');
+      return new AlertSink(alertSinkOptionsFromConfig(cfg)) as unknown as AnySink;
+    },
+  },
+  jsonl: {
+    summary: 'events → one JSON object per line on stdout',
+    inputs: SENSOR_EVENT_TYPES,
+    group: 'sink.jsonl',
+    rowsKey: 'events',
+    describe: () => 'stdout',
+    async create() {
+      const { JsonlSink } = await import('../sinks/jsonl/index.js');
+      return new JsonlSink() as unknown as AnySink;
+    },
+  },
+} as const satisfies Record<string, SinkKindSpec>;
+
+export type SinkKind = keyof typeof SINK_KINDS;
+
+export const SINK_KIND_NAMES = Object.keys(SINK_KINDS) as SinkKind[];
+
+export function isSinkKind(k: string): k is SinkKind {
+  return Object.prototype.hasOwnProperty.call(SINK_KINDS, k);
+}
+
+export type { SinkResult, SinkStats };
