@@ -90,11 +90,23 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+let settled = false;
+// A command whose work stalls with nothing left to run would otherwise end with status 0 and no
+// output: say so and fail.
+process.on('beforeExit', () => {
+  if (settled) return;
+  settled = true;
+  process.stderr.write('damselfly: internal error: the command stopped making progress before it finished (nothing left to wait for)\n');
+  process.exitCode = 70;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
   },
   (e: unknown) => {
+    settled = true;
     if (isUserError(e)) {
       process.stderr.write(`damselfly: error: ${formatError(e)}\n`);
       process.exitCode = 2;

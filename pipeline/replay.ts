@@ -104,9 +104,11 @@ export async function testAnalyzer(o: { script: string; replay: string; configFi
   }
   const tStart = performance.now();
   const events: Record<string, number> = {};
+  // Only the types it has hooks for: a topic nobody reads would fill up and stall the replay.
+  const hooks = h.runner(name)!.hooks;
   for await (const b of replayInput(o.replay)) {
     events[b.type] = (events[b.type] ?? 0) + b.length;
-    await transport.publish(topicFor(b.type), b);
+    if (hooks.has(b.type)) await transport.publish(topicFor(b.type), b);
   }
   await transport.close();
   await h.idle();

@@ -75,7 +75,7 @@ export class AnalyzerIsolate {
       await ctx.global.set('__dfHostRead', new ivm.Callback((name: string) => opts.readOwn(name)));
       await ctx.global.set('__dfHostColumn', new ivm.Callback((name: string) => {
         const b = serving.batch;
-        if (!b) throw new Error(`column ${name} asked for outside a batch`);
+        if (!b) throw new Error(`field ${name} asked for outside a hook call`);
         return columnCopy(b, name).copyInto();
       }));
       const script = await iso.compileScript(code, { filename: 'analyzer.js' });
@@ -132,6 +132,7 @@ export class AnalyzerIsolate {
     try {
       const r = this.parse(await this.call('batch', args, wallMs));
       for (const name of r.fetched ?? []) wanted.add(name);
+      for (const a of r.alerts) if (typeof a.row === 'number') aboutRow(a, batch, a.row);
       return r;
     } finally {
       this.serving.batch = undefined;
@@ -159,6 +160,23 @@ export class AnalyzerIsolate {
     }
     if (!this.iso.isDisposed) this.iso.dispose();
   }
+}
+
+/** An alert about row `row` of the batch: its flow, endpoints, observation and time from the row. */
+function aboutRow(a: Record<string, unknown>, b: EventBatch, row: number): void {
+  const e = b.get(row) as unknown as Record<string, unknown>;
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+  delete a.row;
+  a.flowid = str(e.flowid);
+  a.community_id = str(e.community_id);
+  a.saddr = str(e.saddr);
+  a.daddr = str(e.daddr);
+  a.sport = num(e.sport);
+  a.dport = num(e.dport);
+  a.obname = str(e.obname);
+  a.ts = num(e.ts);
+  if (typeof a.key !== 'string') a.key = `${String(a.reason)}|${a.saddr as string}|${a.daddr as string}`;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -197,7 +215,7 @@ function compactColumn(c: ColumnData, from: number, to: number): ColumnData {
     if (a === 0 && b === c.data.length && from === 0 && o.length === to + 1 && o.byteLength === o.buffer.byteLength) return c;
     const offsets = new Int32Array(to - from + 1);
     for (let i = from; i <= to; i++) offsets[i - from] = o[i]! - a;
-    return { data: c.data.substring(a, b), offsets };
+    return { data: c.data.substring(a, b), offsets, ...(c.ascii ? { ascii: true } : {}) };
   }
   if ('items' in c) {
     const o = c.offsets;

@@ -22,12 +22,13 @@ import { existsSync } from 'node:fs';
 import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { EventBatch } from '../../streams/events/batch.js';
-import type { ColumnData } from '../../streams/events/columns.js';
+import type { ColumnData, StringData } from '../../streams/events/columns.js';
 import type { Sink, SinkResult, SinkStats } from '../sink.js';
 import { SinkPathError, SinkWriteError, describeFsError } from '../errors.js';
 import { resolveParquetSinkOptions, type ParquetSinkOptions, type ResolvedParquetSinkOptions } from './config.js';
 import { COLUMNS, CREATED_BY, fileNameFor, kvMetadata, utcDay } from './schema.js';
 import { loadParquetNative, type ParquetStage } from './native.js';
+import { FlowKeyFilter } from './dedup.js';
 
 export interface ParquetSinkStats extends SinkStats {
   /** Flow events of kind start/update (archived in a later tier; ignored here). */
@@ -66,7 +67,7 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
   private opened = false;
   /** Stages by `${observation}/${day}`. */
   private readonly stages = new Map<string, Stage>();
-  private readonly dedup: DedupFilter | null;
+  private readonly dedup: FlowKeyFilter | null;
   private readonly files: string[] = [];
   private readonly taken = new Set<string>();
   /** Serializes stage/flush requests (write() and close() may overlap). */
@@ -76,7 +77,7 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
 
   constructor(opts: ParquetSinkOptions) {
     this.o = resolveParquetSinkOptions(opts);
-    this.dedup = this.o.dedupCapacity > 0 ? new DedupFilter(this.o.dedupCapacity) : null;
+    this.dedup = this.o.dedupCapacity > 0 ? new FlowKeyFilter(this.o.dedupCapacity) : null;
   }
 
   /** Check the output directory (a user error names it) and load the writer. Called by write() if needed. */
@@ -100,30 +101,35 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
     const kind = batch.cols.kind as Uint8Array;
     const seq = batch.cols.seq as Uint32Array;
     const stime = batch.cols.stime as Float64Array;
+    const ids = batch.cols.flowid as StringData;
+    const obs = batch.cols.obname as StringData;
     const picks = new Map<string, Pick>();
-    const keys: string[] = [];
+    const taken: number[] = [];
+    // Rows of a batch nearly always share one observation and day: the pick of the previous row
+    // is reused while both match (compared in place, no string made per row).
+    let last: Pick | undefined;
+    let lastObs = -1;
     for (let i = 0; i < n; i++) {
       if (kind[i] !== END) {
         this.s.skippedNonEnd++;
         continue;
       }
       if (this.dedup) {
-        // (flowid, seq); seq 0 (no start/update records before the end) keys by the id string
-        // itself. Flow ids never hold NUL, so the two forms cannot collide.
-        const id = batch.str('flowid', i);
-        const key = seq[i] === 0 ? id : `${id}\u0000${seq[i]}`;
-        if (!this.dedup.add(key)) {
+        if (!this.dedup.add(ids, i, seq[i]!)) {
           this.s.duplicates++;
           continue;
         }
-        keys.push(key);
+        taken.push(i);
       }
-      const observation = batch.str('obname', i) || this.o.observation;
       const day = utcDay(stime[i]!);
-      const k = `${observation}/${day}`;
-      let p = picks.get(k);
-      if (!p) picks.set(k, (p = { observation, day, rows: [] }));
-      p.rows.push(i);
+      if (!last || last.day !== day || (lastObs !== i && !sameText(obs, lastObs, i))) {
+        const observation = batch.str('obname', i) || this.o.observation;
+        const k = `${observation}/${day}`;
+        last = picks.get(k);
+        if (!last) picks.set(k, (last = { observation, day, rows: [] }));
+      }
+      lastObs = i;
+      last.rows.push(i);
     }
     if (picks.size === 0) return;
     try {
@@ -133,7 +139,7 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
       });
     } catch (e) {
       // Not staged: forget the keys so the transport's retry of this batch is not taken for a duplicate.
-      for (const k of keys) this.dedup?.delete(k);
+      for (const i of taken) this.dedup?.delete(ids, i, seq[i]!);
       throw e;
     }
   }
@@ -223,40 +229,21 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
   }
 }
 
-function newStage(): ParquetStage {
-  return new (loadParquetNative().ParquetStage)(COLUMNS, {});
+/** Whether rows a and b of a string column hold the same text (compared in place). */
+function sameText(c: StringData, a: number, b: number): boolean {
+  const o = c.offsets;
+  const a0 = o[a]!;
+  const b0 = o[b]!;
+  const n = o[a + 1]! - a0;
+  if (o[b + 1]! - b0 !== n) return false;
+  if (a0 === b0) return true;
+  const d = c.data;
+  for (let k = 0; k < n; k++) if (d.charCodeAt(a0 + k) !== d.charCodeAt(b0 + k)) return false;
+  return true;
 }
 
-// ------------------------------------------------------------------------------------------------
-// dedup: two generations of keys. add() returns false for a key seen in either. When the current
-// generation holds capacity/2 keys it becomes the old one (the previous old one is dropped), so
-// the filter remembers at least the capacity/2 most recent keys and never more than capacity.
-// Redeliveries arrive soon after the original (a failed batch is retried within seconds), so
-// remembering the recent past is enough; an older duplicate would be written twice.
-
-class DedupFilter {
-  private cur = new Set<string>();
-  private old = new Set<string>();
-  private readonly half: number;
-
-  constructor(capacity: number) {
-    this.half = Math.max(1, Math.floor(capacity / 2));
-  }
-
-  add(key: string): boolean {
-    if (this.cur.has(key) || this.old.has(key)) return false;
-    if (this.cur.size >= this.half) {
-      this.old = this.cur;
-      this.cur = new Set();
-    }
-    this.cur.add(key);
-    return true;
-  }
-
-  delete(key: string): void {
-    this.cur.delete(key);
-    this.old.delete(key);
-  }
+function newStage(): ParquetStage {
+  return new (loadParquetNative().ParquetStage)(COLUMNS, {});
 }
 
 // ------------------------------------------------------------------------------------------------

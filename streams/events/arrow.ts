@@ -31,7 +31,7 @@ import {
   TYPE_UTF8, corrupt, describeType, dictionaryBatchMessage, framedSize, pad8, readFrame, recordBatchMessage, schemaMessage, unsupported,
   writeEos, writeFrame, type ArrowField, type ArrowSchema, type ArrowType, type DictionaryBatchMeta, type Frame, type RecordBatchMeta,
 } from './arrow-messages.js';
-import { EventBatch } from './batch.js';
+import { EventBatch, checkJson } from './batch.js';
 import type { ColumnData, ColumnSpec, Columns, ListData, NumericArray, NumericType, StringData, StructData, Validity } from './columns.js';
 import { isNumeric, isStringLike } from './columns.js';
 import { EVENT_SCHEMA_VERSION, EVENT_TYPES, EVENT_TYPE_NAMES, isEventType, type EventType } from './table.js';
@@ -636,6 +636,7 @@ function decodeRecordBatch(input: Buffer, f: Frame, rb: RecordBatchMeta, schema:
     if (c.length !== rb.length) throw corrupt(`${path}: ${c.length} rows in a record batch of ${rb.length}`);
     cols[s.name] = c.col;
     if (c.valid) valid[s.name] = c.valid;
+    if (s.type === 'Json') checkJson(path, c.col as StringData, rb.length);
   });
   return new EventBatch(type, rb.length, cols, valid, schema.v);
 }
@@ -783,7 +784,7 @@ function decodeStrings(cur: Cursor, n: number, path: string): StringData {
       offsets = new Int32Array(n + 1);
       for (let i = 0; i <= n; i++) offsets[i] = o[i]! - base;
     }
-    return { data: input.toString('latin1', at + base, at + end), offsets };
+    return { data: input.toString('latin1', at + base, at + end), offsets, ascii: true };
   }
   if (!isUtf8(bytes)) throw corrupt(`${path} is not valid UTF-8`);
   // UTF-16 offsets: one unit per UTF-8 lead byte, two for a 4-byte sequence (a surrogate pair).

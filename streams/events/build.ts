@@ -7,12 +7,26 @@ import { ARRAY_OF, isNumeric, isStringLike, type ColumnData, type ColumnSpec, ty
 import { EVENT_TYPES, type EventType } from './table.js';
 import { BatchFormatError } from '../errors.js';
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 function isAbsent(v: unknown): boolean {
   return v === undefined || v === null;
 }
 
 function textOf(v: unknown): string {
   return typeof v === 'string' ? v : isAbsent(v) ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+/** JSON text of a Json column's value ('' for undefined, and for what JSON cannot hold: functions, symbols). */
+function jsonText(name: string, v: unknown): string {
+  if (v === undefined) return '';
+  let t: string | undefined;
+  try {
+    t = JSON.stringify(v);
+  } catch (e) {
+    throw new BatchFormatError(`${name}: cannot be written as JSON (${(e as Error).message})`);
+  }
+  return t ?? '';
 }
 
 /** A column of `values` (one per row) for spec `s`; fills `valid` for nullable columns. */
@@ -42,12 +56,13 @@ export function buildColumn(s: ColumnSpec, values: readonly unknown[], valid?: U
     let at = 0;
     for (let i = 0; i < n; i++) {
       const v = values[i];
-      const t = s.type === 'Json' ? (v === undefined ? '' : JSON.stringify(v)) : textOf(v);
+      const t = s.type === 'Json' ? jsonText(s.name, v) : textOf(v);
       parts[i] = t;
       at += t.length;
       offsets[i + 1] = at;
     }
-    return { data: parts.join(''), offsets } satisfies StringData;
+    const data = parts.join('');
+    return { data, offsets, ...(ASCII.test(data) ? { ascii: true } : {}) } satisfies StringData;
   }
   if (s.type === 'List') {
     const offsets = new Int32Array(n + 1);
@@ -91,7 +106,7 @@ export function columnsOf(type: EventType, rows: readonly unknown[]): { cols: Co
 /** Rows [start, end) of a column, sharing memory with it (offsets stay absolute). */
 export function sliceColumn(c: ColumnData, start: number, end: number): ColumnData {
   if (ArrayBuffer.isView(c)) return c.subarray(start, end);
-  if ('data' in c) return { data: c.data, offsets: c.offsets.subarray(start, end + 1) };
+  if ('data' in c) return { data: c.data, offsets: c.offsets.subarray(start, end + 1), ...(c.ascii ? { ascii: true } : {}) };
   if ('items' in c) return { offsets: c.offsets.subarray(start, end + 1), items: c.items };
   throw new BatchFormatError('a struct column cannot be sliced on its own');
 }

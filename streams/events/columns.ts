@@ -51,6 +51,12 @@ export type NumericArray = Uint8Array | Uint16Array | Uint32Array | Int32Array |
 export interface StringData {
   data: string;
   offsets: Int32Array;
+  /**
+   * Every character of `data` is ASCII (so its offsets are UTF-8 byte offsets too and it can be
+   * handed to native code as latin1 bytes). Set by whoever knows it cheaply — the sensor (its
+   * strings are printable ASCII), the Arrow decoder; absent means "not known".
+   */
+  ascii?: boolean;
 }
 
 export interface ListData {

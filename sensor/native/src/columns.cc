@@ -226,12 +226,34 @@ static Napi::Value typed(Napi::Env env, const T* data, size_t n) {
 template <typename T>
 static Napi::Value to_js(Napi::Env env, const NumCol<T>& c) { return typed(env, c.v.data(), c.v.size()); }
 
+// Sensor strings are printable ASCII (L7 text is escaped by the parsers); only the observation
+// name comes from the user and may be UTF-8: then the offsets are recounted in UTF-16 units.
 static Napi::Value to_js(Napi::Env env, const StrCol& c) {
   Napi::Object o = Napi::Object::New(env);
   napi_value s;
-  if (napi_create_string_latin1(env, c.data.data(), c.data.size(), &s) != napi_ok) throw Napi::Error::New(env, "columns: cannot create a string");
+  bool ascii = true;
+  for (unsigned char ch : c.data)
+    if (ch >= 0x80) { ascii = false; break; }
+  if (ascii) {
+    if (napi_create_string_latin1(env, c.data.data(), c.data.size(), &s) != napi_ok) throw Napi::Error::New(env, "columns: cannot create a string");
+    o.Set("data", Napi::Value(env, s));
+    o.Set("offsets", typed(env, c.off.data(), c.off.size()));
+    o.Set("ascii", Napi::Boolean::New(env, true));
+    return o;
+  }
+  if (napi_create_string_utf8(env, c.data.data(), c.data.size(), &s) != napi_ok) throw Napi::Error::New(env, "columns: cannot create a string");
+  std::vector<int32_t> units(c.off.size());
+  int32_t u = 0;
+  size_t p = 0;
+  for (size_t i = 0; i < c.off.size(); i++) {
+    for (size_t stop = (size_t)c.off[i]; p < stop; p++) {
+      unsigned char ch = (unsigned char)c.data[p];
+      if ((ch & 0xc0) != 0x80) u += ch >= 0xf0 ? 2 : 1;
+    }
+    units[i] = u;
+  }
   o.Set("data", Napi::Value(env, s));
-  o.Set("offsets", typed(env, c.off.data(), c.off.size()));
+  o.Set("offsets", typed(env, units.data(), units.size()));
   return o;
 }
 

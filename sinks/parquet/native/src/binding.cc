@@ -201,6 +201,25 @@ class ParquetStage : public Napi::ObjectWrap<ParquetStage> {
         Napi::TypedArray ot = o.Get("offsets").As<Napi::TypedArray>();
         if (ot.TypedArrayType() != napi_int32_array || ot.ElementLength() < batchRows + 1) throw Napi::RangeError::New(env, "appendColumns: offsets of " + name + " do not cover the rows");
         const int32_t* off = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(ot.ArrayBuffer().Data()) + ot.ByteOffset());
+        std::vector<std::string_view>& views = strs.emplace_back();
+        views.reserve(n);
+        if (o.Get("ascii").ToBoolean().Value()) {
+          // ASCII: the text's latin1 bytes are its UTF-8 bytes and the offsets are byte offsets.
+          std::string& bytes = strStore.emplace_back();
+          size_t len = 0;
+          napi_value sv = o.Get("data");
+          if (napi_get_value_string_latin1(env, sv, nullptr, 0, &len) != napi_ok) throw Napi::Error::New(env, "appendColumns: cannot read " + name);
+          bytes.resize(len + 1);
+          if (napi_get_value_string_latin1(env, sv, bytes.data(), len + 1, &len) != napi_ok) throw Napi::Error::New(env, "appendColumns: cannot read " + name);
+          bytes.resize(len);
+          for (size_t i = 0; i < n; i++) {
+            const size_t r = row(i);
+            const int32_t a = off[r], b = off[r + 1];
+            if (a < 0 || b < a || static_cast<size_t>(b) > len) throw Napi::RangeError::New(env, "appendColumns: offsets of " + name + " run past the data");
+            views.emplace_back(bytes.data() + a, static_cast<size_t>(b - a));
+          }
+          continue;
+        }
         std::u16string text = o.Get("data").As<Napi::String>().Utf16Value();
         std::string& out = strStore.emplace_back();
         std::vector<size_t> at(n + 1);
@@ -212,8 +231,6 @@ class ParquetStage : public Napi::ObjectWrap<ParquetStage> {
           appendUtf8(out, text.data() + a, static_cast<size_t>(b - a));
         }
         at[n] = out.size();
-        std::vector<std::string_view>& views = strs.emplace_back();
-        views.reserve(n);
         for (size_t i = 0; i < n; i++) views.emplace_back(out.data() + at[i], at[i + 1] - at[i]);
       } else {
         if (!v.IsTypedArray()) throw Napi::TypeError::New(env, "appendColumns: column " + name + " must be a typed array");
