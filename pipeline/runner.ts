@@ -98,7 +98,9 @@ async function run(g: PipelineGraph, cfg: Config, hooks: PipelineHooks, stopped:
       return;
     }
     await transport.publish(topic(b.type), b);
-  }, num(cfg, 'transport', 'queue_events'));
+    // Starting the analyzers takes a few hundred ms (sandboxes, models) while the sensor keeps
+    // decoding: the gate holds up to four queues' worth (columnar events, ~300 bytes each).
+  }, 4 * num(cfg, 'transport', 'queue_events'));
   let sourceRun: Promise<SourceSummary> | undefined;
   if (g.source) {
     const opts = { ...g.source.sensor };

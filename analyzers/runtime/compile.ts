@@ -1,9 +1,14 @@
 // Transpile + bundle one analyzer with esbuild into a single script for its isolate. Resolution is
 // fenced: the analyzer may import the SDK ('damselfly/sdk') and files inside its own root, nothing
 // else — no packages, no Node built-ins, no other analyzer's files (bundling is reading).
-import { build, type Message, type Plugin } from 'esbuild';
+//
+// Bundles are cached on disk (bundle-cache.ts), keyed by the analyzer and checked against the
+// content of every file that went into them: starting the pipeline then costs no esbuild run (and
+// not even loading esbuild) unless an analyzer or the SDK changed.
+import type { Message, Plugin } from 'esbuild';
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import { cachedBundle, storeBundle } from './bundle-cache.js';
 import { PACKAGE_ROOT } from '../../streams/package-root.js';
 
 /** Repo root (works from the sources and from dist/). */
@@ -76,6 +81,9 @@ function firstLocated(name: string, script: string, msgs: Message[]): CompileErr
 
 /** Bundle `script` with the sandbox driver; `roots` are the analyzer's own files/folders. */
 export async function compileAnalyzer(name: string, script: string, roots: string[]): Promise<Compiled> {
+  const hit = cachedBundle(name, script, roots);
+  if (hit) return hit;
+  const { build } = await import('esbuild');
   const entry =
     `import { install } from ${JSON.stringify(path.join(SDK_DIR, 'sandbox.ts'))};\n` +
     `import * as mod from ${JSON.stringify(script)};\n` +
@@ -93,10 +101,13 @@ export async function compileAnalyzer(name: string, script: string, roots: strin
       absWorkingDir: REPO_ROOT,
       plugins: [fence(name, [...roots, script])],
     });
-    const inputs = Object.keys(r.metafile!.inputs)
+    const all = Object.keys(r.metafile!.inputs)
       .map((f) => path.resolve(REPO_ROOT, f))
-      .filter((f) => !within(SDK_DIR, f) && !within(EVENTS_DIR, f) && !f.endsWith('-entry.js'));
-    return { code: r.outputFiles[0]!.text, inputs };
+      .filter((f) => !f.endsWith('-entry.js'));
+    const inputs = all.filter((f) => !within(SDK_DIR, f) && !within(EVENTS_DIR, f));
+    const compiled = { code: r.outputFiles[0]!.text, inputs };
+    storeBundle(name, script, roots, compiled, all);
+    return compiled;
   } catch (e) {
     const errs = (e as { errors?: Message[] }).errors;
     if (errs && errs.length > 0) throw firstLocated(name, script, errs);

@@ -32,11 +32,12 @@ static std::string sha12(const std::string& s, bool any) {
 }
 
 static void hex4_list(std::string& s, const std::vector<uint16_t>& v) {
-  char b[8];
+  static const char* hx = "0123456789abcdef";
   for (size_t i = 0; i < v.size(); i++) {
     if (i) s += ',';
-    snprintf(b, sizeof b, "%04x", v[i]);
-    s += b;
+    const uint16_t x = v[i];  // "%04x", without printf's per-call cost (it showed in profiles)
+    const char b[4] = {hx[x >> 12], hx[(x >> 8) & 15], hx[(x >> 4) & 15], hx[x & 15]};
+    s.append(b, 4);
   }
 }
 
