@@ -6,14 +6,15 @@
 // over its CPU budget, or `consecutiveErrors` events in a row threw / returned garbage. A batch
 // interrupted by a dead isolate is given again to the restarted one (no event is skipped for it);
 // one that completed is never re-run. Swaps happen under the same lock, between two batches, so a
-// reload neither loses nor repeats an event.
-import { readFileSync, realpathSync, statSync, watch, type FSWatcher } from 'node:fs';
-import path from 'node:path';
+// reload neither loses nor repeats an event. What an analyzer may read is grants.ts; when it
+// reloads (files changed, a refresh schedule) is reload.ts.
 import { log } from '../../streams/log.js';
 import type { HookName } from '../sdk/index.js';
 import { compileAnalyzer, CompileError } from './compile.js';
 import { loadAnalyzerConfig, type OperatorKeys } from './config.js';
-import { ownedBy, type AnalyzerSpec } from './discover.js';
+import type { AnalyzerSpec } from './discover.js';
+import { FileGrants } from './grants.js';
+import { ReloadWatch } from './reload.js';
 import { AnalyzerIsolate, type BatchResult } from './isolate.js';
 import type { EventBatch } from '../../streams/events/batch.js';
 
@@ -76,12 +77,6 @@ interface Version {
   watched: Set<string>;
 }
 
-function hashText(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class AnalyzerRunner {
@@ -90,17 +85,13 @@ export class AnalyzerRunner {
   private lock: Promise<unknown> = Promise.resolve();
   private consecutiveFailures = 0;
   private consecErrors = 0;
-  private watchers: FSWatcher[] = [];
-  private reloadTimer?: NodeJS.Timeout;
-  private watchedSig = '';
+  private readonly grants: FileGrants;
+  private readonly reloads: ReloadWatch;
   readonly stats: AnalyzerStats;
   /** Hooks of the first version that started (subscriptions are made for these). */
   hooks: Set<string> = new Set();
   private code?: string;
   private inputs: string[] = [];
-  /** Granted http(s) URLs: fetched by the host (the sandbox has no network), served by readOwn. */
-  private urls = new Map<string, { text?: string; error?: string; sig: string }>();
-  private refreshTimer?: NodeJS.Timeout;
 
   constructor(
     readonly spec: AnalyzerSpec,
@@ -108,6 +99,8 @@ export class AnalyzerRunner {
     private readonly host: RunnerHooks,
   ) {
     this.name = spec.name;
+    this.grants = new FileGrants(spec);
+    this.reloads = new ReloadWatch(() => this.reload());
     this.stats = {
       name: spec.name, state: 'starting', version: 0, events: 0, batches: 0, eventErrors: 0, alerts: 0, failures: 0,
       restarts: 0, reloads: 0, compileErrors: 0, cpuMs: 0, wallMs: 0, scores: {},
@@ -132,44 +125,6 @@ export class AnalyzerRunner {
     };
   }
 
-  /** Read one of the analyzer's own files (the only host capability the sandbox has). */
-  private readOwn(operator: OperatorKeys, watched: Set<string>, name: string): string {
-    if (/^https?:\/\//i.test(name)) {
-      if (!operator.files.includes(name)) throw new Error(`cannot read '${name}': URL not granted by analyzer ${this.name}'s files:`);
-      const u = this.urls.get(name);
-      if (u?.text === undefined) throw new Error(`cannot fetch '${name}': ${u?.error ?? 'not fetched'}`);
-      return u.text;
-    }
-    const base = path.dirname(this.spec.configFile);
-    const target = path.resolve(base, name);
-    let real: string;
-    try {
-      real = realpathSync(target);
-    } catch {
-      throw new Error(`cannot read '${name}': no such file`);
-    }
-    const grants = operator.files.filter((f) => !/^https?:/.test(f)).map((f) => {
-      try {
-        return realpathSync(f);
-      } catch {
-        return f;
-      }
-    });
-    const roots = this.spec.roots.map((r) => {
-      try {
-        return realpathSync(r);
-      } catch {
-        return r;
-      }
-    });
-    const sibling = this.spec.siblingPrefix !== undefined && real.startsWith(realpathSync(path.dirname(this.spec.siblingPrefix)) + path.sep + path.basename(this.spec.siblingPrefix));
-    if (!ownedBy(roots, real) && !grants.includes(real) && !sibling) {
-      throw new Error(`cannot read '${name}': not one of analyzer ${this.name}'s own files`);
-    }
-    watched.add(real);
-    return readFileSync(real, 'utf8');
-  }
-
   /** Compile + start a version; throws CompileError / ConfigError / SandboxError. */
   private async build(recompile: boolean): Promise<Version> {
     if (recompile || this.code === undefined) {
@@ -179,17 +134,17 @@ export class AnalyzerRunner {
     }
     const watched = new Set<string>([...this.inputs, this.spec.configFile]);
     let operator: OperatorKeys = { enabled: true, files: [] };
-    const probe = await AnalyzerIsolate.create(this.code!, { memoryMb: this.limits.memoryMb, wallMs: this.limits.setupWallMs, readOwn: (n) => this.readOwn(operator, watched, n) });
+    const probe = await AnalyzerIsolate.create(this.code!, { memoryMb: this.limits.memoryMb, wallMs: this.limits.setupWallMs, readOwn: (n) => this.grants.read(operator, watched, n) });
     try {
       const desc = await probe.describe(this.limits.setupWallMs);
       const cfg = loadAnalyzerConfig(this.name, this.spec.configFile, desc.config);
       operator = cfg.operator;
-      await this.fetchUrls(operator, false);
+      await this.grants.fetchUrls(operator, false);
       const lim = this.lim(operator);
       let iso = probe;
       if (lim.memoryMb !== this.limits.memoryMb) {
         probe.dispose();
-        iso = await AnalyzerIsolate.create(this.code!, { memoryMb: lim.memoryMb, wallMs: this.limits.setupWallMs, readOwn: (n) => this.readOwn(operator, watched, n) });
+        iso = await AnalyzerIsolate.create(this.code!, { memoryMb: lim.memoryMb, wallMs: this.limits.setupWallMs, readOwn: (n) => this.grants.read(operator, watched, n) });
       }
       try {
         const r = await iso.setup(this.name, cfg.config, this.limits.stateMaxEntries, this.limits.stateTtlMs, this.limits.setupWallMs);
@@ -209,32 +164,29 @@ export class AnalyzerRunner {
 
   /** First start. Returns false (and reports) when the analyzer cannot start. */
   async start(): Promise<boolean> {
-    if (this.spec.builtin || true) {
-      try {
-        const v = await this.build(true);
-        if (!v.operator.enabled) {
-          v.iso.dispose();
-          this.stats.state = 'stopped';
-          log('info', `analyzer.${this.name}`, 'disabled by its config (enabled: false)');
-          return false;
-        }
-        this.cur = v;
-        this.hooks = v.hooks;
-        this.stats.version = 1;
-        this.stats.state = 'running';
-        this.status();
-        this.scheduleRefresh();
-        return true;
-      } catch (e) {
-        if (e instanceof CompileError) this.stats.compileErrors++;
-        this.stats.lastError = (e as Error).message;
-        this.stats.state = 'disabled';
-        log('error', `analyzer.${this.name}`, `not started: ${(e as Error).message}`);
-        this.status((e as Error).message);
+    try {
+      const v = await this.build(true);
+      if (!v.operator.enabled) {
+        v.iso.dispose();
+        this.stats.state = 'stopped';
+        log('info', `analyzer.${this.name}`, 'disabled by its config (enabled: false)');
         return false;
       }
+      this.cur = v;
+      this.hooks = v.hooks;
+      this.stats.version = 1;
+      this.stats.state = 'running';
+      this.status();
+      this.scheduleRefresh();
+      return true;
+    } catch (e) {
+      if (e instanceof CompileError) this.stats.compileErrors++;
+      this.stats.lastError = (e as Error).message;
+      this.stats.state = 'disabled';
+      log('error', `analyzer.${this.name}`, `not started: ${(e as Error).message}`);
+      this.status((e as Error).message);
+      return false;
     }
-    return false;
   }
 
   private emitLogs(r: BatchResult): void {
@@ -414,100 +366,20 @@ export class AnalyzerRunner {
 
   /** Watch the script, its bundled files, its config and the files it read; reload on change. */
   watch(debounceMs = 150): void {
-    const files = new Set<string>([this.spec.script, this.spec.configFile, ...this.inputs, ...(this.cur?.watched ?? [])]);
-    const dirs = new Map<string, Set<string>>();
-    for (const f of files) {
-      const d = path.dirname(f);
-      if (!dirs.has(d)) dirs.set(d, new Set());
-      dirs.get(d)!.add(path.basename(f));
-    }
-    const sig = [...files].sort().join('\n');
-    if (sig === this.watchedSig) return;
-    this.unwatch();
-    this.watchedSig = sig;
-    for (const [d, names] of dirs) {
-      try {
-        const w = watch(d, (_ev, fname) => {
-          if (fname && !names.has(String(fname))) return;
-          clearTimeout(this.reloadTimer);
-          this.reloadTimer = setTimeout(() => {
-            void this.reload().then(() => this.watch(debounceMs));
-          }, debounceMs);
-        });
-        w.on('error', () => undefined);
-        this.watchers.push(w);
-      } catch {
-        /* folder gone: nothing to watch */
-      }
-    }
+    this.reloads.watch([this.spec.script, this.spec.configFile, ...this.inputs, ...(this.cur?.watched ?? [])], debounceMs, () => this.watch(debounceMs));
   }
 
-  private unwatch(): void {
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
-  }
-
-  /** Fetch granted URLs into the cache (all of them when `force`, else only those never fetched). Returns whether any content changed. */
-  private async fetchUrls(operator: OperatorKeys, force: boolean): Promise<boolean> {
-    let changed = false;
-    for (const url of operator.files.filter((f) => /^https?:\/\//i.test(f))) {
-      const old = this.urls.get(url);
-      if (old && !force) continue;
-      try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-        if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-        const text = await res.text();
-        const sig = `${text.length}:${text.slice(0, 64)}:${text.slice(-64)}:${hashText(text)}`;
-        if (!old || old.sig !== sig) changed = true;
-        this.urls.set(url, { text, sig });
-      } catch (e) {
-        const error = (e as Error).message;
-        log('warn', `analyzer.${this.name}`, `cannot fetch ${url}: ${error}${old?.text !== undefined ? ' (keeping the last copy)' : ''}`);
-        if (old?.text === undefined) this.urls.set(url, { error, sig: '' });
-      }
-    }
-    return changed;
-  }
-
-  /** With `refresh_s`: re-fetch URLs and re-check read files on that schedule; reload when any changed. */
+  /** With `refresh_s`: re-fetch granted URLs and re-check read files on that schedule; reload when any changed. */
   private scheduleRefresh(): void {
-    clearInterval(this.refreshTimer);
-    const s = this.cur?.operator.refresh_s;
-    if (!s) return;
-    let busy = false;
-    let fileSig = this.fileSignature();
-    this.refreshTimer = setInterval(() => {
-      if (busy || !this.cur || this.stats.state === 'stopped') return;
-      busy = true;
-      void (async () => {
-        const urlsChanged = await this.fetchUrls(this.cur!.operator, true);
-        const sig = this.fileSignature();
-        if (urlsChanged || sig !== fileSig) {
-          fileSig = sig;
-          await this.reload();
-        }
-      })().finally(() => (busy = false));
-    }, s * 1000);
-    this.refreshTimer.unref();
-  }
-
-  private fileSignature(): string {
-    const parts: string[] = [];
-    for (const f of this.cur?.watched ?? []) {
-      try {
-        const st = statSync(f);
-        parts.push(`${f}:${st.size}:${st.mtimeMs}`);
-      } catch {
-        parts.push(`${f}:-`);
-      }
-    }
-    return parts.join('|');
+    const op = this.cur?.operator;
+    this.reloads.refresh(op?.refresh_s, async () => {
+      if (!this.cur || this.stats.state === 'stopped') return false;
+      return this.grants.fetchUrls(this.cur.operator, true);
+    }, () => [...(this.cur?.watched ?? [])]);
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.refreshTimer);
-    clearTimeout(this.reloadTimer);
-    this.unwatch();
+    this.reloads.stop();
     await this.locked(async () => {
       this.stats.state = 'stopped';
       this.cur?.iso.dispose();
