@@ -1,5 +1,5 @@
-// Sensor engine: reads pcap/pcapng files through libpcap, decodes packets, reassembles fragments
-// and maintains the flow table; ended flows are collected in an output vector per batch.
+// Sensor engine: reads pcap/pcapng files (pcap_file.cc), decodes packets, reassembles fragments
+// and maintains the flow table (engine.cc); ended flows are collected in an output vector per batch.
 // Threading: a Sensor is NOT thread-safe. The N-API layer runs one batch at a time on a libuv
 // worker (guarded by a busy flag) and reads results on the JS thread only after the batch ends.
 // Memory: owns the pcap handle, the flow table, the fragment table and the ended-flow vector
