@@ -1,4 +1,4 @@
-// Classic pcap files are read through our own mapped reader (capture.cc), other inputs and any
+// Classic pcap files are read through our own mapped reader (sensor/native/src/core/pcap_file.cc), other inputs and any
 // file read with a BPF filter through libpcap. The two paths must agree: every variant of the
 // format (big-endian, nanosecond magic, records longer than the file's snaplen) gives the same
 // flows both ways, and damage gives libpcap's messages with the file position.

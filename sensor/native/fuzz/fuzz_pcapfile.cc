@@ -1,4 +1,4 @@
-// libFuzzer target: the capture file reader (capture.cc: our mapped reader for classic pcap,
+// libFuzzer target: the capture file reader (pcap_file.cc: our mapped reader for classic pcap,
 // libpcap for pcapng and the rest) on one whole file per input, written to a memfd and opened by
 // path as a capture is. Everything read goes on through decode and the flow table, so damaged
 // record headers, lengths and timestamps reach the rest of the core. One Sensor lives across

@@ -1,4 +1,4 @@
-// A BPF filter expression compiled and set on a libpcap handle: capture files (capture.cc) and
+// A BPF filter expression compiled and set on a libpcap handle: capture files (pcap_file.cc) and
 // live libpcap capture (live_pcap.cc) share it. AF_PACKET attaches its program to the socket
 // itself (live_afpacket.cc).
 #pragma once

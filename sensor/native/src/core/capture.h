@@ -111,7 +111,7 @@ class Sensor {
   bool map_read_batch(uint64_t max_packets, bool* has_error, CaptureError* err, uint64_t* pkts_out, uint64_t* bytes_out);
 
   pcap_t* pcap_ = nullptr;
-  // Classic pcap files without a filter are read from a read-only mapping instead (capture.cc).
+  // Classic pcap files without a filter are read from a read-only mapping instead (pcap_file.cc).
   struct Mapped {
     const uint8_t* base = nullptr;
     size_t size = 0;
