@@ -28,16 +28,16 @@ export function summaryLine(r: PipelineReport, extra: Record<string, string | nu
   return 'summary: ' + Object.entries(f).map(([k, v]) => `${k}=${v}`).join(' ');
 }
 
-/** Lines naming what went wrong (one each), for the log. */
-export function problemLines(r: PipelineReport): string[] {
-  const out = (r.source?.errors ?? []).map(captureErrorLine);
+/** What went wrong, one line each, with the component it belongs to (for the log). */
+export function problemLines(r: PipelineReport): [component: string, line: string][] {
+  const out: [string, string][] = (r.source?.errors ?? []).map((e) => ['sensor', captureErrorLine(e)]);
   if (r.lost > 0) {
     for (const [t, s] of Object.entries(r.transport.topics)) {
       const groupsLost = Object.values(s.groups).reduce((a, g) => a + g.undelivered, 0) + ((s as { shed?: number }).shed ?? 0);
-      if (groupsLost > 0) out.push(`${t}: ${groupsLost} events not delivered to every consumer (${Object.entries(s.groups).filter(([, g]) => g.undelivered > 0 || g.failed).map(([g, gs]) => `${g}${gs.failed ? ' failed' : ''}: ${gs.undelivered}`).join(', ') || 'shed by the producer'})`);
+      if (groupsLost > 0) out.push(['transport', `${t}: ${groupsLost} events not delivered to every consumer (${Object.entries(s.groups).filter(([, g]) => g.undelivered > 0 || g.failed).map(([g, gs]) => `${g}${gs.failed ? ' failed' : ''}: ${gs.undelivered}`).join(', ') || 'shed by the producer'})`]);
     }
   }
-  for (const g of r.undrained) out.push(`${g}: did not catch up with its input before the end of the run`);
+  for (const g of r.undrained) out.push(['pipeline', `${g}: did not catch up with its input before the end of the run`]);
   return out;
 }
 

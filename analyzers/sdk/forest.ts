@@ -72,23 +72,54 @@ export function compactForest(json: unknown, features: string[], meta?: Record<s
   return meta ? { format: 'damselfly.forest.v1', features, trees, meta } : { format: 'damselfly.forest.v1', features, trees };
 }
 
+/**
+ * A forest ready to predict: every tree's nodes in one set of typed arrays (children as absolute
+ * node numbers), so a prediction walks flat memory — the same comparisons, in the same order, as
+ * the per-tree JSON arrays describe.
+ */
 export class Forest {
-  constructor(readonly model: CompactForest) {
+  private readonly roots: Int32Array;
+  private readonly col: Int32Array;
+  private readonly thr: Float64Array;
+  private readonly left: Int32Array;
+  private readonly right: Int32Array;
+  private readonly p: Float64Array;
+
+  /** Copies what prediction needs: the model object may be dropped afterwards. */
+  constructor(model: CompactForest) {
     if (model?.format !== 'damselfly.forest.v1' || !Array.isArray(model.trees)) {
       throw new Error('not a damselfly.forest.v1 model');
     }
+    const total = model.trees.reduce((n, t) => n + t.col.length, 0);
+    this.roots = new Int32Array(model.trees.length);
+    this.col = new Int32Array(total);
+    this.thr = new Float64Array(total);
+    this.left = new Int32Array(total);
+    this.right = new Int32Array(total);
+    this.p = new Float64Array(total);
+    let at = 0;
+    model.trees.forEach((tr, t) => {
+      this.roots[t] = at;
+      for (let i = 0; i < tr.col.length; i++) {
+        this.col[at + i] = tr.col[i]!;
+        this.thr[at + i] = tr.thr[i]!;
+        this.left[at + i] = at + tr.left[i]!;
+        this.right[at + i] = at + tr.right[i]!;
+        this.p[at + i] = tr.p[i]!;
+      }
+      at += tr.col.length;
+    });
   }
 
   /** Probability of the positive class: the mean leaf probability over trees. */
   predict(x: ArrayLike<number>): number {
-    const trees = this.model.trees;
+    const { roots, col, thr, left, right, p } = this;
     let sum = 0;
-    for (let t = 0; t < trees.length; t++) {
-      const tr = trees[t]!;
-      let i = 0;
-      while (tr.col[i]! >= 0) i = x[tr.col[i]!]! < tr.thr[i]! ? tr.left[i]! : tr.right[i]!;
-      sum += tr.p[i]!;
+    for (let t = 0; t < roots.length; t++) {
+      let i = roots[t]!;
+      for (let c = col[i]!; c >= 0; c = col[i]!) i = x[c]! < thr[i]! ? left[i]! : right[i]!;
+      sum += p[i]!;
     }
-    return trees.length === 0 ? 0 : sum / trees.length;
+    return roots.length === 0 ? 0 : sum / roots.length;
   }
 }

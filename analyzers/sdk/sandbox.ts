@@ -54,7 +54,7 @@ function describeError(e: unknown, hook: string): string {
 // Captured when this module is evaluated, which is before the analyzer's module (import order).
 const g = globalThis as Record<string, unknown>;
 const hostRead = g.__dfHostRead as ((name: string) => string) | undefined;
-const hostColumn = g.__dfHostColumn as ((name: string) => { c: ColumnData; v?: Uint8Array }) | undefined;
+const hostColumn = g.__dfHostColumn as ((name: string, seq: number) => { c: ColumnData; v?: Uint8Array }) | undefined;
 delete g.__dfHostRead;
 delete g.__dfHostColumn;
 
@@ -67,6 +67,8 @@ delete g.__dfHostColumn;
  */
 const holders = new Map<EventType, { Cols: new () => Columns; Valid: new () => Validity }>();
 let fetchedNow: string[] = [];
+/** Number of the batch being processed; a view of an earlier one cannot fetch columns any more. */
+let batchSeq = 0;
 
 function own(o: object, name: string, value: unknown): void {
   Object.defineProperty(o, name, { value, writable: true, enumerable: true, configurable: true });
@@ -74,7 +76,10 @@ function own(o: object, name: string, value: unknown): void {
 
 function fetchColumn(cols: Columns, valid: Validity, name: string): void {
   if (!hostColumn) throw new Error(`field ${name} is not available`);
-  const x = hostColumn(name);
+  if ((cols as unknown as { $seq: number }).$seq !== batchSeq) {
+    throw new Error(`field ${name} of an event from an earlier batch: an event is readable during its hook call; keep e.toJSON() to use it later`);
+  }
+  const x = hostColumn(name, batchSeq);
   own(cols, name, x.c);
   own(valid, name, x.v);
   fetchedNow.push(name);
@@ -113,6 +118,7 @@ function batchData(type: EventType, v: number, length: number, sent: unknown[]):
   const cols = new Cols();
   const valid = new Valid();
   Object.defineProperty(cols, '$valid', { value: valid });
+  Object.defineProperty(cols, '$seq', { value: batchSeq });
   Object.defineProperty(valid, '$cols', { value: cols });
   for (let i = 0; i < sent.length; i += 2) {
     const name = sent[i] as string;
@@ -129,6 +135,7 @@ export function install(mod: Analyzer): void {
   let clock = Date.now();
   let sawEvent = false;
   let cur: Record<string, unknown> | undefined;
+  let curRow = 0;
   let out: BatchResult = fresh(0);
   let state = new StateStore<unknown>({ clock: () => clock });
 
@@ -153,25 +160,36 @@ export function install(mod: Analyzer): void {
       const score = Number(a.score);
       if (!Number.isFinite(score)) throw new TypeError('alert(): score must be a finite number');
       if (typeof a.reason !== 'string' || a.reason === '') throw new TypeError('alert(): reason must be a non-empty string');
-      const ev = (a.event ?? cur ?? {}) as Record<string, unknown>;
       const s = Math.min(1, Math.max(0, score));
-      const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-      const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
-      const alert = {
+      const base = {
         score: s,
         severity: a.severity ?? severityOf(s),
         reason: a.reason,
         factors: a.factors ?? {},
-        key: typeof a.key === 'string' ? a.key : `${a.reason}|${str(ev.saddr)}|${str(ev.daddr)}`,
-        flowid: str(ev.flowid),
-        community_id: str(ev.community_id),
-        saddr: str(ev.saddr),
-        daddr: str(ev.daddr),
-        sport: num(ev.sport),
-        dport: num(ev.dport),
-        obname: str(ev.obname),
-        ts: typeof ev.ts === 'number' ? ev.ts : clock * 1000,
+        ...(typeof a.key === 'string' ? { key: a.key } : {}),
       };
+      let alert: Record<string, unknown>;
+      if (a.event === undefined && cur !== undefined) {
+        // About the event being processed: the host fills its flow and endpoints from the batch it
+        // holds (row), so raising an alert does not pull those columns into the sandbox.
+        alert = { ...base, row: curRow };
+      } else {
+        const ev = (a.event ?? {}) as Record<string, unknown>;
+        const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+        const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+        alert = {
+          ...base,
+          key: base.key ?? `${a.reason}|${str(ev.saddr)}|${str(ev.daddr)}`,
+          flowid: str(ev.flowid),
+          community_id: str(ev.community_id),
+          saddr: str(ev.saddr),
+          daddr: str(ev.daddr),
+          sport: num(ev.sport),
+          dport: num(ev.dport),
+          obname: str(ev.obname),
+          ts: typeof ev.ts === 'number' ? ev.ts : clock * 1000,
+        };
+      }
       // Serialize now: a cyclic or BigInt factor is this call's error, not the batch's.
       JSON.stringify(alert);
       if (out.alerts.length >= MAX_ALERTS) throw new RangeError(`more than ${MAX_ALERTS} alerts in one batch`);
@@ -237,6 +255,7 @@ export function install(mod: Analyzer): void {
     batch(hook: HookName, type: EventType, v: number, n: number, ...sent: unknown[]): string {
       out = fresh(n);
       fetchedNow = [];
+      batchSeq++;
       const data = batchData(type, v, n, sent);
       const fn = (mod as Record<string, unknown>)[hook] as ((e: unknown, c: Ctx) => unknown) | undefined;
       if (!fn) {
@@ -248,6 +267,7 @@ export function install(mod: Analyzer): void {
       for (let i = 0; i < n; i++) {
         const e = new View(data, i);
         cur = e;
+        curRow = i;
         const ms = ts[i]! / 1000;
         if (!sawEvent || ms > clock) clock = ms;
         sawEvent = true;

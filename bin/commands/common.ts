@@ -77,7 +77,7 @@ export async function runRole(component: string, p: Parsed, req: GraphRequest): 
   const dispose = stopOnSignals(component, () => running.stop());
   try {
     const r = await running.done;
-    for (const line of problemLines(r)) log('error', component, line);
+    for (const [who, line] of problemLines(r)) log('error', who, line);
     const stdoutIsData = g.sinks.some((s) => s.kind === 'jsonl') || p.config.alerts?.stdout === true;
     const quietSummary = req.role === 'sensor' && p.config.output?.stats !== true;
     if (!quietSummary) (stdoutIsData || req.role !== 'run' ? process.stderr : process.stdout).write(summaryLine(r) + '\n');

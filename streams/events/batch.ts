@@ -118,6 +118,7 @@ function checkColumn(path: string, s: ColumnSpec, c: ColumnData, n: number): voi
     const d = c as StringData;
     if (typeof d.data !== 'string') throw new BatchFormatError(`${path}: expected string data`);
     checkOffsets(path, d.offsets, n, d.data.length);
+    if (s.type === 'Json') checkJson(path, d, n);
     return;
   }
   if (s.type === 'List') {
@@ -134,6 +135,19 @@ function checkColumn(path: string, s: ColumnSpec, c: ColumnData, n: number): voi
       const fc = st.fields[f.name];
       if (fc === undefined) throw new BatchFormatError(`${path}.${f.name} missing`);
       checkColumn(`${path}.${f.name}`, f, fc, n);
+    }
+  }
+}
+
+/** Views parse a Json column when read: a value that is not JSON is the batch's fault, refused here. */
+export function checkJson(path: string, d: StringData, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const text = d.data.substring(d.offsets[i]!, d.offsets[i + 1]!);
+    if (text === '') continue;
+    try {
+      JSON.parse(text);
+    } catch {
+      throw new BatchFormatError(`${path}: row ${i} is not JSON`);
     }
   }
 }

@@ -11,7 +11,7 @@ import { dataAvailable, DEFAULT_DGA_DATA, detectionAtFpr, loadSplit, rocAuc } fr
 import type { DgaModel } from '../../analyzers/builtin/dga/model.js';
 import { EmbeddedTransport } from '../../streams/embedded/index.js';
 import { topicFor, type AlertEvent } from '../../streams/schema.js';
-import { dnsEvent, tlsEvent } from './fixtures.js';
+import { dnsEvent, tlsEvent, publishRows } from './fixtures.js';
 
 const MODEL = path.join(BUILTIN_DIR, 'dga', 'model.json');
 const model = JSON.parse(readFileSync(MODEL, 'utf8')) as DgaModel;
@@ -69,8 +69,8 @@ test('dga: the analyzer in its sandbox alerts on DGA names in DNS and TLS, not o
     let i = 0;
     const dns = [...DGA_NAMES, ...BENIGN_NAMES].map((q) => dnsEvent(i++, q, { qtype: q.endsWith('arpa') ? 'PTR' : 'A' }));
     const tls = [tlsEvent(i++, 'uzsx6fgp2bgh.net'), tlsEvent(i++, 'www.microsoft.com')];
-    await transport.publish(topicFor('dns'), dns);
-    await transport.publish(topicFor('tls'), tls);
+    await publishRows(transport, topicFor('dns'), dns);
+    await publishRows(transport, topicFor('tls'), tls);
     await transport.close();
     await h.idle();
     const st = h.stats().dga!;

@@ -4,6 +4,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DnsEvent, FlowEvent, TlsEvent } from '../../streams/schema.js';
+import { EventBatch } from '../../streams/events/batch.js';
+import { typeOfTopic } from '../../streams/events/table.js';
+import type { Transport } from '../../streams/transport.js';
 
 export function flowEvent(i: number, over: Partial<FlowEvent> = {}): FlowEvent {
   return {
@@ -53,3 +56,10 @@ export function flow(e: FlowEvent, ctx: Ctx) {
   ctx.alert({ score: 0.1, reason: 'seen', key: e.flowid, factors: { seq: e.seq } });
 }
 `;
+
+/** Publishes plain event objects as one batch of the topic's event type. */
+export function publishRows(transport: Transport, topic: string, rows: readonly object[]): Promise<void> {
+  const type = typeOfTopic(topic);
+  if (!type) throw new Error(`no event type for topic ${topic}`);
+  return transport.publish(topic, EventBatch.fromRows(type, rows));
+}

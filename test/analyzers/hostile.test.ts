@@ -6,7 +6,7 @@ import { startAnalyzers } from '../../analyzers/runtime/index.js';
 import { EmbeddedTransport } from '../../streams/embedded/index.js';
 import { topicFor, type AlertEvent, type AnalyzerStatsEvent } from '../../streams/schema.js';
 import { tempDir } from '../helpers.js';
-import { flowEvent, writeFixtures, GOOD_ANALYZER } from './fixtures.js';
+import { flowEvent, writeFixtures, GOOD_ANALYZER, publishRows } from './fixtures.js';
 
 const N = 3000;
 
@@ -59,7 +59,7 @@ export function flow(_e: unknown, ctx: Ctx) {
     });
     const topic = topicFor('flow');
     for (let i = 0; i < N; i += 100) {
-      await transport.publish(topic, Array.from({ length: 100 }, (_, j) => flowEvent(i + j)));
+      await publishRows(transport, topic, Array.from({ length: 100 }, (_, j) => flowEvent(i + j)));
     }
     await transport.close();
     const st = h.stats();

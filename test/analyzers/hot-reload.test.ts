@@ -9,7 +9,7 @@ import { startAnalyzers } from '../../analyzers/runtime/index.js';
 import { EmbeddedTransport } from '../../streams/embedded/index.js';
 import { topicFor, type AlertEvent, type AnalyzerStatsEvent } from '../../streams/schema.js';
 import { tempDir } from '../helpers.js';
-import { flowEvent, writeFixtures } from './fixtures.js';
+import { flowEvent, writeFixtures, publishRows } from './fixtures.js';
 
 const version = (v: string) => `import type { Ctx, FlowEvent } from 'damselfly/sdk';
 export function flow(e: FlowEvent, ctx: Ctx) { ctx.alert({ score: 0.2, reason: '${v}', key: e.flowid }); }
@@ -31,7 +31,7 @@ test('hot reload under load: no event lost or repeated; compile error keeps the 
     const publishUntil = async (cond: () => boolean, max: number) => {
       const t0 = Date.now();
       while (!cond() && Date.now() - t0 < max) {
-        await transport.publish(topic, Array.from({ length: 50 }, (_, j) => flowEvent(i + j)));
+        await publishRows(transport, topic, Array.from({ length: 50 }, (_, j) => flowEvent(i + j)));
         i += 50;
         await new Promise((r) => setTimeout(r, 2));
       }

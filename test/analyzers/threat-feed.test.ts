@@ -12,7 +12,7 @@ import { FeedIndex } from '../../analyzers/builtin/threat-feed/feeds.js';
 import { EmbeddedTransport } from '../../streams/embedded/index.js';
 import { topicFor, type AlertEvent } from '../../streams/schema.js';
 import { missingShared, sharedData, tempDir } from '../helpers.js';
-import { dnsEvent, flowEvent, tlsEvent, writeFixtures } from './fixtures.js';
+import { dnsEvent, flowEvent, tlsEvent, writeFixtures, publishRows } from './fixtures.js';
 
 const JA3_BAD = 'e7d705a3286e19ea42f587b344ee6865';
 const JA3_OK = '0123456789abcdef0123456789abcdef';
@@ -156,10 +156,10 @@ test('threat-feed: the analyzer matches flows, DNS, TLS, HTTP in its sandbox; fe
       ];
       const tls = [tlsEvent(i++, 'x.wild.example.org'), tlsEvent(i++, 'good.example.com', { ja3: JA3_BAD }), tlsEvent(i++, 'good.example.com', { ja3: JA3_OK })];
       const http = [{ type: 'http', v: 1, obname: 'test', ts: 1_700_000_000_000_000, flowid: 'h-1', community_id: '', saddr: '10.1.0.5', daddr: '198.18.0.1', sport: 50000, dport: 80, method: 'GET', host: 'C2.bad.example.com:8080', uri: '/', user_agent: 'x', status: 200 }];
-      await transport.publish(topicFor('flow'), flows);
-      await transport.publish(topicFor('dns'), dns);
-      await transport.publish(topicFor('tls'), tls);
-      await transport.publish(topicFor('http'), http);
+      await publishRows(transport, topicFor('flow'), flows);
+      await publishRows(transport, topicFor('dns'), dns);
+      await publishRows(transport, topicFor('tls'), tls);
+      await publishRows(transport, topicFor('http'), http);
       await waitFor(() => h.stats()['threat-feed']!.events >= flows.length + dns.length + tls.length + http.length, 20_000);
       const got = alerts.map((a) => `${(a.factors as { feed: string }).feed}|${(a.factors as { field: string }).field}|${(a.factors as { indicator: string }).indicator}`).sort();
       const want = [
@@ -186,14 +186,14 @@ test('threat-feed: the analyzer matches flows, DNS, TLS, HTTP in its sandbox; fe
       const t0 = Date.now();
       while (!(alerts.some((a) => indicator(a) === 'fresh.example') && alerts.some((a) => indicator(a) === JA3_OK))) {
         assert.ok(Date.now() - t0 < 30_000, 'reload of the changed file and URL within 30 s');
-        await transport.publish(topicFor('dns'), [dnsEvent(probe++, 'a.fresh.example')]);
-        await transport.publish(topicFor('tls'), [tlsEvent(probe++, 'z.example.com', { ja3: JA3_OK })]);
+        await publishRows(transport, topicFor('dns'), [dnsEvent(probe++, 'a.fresh.example')]);
+        await publishRows(transport, topicFor('tls'), [tlsEvent(probe++, 'z.example.com', { ja3: JA3_OK })]);
         await new Promise((r) => setTimeout(r, 100));
       }
       await h.idle();
       alerts.length = 0;
       const before = h.stats()['threat-feed']!.events;
-      await transport.publish(topicFor('tls'), [tlsEvent(probe++, 'z.example.com', { ja3: JA3_BAD }), tlsEvent(probe++, 'z.example.com', { ja3: JA3_OK })]);
+      await publishRows(transport, topicFor('tls'), [tlsEvent(probe++, 'z.example.com', { ja3: JA3_BAD }), tlsEvent(probe++, 'z.example.com', { ja3: JA3_OK })]);
       await waitFor(() => h.stats()['threat-feed']!.events >= before + 2, 20_000);
       assert.deepEqual(alerts.map(indicator), [JA3_OK], 'the old URL content is gone');
       assert.ok(h.stats()['threat-feed']!.reloads >= 2);

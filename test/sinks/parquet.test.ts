@@ -176,7 +176,7 @@ test('rows of two UTC days land in two day= partitions, never in one file', asyn
 test('key/value metadata is present', async () => {
   const dir = tmp();
   const sink = new ParquetSink({ dir, observation: 'edge-7', prefix: 'acme' });
-  await sink.write(EventBatch.fromRows('flow', [flow(0), flow(1), flow(2)]));
+  await sink.write(EventBatch.fromRows('flow', [flow(0, { obname: 'edge-7' }), flow(1, { obname: 'edge-7' }), flow(2, { obname: 'edge-7' })]));
   const res = await sink.close();
   const f = res.files[0]!;
   assert.match(path.basename(f), /^acme-edge-7-v1-20240305-131415\.parquet$/);
@@ -191,6 +191,28 @@ test('key/value metadata is present', async () => {
   assert.equal(kv['damselfly.software'], 'damselfly 0.1.0');
   assert.equal(kv['damselfly.rows'], '3');
   assert.ok(!Number.isNaN(Date.parse(kv['damselfly.created_at']!)), kv['damselfly.created_at']);
+  rmSync(dir, { recursive: true });
+});
+
+test('rows keep the observation of the sensor that wrote them: folder, file name and metadata per observation', async () => {
+  const dir = tmp();
+  const sink = new ParquetSink({ dir, observation: 'consumer' });
+  await sink.write(EventBatch.fromRows('flow', [flow(0, { obname: 'sensor-a' }), flow(1, { obname: 'sensor-b' }), flow(2, { obname: 'sensor-a' })]));
+  const res = await sink.close();
+  assert.deepEqual(listParquet(dir), [
+    'sensor-a/v1/year=2024/month=03/day=05/damselfly-sensor-a-v1-20240305-131415.parquet',
+    'sensor-b/v1/year=2024/month=03/day=05/damselfly-sensor-b-v1-20240305-131415.parquet',
+  ]);
+  assert.equal(res.rows, 3);
+  const con = await duck();
+  for (const [obs, n] of [['sensor-a', 2], ['sensor-b', 1]] as const) {
+    const f = res.files.find((x) => x.includes(`/${obs}/`))!;
+    const kv = Object.fromEntries((await con.runAndReadAll(`SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata('${f}')`)).getRowObjects().map((o) => [String(o['k']), String(o['v'])]));
+    assert.equal(kv['damselfly.observation'], obs);
+    assert.equal(kv['damselfly.rows'], String(n));
+    const names = (await con.runAndReadAll(`SELECT DISTINCT obname FROM read_parquet('${f}')`)).getRowObjectsJson().map((r) => r['obname']);
+    assert.deepEqual(names, [obs]);
+  }
   rmSync(dir, { recursive: true });
 });
 

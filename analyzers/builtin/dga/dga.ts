@@ -8,7 +8,7 @@
 //   min_label_length: 6     skip shorter registrable labels (too little signal: "bit.ly", "t.co")
 //   ignore_suffixes: [...]  names under these suffixes are never scored (reverse DNS, local zones)
 import { Forest, type Ctx, type DnsEvent, type TlsEvent } from '../../sdk/index.js';
-import { domainFeatures, splitDomain, FEATURE_NAMES } from './features.js';
+import { compileLexicon, partsFeatures, splitDomain, FEATURE_NAMES, type CompiledLexicon } from './features.js';
 import type { DgaModel } from './model.js';
 
 export const config = {
@@ -23,20 +23,27 @@ export const config = {
 type Config = typeof config;
 
 let forest: Forest | undefined;
-let model: DgaModel | undefined;
+/** The model's n-gram tables compiled; the model's JSON is dropped after setup (heap budget). */
+let lexicon: CompiledLexicon | undefined;
 let threshold = 1;
 let suffixes: string[] = [];
 const cache = new Map<string, number>();
+/** What an alert on a name says beyond its score, kept for names at or above the threshold. */
+const factorsOf = new Map<string, Record<string, unknown>>();
+/** Scratch feature vector. */
+const vec: number[] = new Array<number>(FEATURE_NAMES.length);
 
 export function setup(ctx: Ctx<Config>): void {
-  model = ctx.files.json<DgaModel>(ctx.config.model);
+  const model = ctx.files.json<DgaModel>(ctx.config.model);
   forest = new Forest(model);
+  lexicon = compileLexicon(model.lexicon);
   if (model.features.join(',') !== FEATURE_NAMES.join(',')) {
     throw new Error(`${ctx.config.model}: trained on features [${model.features.join(', ')}], this analyzer computes [${FEATURE_NAMES.join(', ')}]; retrain with npm run train:dga`);
   }
   threshold = typeof ctx.config.threshold === 'number' ? ctx.config.threshold : model.threshold;
   suffixes = ctx.config.ignore_suffixes.map((s) => s.toLowerCase().replace(/^\.+|\.+$/g, ''));
   cache.clear();
+  factorsOf.clear();
   ctx.log('info', `model ${ctx.config.model}: ${model.trees.length} trees, threshold ${threshold}`);
 }
 
@@ -47,39 +54,47 @@ function ignored(name: string): boolean {
 
 /** DGA probability of `raw`, or undefined when the name is not scored. */
 export function scoreName(raw: string, ctx: Ctx<Config>): number | undefined {
-  if (!forest || !model || typeof raw !== 'string' || raw.length === 0) return undefined;
+  if (!forest || !lexicon || typeof raw !== 'string' || raw.length === 0) return undefined;
   const name = raw.toLowerCase().replace(/\.+$/, '');
   const hit = cache.get(name);
   if (hit !== undefined) return hit;
   if (ignored(name) || name.indexOf('.') < 0) return undefined;
   const parts = splitDomain(name);
   if (parts.label.length < ctx.config.min_label_length) return undefined;
-  const p = forest.predict(domainFeatures(name, model.lexicon));
-  if (cache.size >= ctx.config.cache_size) cache.delete(cache.keys().next().value as string);
+  const p = forest.predict(partsFeatures(parts, lexicon, vec));
+  if (cache.size >= ctx.config.cache_size) {
+    const old = cache.keys().next().value as string;
+    cache.delete(old);
+    factorsOf.delete(old);
+  }
   cache.set(name, p);
+  if (p >= threshold) factorsOf.set(name, { name: parts.name, label: parts.label, tld: parts.tld, threshold, features: featureFactors(vec) });
   return p;
 }
 
-function check(name: string, source: 'dns' | 'tls', ctx: Ctx<Config>): void {
-  const p = scoreName(name, ctx);
+function check(raw: string, source: 'dns' | 'tls', ctx: Ctx<Config>): void {
+  const p = scoreName(raw, ctx);
   if (p === undefined) return;
   ctx.score(source, p);
   if (p < threshold) return;
-  const parts = splitDomain(name);
+  // Set with the score for every name at or above the threshold (which only changes in setup,
+  // where both maps are cleared).
+  const f = factorsOf.get(raw.toLowerCase().replace(/\.+$/, ''))!;
+  const name = f.name as string;
   ctx.alert({
     score: p,
-    reason: source === 'dns' ? `DGA-like DNS query ${parts.name}` : `DGA-like TLS server name ${parts.name}`,
-    key: `dga|${parts.name}`,
-    factors: { name: parts.name, label: parts.label, tld: parts.tld, source, threshold, features: featureFactors(parts.name) },
+    reason: source === 'dns' ? `DGA-like DNS query ${name}` : `DGA-like TLS server name ${name}`,
+    key: `dga|${name}`,
+    factors: { ...f, source },
   });
 }
 
-function featureFactors(name: string): Record<string, number> {
-  const v = domainFeatures(name, model!.lexicon);
+const SHOWN = ['len', 'entropy', 'digit_ratio', 'max_consonant_run', 'bigram_ll', 'trigram_ll'] as const;
+const SHOWN_AT = SHOWN.map((k) => FEATURE_NAMES.indexOf(k));
+
+function featureFactors(v: number[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const k of ['len', 'entropy', 'digit_ratio', 'max_consonant_run', 'bigram_ll', 'trigram_ll'] as const) {
-    out[k] = Number(v[FEATURE_NAMES.indexOf(k)]!.toFixed(3));
-  }
+  SHOWN.forEach((k, i) => (out[k] = Number(v[SHOWN_AT[i]!]!.toFixed(3))));
   return out;
 }
 

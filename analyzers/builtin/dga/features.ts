@@ -5,7 +5,6 @@
 // A name is reduced to its registrable label ("www.kq0qw6o2siwq.org" → "kq0qw6o2siwq", TLD "org";
 // "hqxf.com.jm" → "hqxf", TLD "com.jm"): DGAs generate that label, while subdomains of popular
 // sites (cdn-12.images.example.com) would look random for reasons that do not matter here.
-import { entropy, longestRun, ngramLogLikelihood } from '../../sdk/text.js';
 
 /** Second-level labels that, under a 2-letter country TLD, form a public suffix (com.jm, co.uk). */
 const SLD_SUFFIX = new Set(['com', 'co', 'net', 'org', 'gov', 'edu', 'ac', 'or', 'ne', 'go', 'mil', 'gob', 'nic', 'biz', 'info', 'ltd', 'plc', 'sch', 'nom', 'web', 'gen', 'firm', 'in', 'me', 'ind']);
@@ -21,20 +20,41 @@ export interface DomainParts {
   subdomains: number;
 }
 
+// Label boundaries of the name being split (scratch: scoring is single-threaded).
+let starts = new Int32Array(64);
+let ends = new Int32Array(64);
+
 export function splitDomain(raw: string): DomainParts {
-  const name = raw.trim().toLowerCase().replace(/\.+$/, '');
-  const labels = name.split('.').filter((l) => l.length > 0);
-  if (labels.length <= 1) return { name, label: labels[0] ?? '', tld: '', subdomains: 0 };
+  let name = raw.trim().toLowerCase();
+  let e = name.length;
+  while (e > 0 && name.charCodeAt(e - 1) === 46) e--;
+  if (e < name.length) name = name.slice(0, e);
+  // The non-empty labels between dots, as [start, end) pairs.
+  let k = 0;
+  for (let i = 0; i <= name.length; ) {
+    let j = name.indexOf('.', i);
+    if (j < 0) j = name.length;
+    if (j > i) {
+      if (k === starts.length) {
+        starts = Int32Array.from({ length: 2 * k }, (_, x) => starts[x] ?? 0);
+        ends = Int32Array.from({ length: 2 * k }, (_, x) => ends[x] ?? 0);
+      }
+      starts[k] = i;
+      ends[k++] = j;
+    }
+    i = j + 1;
+  }
+  const lab = (x: number): string => name.slice(starts[x]!, ends[x]!);
+  if (k <= 1) return { name, label: k === 1 ? lab(0) : '', tld: '', subdomains: 0 };
   let suffixLen = 1;
-  const last = labels[labels.length - 1]!;
-  const prev = labels[labels.length - 2]!;
-  if (labels.length >= 3 && last.length === 2 && SLD_SUFFIX.has(prev)) suffixLen = 2;
-  const tld = labels.slice(labels.length - suffixLen).join('.');
+  if (k >= 3 && ends[k - 1]! - starts[k - 1]! === 2 && SLD_SUFFIX.has(lab(k - 2))) suffixLen = 2;
+  // The suffix's labels joined by single dots (empty labels between them are dropped).
+  const tld = suffixLen === 1 ? lab(k - 1) : starts[k - 1] === ends[k - 2]! + 1 ? name.slice(starts[k - 2]!, ends[k - 1]!) : `${lab(k - 2)}.${lab(k - 1)}`;
   // The longest label in front of the suffix: the registrable one for most names, and the
   // generated one under dynamic-DNS/hosting zones (axalcuicmei.ddns.net, x.blogspot.com).
-  let label = labels[labels.length - suffixLen - 1]!;
-  for (let i = labels.length - suffixLen - 2; i >= 0; i--) if (labels[i]!.length > label.length) label = labels[i]!;
-  return { name, label, tld, subdomains: labels.length - suffixLen - 1 };
+  let best = k - suffixLen - 1;
+  for (let i = k - suffixLen - 2; i >= 0; i--) if (ends[i]! - starts[i]! > ends[best]! - starts[best]!) best = i;
+  return { name, label: lab(best), tld, subdomains: k - suffixLen - 1 };
 }
 
 /**
@@ -89,15 +109,101 @@ export const FEATURE_NAMES = [
   'name_len',
 ] as const;
 
-const VOWEL = /[aeiouy]/;
-const CONSONANT = /[bcdfghjklmnpqrstvwxz]/;
-const DIGIT = /[0-9]/;
+// ------------------------------------------------------------------------------------------------
+// Scoring runs once per distinct name (tens of thousands per second on a busy resolver), so the
+// n-gram tables are compiled once into typed arrays indexed by character codes: no substring and
+// no dictionary lookup per n-gram. The arithmetic is the reference definition's, in the same
+// order (sums from the first n-gram to the last, entropy over characters in order of first
+// appearance), so the features are bit for bit those the model was trained on
+// (test/analyzers/dga-features.test.ts holds them equal to a plain string-based implementation).
 
-/** Feature vector of `raw` in FEATURE_NAMES order. */
-export function domainFeatures(raw: string, t: LexiconTables): number[] {
-  const d = splitDomain(raw);
+/** The tables of a LexiconTables, indexed by character code (holds no reference to the JSON tables). */
+export interface CompiledLexicon {
+  readonly bigramFloor: number;
+  readonly trigramFloor: number;
+  readonly dgaBigramFloor: number;
+  readonly dgaTrigramFloor: number;
+  readonly tldLogOdds: Map<string, number>;
+  readonly tldDefault: number;
+  /** Symbol of each UTF-16 code unit: 1..K-1 for characters some table key holds, 0 for any other. */
+  readonly sym: Uint8Array;
+  readonly K: number;
+  /** log10 probabilities by (a*K + b), (a*K + b)*K + c; NaN where the table has no entry. */
+  readonly bi: Float64Array;
+  readonly tri: Float64Array;
+  readonly dbi: Float64Array;
+  readonly dtri: Float64Array;
+  /** quadLlr by ((a*K + b)*K + c)*K + d. */
+  readonly quad: Map<number, number>;
+}
+
+const compiled = new WeakMap<LexiconTables, CompiledLexicon>();
+
+export function compileLexicon(t: LexiconTables): CompiledLexicon {
+  const hit = compiled.get(t);
+  if (hit) return hit;
+  const sym = new Uint8Array(65536);
+  let K = 1;
+  const tables = [t.bigram, t.trigram, t.dgaBigram, t.dgaTrigram, t.quadLlr];
+  for (const tab of tables) {
+    for (const key of Object.keys(tab)) {
+      for (let i = 0; i < key.length; i++) {
+        const c = key.charCodeAt(i);
+        if (sym[c] === 0) {
+          if (K === 255) throw new Error('DGA lexicon: more than 254 distinct characters in its n-grams');
+          sym[c] = K++;
+        }
+      }
+    }
+  }
+  const index = (g: string): number => {
+    let x = 0;
+    for (let i = 0; i < g.length; i++) x = x * K + sym[g.charCodeAt(i)]!;
+    return x;
+  };
+  const fill = (tab: Record<string, number>, n: number): Float64Array => {
+    const a = new Float64Array(K ** n).fill(NaN);
+    for (const [g, v] of Object.entries(tab)) if (g.length === n) a[index(g)] = v;
+    return a;
+  };
+  const quad = new Map<number, number>();
+  for (const [g, v] of Object.entries(t.quadLlr)) if (g.length === 4) quad.set(index(g), v);
+  const c: CompiledLexicon = {
+    bigramFloor: t.bigramFloor, trigramFloor: t.trigramFloor, dgaBigramFloor: t.dgaBigramFloor, dgaTrigramFloor: t.dgaTrigramFloor,
+    tldLogOdds: new Map(Object.entries(t.tldLogOdds)), tldDefault: t.tldDefault,
+    sym, K, bi: fill(t.bigram, 2), tri: fill(t.trigram, 3), dbi: fill(t.dgaBigram, 2), dtri: fill(t.dgaTrigram, 3), quad,
+  };
+  compiled.set(t, c);
+  return c;
+}
+
+/** TLD strings a plain object answers through its prototype (tldLogOdds[tld] is then not a number). */
+const PROTO_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+const CH_CARET = 94; // '^'
+const CH_DOLLAR = 36; // '$'
+// Character classes of the reference definition: /[aeiouy]/, /[bcdfghjklmnpqrstvwxz]/, /[0-9]/.
+const CLASS = new Uint8Array(128);
+for (const ch of 'aeiouy') CLASS[ch.charCodeAt(0)] = 1;
+for (const ch of 'bcdfghjklmnpqrstvwxz') CLASS[ch.charCodeAt(0)] = 2;
+for (const ch of '0123456789') CLASS[ch.charCodeAt(0)] = 3;
+
+// Scratch space of one call (scoring is single-threaded): padded symbols, per-character counts.
+let padded = new Int32Array(256);
+const counts = new Int32Array(65536);
+let order = new Uint16Array(256);
+
+/** Feature vector of `raw` in FEATURE_NAMES order, into `out` (a new array when absent). */
+export function domainFeatures(raw: string, t: LexiconTables, out: number[] = new Array<number>(FEATURE_NAMES.length)): number[] {
+  return partsFeatures(splitDomain(raw), compileLexicon(t), out);
+}
+
+/** domainFeatures of a name already split, with the compiled tables. */
+export function partsFeatures(d: DomainParts, c: CompiledLexicon, out: number[] = new Array<number>(FEATURE_NAMES.length)): number[] {
+  const t = c;
   const s = d.label;
-  const n = s.length || 1;
+  const L = s.length;
+  const n = L || 1;
   let vowels = 0;
   let consonants = 0;
   let digits = 0;
@@ -106,74 +212,118 @@ export function domainFeatures(raw: string, t: LexiconTables): number[] {
   let prevKind = 0;
   let cvSwitches = 0;
   let prevCv = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+  let runC = 0, bestC = 0, runD = 0, bestD = 0, runV = 0, bestV = 0;
+  if (L + 2 > padded.length) {
+    padded = new Int32Array(2 * (L + 2));
+    order = new Uint16Array(2 * (L + 2));
+  }
+  const sym = c.sym;
+  padded[0] = sym[CH_CARET]!;
+  padded[L + 1] = sym[CH_DOLLAR]!;
+  let distinct = 0;
+  let surrogates = false;
+  for (let i = 0; i < L; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch >= 0xd800 && ch <= 0xdfff) surrogates = true;
+    padded[i + 1] = sym[ch]!;
+    if (counts[ch]++ === 0) order[distinct++] = ch;
+    const cls = ch < 128 ? CLASS[ch]! : 0;
+    if (cls === 2) { runC++; if (runC > bestC) bestC = runC; } else runC = 0;
+    if (cls === 3) { runD++; if (runD > bestD) bestD = runD; } else runD = 0;
+    if (cls === 1) { runV++; if (runV > bestV) bestV = runV; } else runV = 0;
     let kind = 0;
-    if (c >= 48 && c <= 57) {
+    if (ch >= 48 && ch <= 57) {
       digits++;
       kind = 1;
-    } else if (c >= 97 && c <= 122) {
+    } else if (ch >= 97 && ch <= 122) {
       kind = 2;
-      const cv = c === 97 || c === 101 || c === 105 || c === 111 || c === 117 || c === 121 ? 1 : 2;
+      const cv = ch === 97 || ch === 101 || ch === 105 || ch === 111 || ch === 117 || ch === 121 ? 1 : 2;
       if (cv === 1) vowels++;
       else consonants++;
       if (prevCv !== 0 && cv !== prevCv) cvSwitches++;
       prevCv = cv;
-    } else if (c === 45) hyphens++;
+    } else if (ch === 45) hyphens++;
     if (kind !== 0 && prevKind !== 0 && kind !== prevKind) switches++;
     if (kind !== 0) prevKind = kind;
   }
+  // Shannon entropy over characters in order of first appearance (as a Map would iterate them).
+  let h = 0;
+  for (let k = 0; k < distinct; k++) {
+    const ch = order[k]!;
+    const p = counts[ch]! / L;
+    h -= p * Math.log2(p);
+    counts[ch] = 0;
+  }
+  const P = L + 2;
+  const K = c.K;
+  // Padded bigrams: P - 1 of them (at least one).
+  let bsum = 0;
+  let dbsum = 0;
+  for (let i = 0; i + 2 <= P; i++) {
+    const x = padded[i]! * K + padded[i + 1]!;
+    const v = c.bi[x]!;
+    bsum += v === v ? v : t.bigramFloor;
+    const dv = c.dbi[x]!;
+    dbsum += dv === dv ? dv : t.dgaBigramFloor;
+  }
   let unseen = 0;
   let grams = 0;
-  const padded = `^${s}$`;
-  for (let i = 0; i + 3 <= padded.length; i++) {
+  let tsum = 0;
+  let dtsum = 0;
+  for (let i = 0; i + 3 <= P; i++) {
     grams++;
-    if (t.trigram[padded.slice(i, i + 3)] === undefined) unseen++;
+    const x = (padded[i]! * K + padded[i + 1]!) * K + padded[i + 2]!;
+    const v = c.tri[x]!;
+    if (v !== v) unseen++;
+    tsum += v === v ? v : t.trigramFloor;
+    const dv = c.dtri[x]!;
+    dtsum += dv === dv ? dv : t.dgaTrigramFloor;
   }
   let qSum = 0;
   let qMin = 0;
   let qMax = 0;
   let qn = 0;
-  for (let i = 0; i + 4 <= padded.length; i++) {
-    const v = t.quadLlr[padded.slice(i, i + 4)] ?? 0;
+  for (let i = 0; i + 4 <= P; i++) {
+    const v = c.quad.get(((padded[i]! * K + padded[i + 1]!) * K + padded[i + 2]!) * K + padded[i + 3]!) ?? 0;
     qSum += v;
     qn++;
     if (v < qMin) qMin = v;
     if (v > qMax) qMax = v;
   }
-  const bll = ngramLogLikelihood(s, t.bigram, 2, t.bigramFloor);
-  const tll = ngramLogLikelihood(s, t.trigram, 3, t.trigramFloor);
-  const dbll = ngramLogLikelihood(s, t.dgaBigram, 2, t.dgaBigramFloor);
-  const dtll = ngramLogLikelihood(s, t.dgaTrigram, 3, t.dgaTrigramFloor);
-  return [
-    s.length,
-    entropy(s),
-    vowels / n,
-    consonants / n,
-    digits / n,
-    hyphens / n,
-    new Set(s).size / n,
-    longestRun(s, CONSONANT),
-    longestRun(s, DIGIT),
-    longestRun(s, VOWEL),
-    switches,
-    bll,
-    tll,
-    grams === 0 ? 1 : unseen / grams,
-    dbll,
-    dtll,
-    dbll - bll,
-    dtll - tll,
-    hyphens,
-    cvSwitches / n,
-    qn === 0 ? 0 : qSum / qn,
-    qMin,
-    qMax,
-    d.tld.length,
-    t.tldLogOdds[d.tld] ?? t.tldDefault,
-    d.subdomains,
-    d.name.length,
-  ];
+  const bll = bsum / (P - 1);
+  const dbll = dbsum / (P - 1);
+  const tll = grams === 0 ? t.trigramFloor : tsum / grams;
+  const dtll = grams === 0 ? t.dgaTrigramFloor : dtsum / grams;
+  out[0] = L;
+  out[1] = L === 0 ? 0 : h;
+  out[2] = vowels / n;
+  out[3] = consonants / n;
+  out[4] = digits / n;
+  out[5] = hyphens / n;
+  // Distinct characters as the reference counts them (a Set of code points, not code units).
+  out[6] = (surrogates ? new Set(s).size : distinct) / n;
+  out[7] = bestC;
+  out[8] = bestD;
+  out[9] = bestV;
+  out[10] = switches;
+  out[11] = bll;
+  out[12] = tll;
+  out[13] = grams === 0 ? 1 : unseen / grams;
+  out[14] = dbll;
+  out[15] = dtll;
+  out[16] = dbll - bll;
+  out[17] = dtll - tll;
+  out[18] = hyphens;
+  out[19] = cvSwitches / n;
+  out[20] = qn === 0 ? 0 : qSum / qn;
+  out[21] = qMin;
+  out[22] = qMax;
+  out[23] = d.tld.length;
+  // The reference read a plain object: a TLD named like an Object.prototype member finds it.
+  out[24] = c.tldLogOdds.get(d.tld) ?? (PROTO_NAMES.has(d.tld) ? NaN : c.tldDefault);
+  out[25] = d.subdomains;
+  out[26] = d.name.length;
+  return out;
 }
 
 /**
