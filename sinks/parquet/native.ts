@@ -8,11 +8,6 @@ import type { ColumnData } from '../../streams/events/columns.js';
 /** One UTC day's rows being staged: encoded into Parquet pages and compressed as they arrive. */
 export interface ParquetStage {
   /**
-   * Appends n rows: the numeric columns (schema order, strings skipped) and the string columns,
-   * packed (a row's strings joined by U+001F, rows by U+001E) or plain (column by column).
-   */
-  append(nums: Float64Array[], packed: string | null, plain: string[][] | null, n: number): void;
-  /**
    * Appends rows sel[0..n) (rows 0..n without sel) of a columnar batch: `cols` in schema order, each
    * a numeric typed array or a string column {data, offsets} (streams/events/columns.ts).
    */

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { loadParquetNative } from '../../sinks/parquet/native.js';
 import type { FieldType } from '../../streams/schema.js';
+import type { ColumnData, StringData } from '../../streams/events/columns.js';
 
 const COLS: { name: string; type: FieldType }[] = [
   { name: 'u8', type: 'UInt8' },
@@ -31,15 +32,22 @@ function row(i: number): { nums: number[]; strs: string[] } {
   };
 }
 
-function batch(from: number, n: number): { nums: Float64Array[]; packed: string } {
+/** Rows [from, from+n) as columns in COLS order: numbers as Float64Arrays, strings as {data, offsets}. */
+function batch(from: number, n: number): ColumnData[] {
   const nums = Array.from({ length: 7 }, () => new Float64Array(n));
-  const rows: string[] = [];
+  const strs = [[], []] as string[][];
   for (let i = 0; i < n; i++) {
     const r = row(from + i);
     r.nums.forEach((v, c) => (nums[c]![i] = v));
-    rows.push(r.strs.join('\u001f'));
+    r.strs.forEach((v, c) => strs[c]!.push(v));
   }
-  return { nums, packed: rows.join('\u001e') };
+  const str = (vals: string[]): StringData => {
+    const offsets = new Int32Array(vals.length + 1);
+    vals.forEach((v, i) => (offsets[i + 1] = offsets[i]! + v.length));
+    return { data: vals.join(''), offsets };
+  };
+  // COLS: u8 s ts u64 i32 f32 u16 empty u32
+  return [nums[0]!, str(strs[0]!), nums[1]!, nums[2]!, nums[3]!, nums[4]!, nums[5]!, str(strs[1]!), nums[6]!];
 }
 
 async function duck(): Promise<DuckDBConnection> {
@@ -58,8 +66,7 @@ test('many pages and row groups read back exactly; statistics are the true min/m
     const N = 10_007;
     for (let off = 0; off < N; off += 1234) {
       const n = Math.min(1234, N - off);
-      const b = batch(off, n);
-      st.append(b.nums, b.packed, null, n);
+      st.appendColumns(batch(off, n), null, n);
     }
     assert.equal(st.rows(), N);
     const file = path.join(dir, 'x.parquet');
@@ -130,7 +137,7 @@ test('numbers convert like a typed-array store: truncation, wrap to the width, N
     ];
     const inputs = [3.9, 256 + 7, -1, NaN, Infinity, 70000.5, 2 ** 31, -(2 ** 31) - 1];
     const st = new ParquetStage(cols, {});
-    st.append(cols.map(() => Float64Array.from(inputs)), '', null, inputs.length);
+    st.appendColumns(cols.map(() => Float64Array.from(inputs)), null, inputs.length);
     const file = path.join(dir, 'c.parquet');
     await st.writeFile(file, [], 'x');
     const con = await duck();
@@ -150,8 +157,7 @@ test('a failed write names the path, leaves no file and keeps the stage: the ret
   try {
     const { ParquetStage } = loadParquetNative();
     const st = new ParquetStage(COLS, { pageBytes: 2048, rowGroupRows: 500 });
-    const b = batch(0, 1800);
-    st.append(b.nums, b.packed, null, 1800);
+    st.appendColumns(batch(0, 1800), null, 1800);
     const bad = path.join(dir, 'missing-dir', 'x.parquet');
     await assert.rejects(st.writeFile(bad, [], 'x'), (e: Error) => e.message.includes(bad) && /no such file/i.test(e.message));
     assert.equal(st.rows(), 1800);
@@ -167,28 +173,39 @@ test('a failed write names the path, leaves no file and keeps the stage: the ret
   }
 });
 
-test('bad arguments are clear errors: unknown type, wrong column counts, short columns, bad packed rows, overlapping calls', async () => {
+test('bad arguments are clear errors: unknown type, wrong column counts, short columns, bad offsets and rows, overlapping calls', async () => {
   const { ParquetStage } = loadParquetNative();
   assert.throws(() => new ParquetStage([{ name: 'x', type: 'Decimal' as FieldType }], {}), /unknown column type Decimal/);
   const st = new ParquetStage(COLS, {});
   const b = batch(0, 10);
-  assert.throws(() => st.append(b.nums.slice(1), b.packed, null, 10), /wrong number of numeric columns/);
-  assert.throws(() => st.append(b.nums, b.packed, null, 11), /shorter than the batch/);
-  assert.throws(() => st.append(b.nums, b.packed.replace('\u001f', ''), null, 10), /packed row 0 does not hold 2 fields/);
-  assert.throws(() => st.append(b.nums, b.packed + '\u001fextra', null, 10), /packed row 9 does not hold 2 fields/);
-  assert.throws(() => st.append(b.nums, b.packed, null, 9), /packed strings hold/);
-  assert.throws(() => st.append(b.nums, null, [['a']], 10), /wrong number of string columns/);
-  assert.throws(() => st.append(b.nums, null, null, 10), /packed or plain/);
+  assert.throws(() => st.appendColumns(b.slice(1), null, 10), /wrong number of columns/);
+  assert.throws(() => st.appendColumns(b, null, 11), /column u8 is shorter than the rows/);
+  assert.throws(() => st.appendColumns(b, Int32Array.of(0, 3, 10), 3), /column u8 is shorter than the rows/);
+  assert.throws(() => st.appendColumns(b, Int32Array.of(0, -1), 2), /negative row in sel/);
+  assert.throws(() => st.appendColumns(b, [0, 1] as unknown as Int32Array, 2), /sel must be an Int32Array or null/);
+  const badText = [...b];
+  badText[1] = { data: 'abc', offsets: Int32Array.from({ length: 11 }, (_, i) => i) };
+  assert.throws(() => st.appendColumns(badText, null, 10), /offsets of s run past the data/);
+  const notText = [...b];
+  notText[1] = new Float64Array(10);
+  assert.throws(() => st.appendColumns(notText, null, 10), /column s must be \{data: string, offsets: Int32Array\}/);
+  const notNums = [...b];
+  notNums[0] = { data: '', offsets: new Int32Array(11) };
+  assert.throws(() => st.appendColumns(notNums, null, 10), /column u8 must be a typed array/);
   assert.equal(st.rows(), 0, 'nothing half-appended');
-  st.append(b.nums, null, [Array.from({ length: 10 }, (_, i) => `p${i}\u001fwith separator`), Array(10).fill('')], 10);
+  // A selection of rows, in the order given, with strings read as latin1 when flagged ASCII.
+  const ascii = [...b];
+  const words = Array.from({ length: 10 }, (_, i) => `w${i}`);
+  ascii[1] = { data: words.join(''), offsets: Int32Array.from({ length: 11 }, (_, i) => 2 * i), ascii: true };
+  st.appendColumns(ascii, Int32Array.of(7, 2, 2), 3);
   const dir = mkdtempSync(path.join(tmpdir(), 'damselfly-pqn-'));
   try {
     const w = st.writeFile(path.join(dir, 'y.parquet'), [], 'x');
-    assert.throws(() => st.append(b.nums, b.packed, null, 10), /writeFile\(\) is running/);
+    assert.throws(() => st.appendColumns(b, null, 10), /writeFile\(\) is running/);
     await w;
     const con = await duck();
-    const got = (await con.runAndReadAll(`SELECT s FROM read_parquet(${lit(path.join(dir, 'y.parquet'))}) LIMIT 2`)).getRowObjectsJS();
-    assert.deepEqual(got, [{ s: 'p0\u001fwith separator' }, { s: 'p1\u001fwith separator' }]);
+    const got = (await con.runAndReadAll(`SELECT s, u8 FROM read_parquet(${lit(path.join(dir, 'y.parquet'))})`)).getRowObjectsJS();
+    assert.deepEqual(got, [{ s: 'w7', u8: 7 }, { s: 'w2', u8: 2 }, { s: 'w2', u8: 2 }]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

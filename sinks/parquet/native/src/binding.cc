@@ -3,8 +3,6 @@
 //   appendColumns(cols, sel: Int32Array | null, n)  — sync; cols in schema order, each a numeric
 //     typed array or a string column {data: string, offsets: Int32Array} (streams/events/columns.ts);
 //     the rows written are sel[0..n) (or 0..n without sel), read straight from the batch's columns
-//   append(nums: Float64Array[], packed: string | null, plain: string[][] | null, n)  — sync
-//     packed: the string columns of a row joined by \x1f, rows joined by \x1e
 //   rows(): number; heldBytes(): number
 //   writeFile(path, kv: [string, string][], createdBy): Promise<number>  — on a libuv worker
 //   release(): frees the buffers
@@ -24,7 +22,7 @@ class ParquetStage : public Napi::ObjectWrap<ParquetStage> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "ParquetStage",
-                       {InstanceMethod("append", &ParquetStage::Append), InstanceMethod("appendColumns", &ParquetStage::AppendColumns),
+                       {InstanceMethod("appendColumns", &ParquetStage::AppendColumns),
                         InstanceMethod("rows", &ParquetStage::Rows),
                         InstanceMethod("heldBytes", &ParquetStage::HeldBytes), InstanceMethod("writeFile", &ParquetStage::WriteFile),
                         InstanceMethod("release", &ParquetStage::Release)});
@@ -67,91 +65,6 @@ class ParquetStage : public Napi::ObjectWrap<ParquetStage> {
 
   void check(Napi::Env env) {
     if (busy) throw Napi::Error::New(env, "ParquetStage: a writeFile() is running");
-  }
-
-  Napi::Value Append(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    check(env);
-    if (info.Length() < 4 || !info[0].IsArray() || !info[3].IsNumber()) throw Napi::TypeError::New(env, "append(nums, packed, plain, n)");
-    const int64_t n64 = info[3].As<Napi::Number>().Int64Value();
-    if (n64 < 0) throw Napi::RangeError::New(env, "append: n < 0");
-    const size_t n = static_cast<size_t>(n64);
-    Napi::Array numsArr = info[0].As<Napi::Array>();
-    if (numsArr.Length() != stage_->numericColumns()) throw Napi::RangeError::New(env, "append: wrong number of numeric columns");
-    std::vector<const double*> nums;
-    for (uint32_t i = 0; i < numsArr.Length(); i++) {
-      Napi::Value v = numsArr.Get(i);
-      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-        throw Napi::TypeError::New(env, "append: numeric columns must be Float64Arrays");
-      }
-      Napi::Float64Array a = v.As<Napi::Float64Array>();
-      if (a.ElementLength() < n) throw Napi::RangeError::New(env, "append: a numeric column is shorter than the batch");
-      nums.push_back(a.Data());
-    }
-    const size_t ns = stage_->stringColumns();
-    std::vector<std::vector<std::string_view>> strs(ns);
-    std::string packed;
-    std::vector<std::string> plainStore;
-    if (ns == 0 || n == 0) {
-      // no strings to read
-    } else if (info[1].IsString()) {
-      packed = info[1].As<Napi::String>().Utf8Value();
-      for (auto& s : strs) s.reserve(n);
-      size_t rowsSeen = 0;
-      size_t pos = 0;
-      for (;;) {
-        if (rowsSeen == n) {
-          rowsSeen++;  // a row beyond n: reported below
-          break;
-        }
-        size_t end = packed.find('\x1e', pos);
-        if (end == std::string::npos) end = packed.size();
-        std::string_view row(packed.data() + pos, end - pos);
-        // exactly ns fields: ns - 1 separators, none in the last field
-        size_t f = 0, p = 0;
-        bool ok = true;
-        for (; ok && f < ns; f++) {
-          size_t q = f + 1 < ns ? row.find('\x1f', p) : row.size();
-          if (q == std::string_view::npos || (f + 1 == ns && row.substr(p).find('\x1f') != std::string_view::npos)) {
-            ok = false;
-            break;
-          }
-          strs[f].push_back(row.substr(p, q - p));
-          p = q + 1;
-        }
-        if (!ok || (ns == 0 && !row.empty())) {
-          throw Napi::RangeError::New(env, "append: packed row " + std::to_string(rowsSeen) + " does not hold " + std::to_string(ns) + " fields");
-        }
-        rowsSeen++;
-        if (end == packed.size()) break;
-        pos = end + 1;
-      }
-      if (rowsSeen != n) {
-        throw Napi::RangeError::New(env, "append: packed strings hold " + std::string(rowsSeen > n ? "more than " + std::to_string(n) : std::to_string(rowsSeen)) + " rows, expected " + std::to_string(n));
-      }
-    } else if (info[2].IsArray()) {
-      Napi::Array cols = info[2].As<Napi::Array>();
-      if (cols.Length() != ns) throw Napi::RangeError::New(env, "append: wrong number of string columns");
-      plainStore.reserve(ns * n);
-      for (uint32_t s = 0; s < ns; s++) {
-        Napi::Value cv = cols.Get(s);
-        if (!cv.IsArray() || cv.As<Napi::Array>().Length() < n) throw Napi::RangeError::New(env, "append: a string column is shorter than the batch");
-        Napi::Array col = cv.As<Napi::Array>();
-        for (uint32_t i = 0; i < n; i++) plainStore.push_back(col.Get(i).ToString().Utf8Value());
-      }
-      for (size_t s = 0; s < ns; s++) {
-        strs[s].reserve(n);
-        for (size_t i = 0; i < n; i++) strs[s].emplace_back(plainStore[s * n + i]);
-      }
-    } else if (n > 0) {
-      throw Napi::TypeError::New(env, "append: strings must be packed or plain");
-    }
-    try {
-      stage_->append(nums, strs, n);
-    } catch (const std::exception& e) {
-      throw Napi::Error::New(env, e.what());
-    }
-    return env.Undefined();
   }
 
   // Rows sel[0..n) of a columnar batch. Numbers are gathered into doubles (what Stage::append
