@@ -66,13 +66,23 @@ function randomDnsPlan(e: Engine, c: Client, label = 'dns', v6 = false): Plan {
   return dnsPlan(e, c, { qname, qtype, label, ...(v6 ? { v6: true } : {}), ...(r.chance(0.3) ? { edns: 1232 } : {}) });
 }
 
-const KINDS = ['web', 'dns', 'dnstcp', 'tls13', 'tls12', 'http', 'icmp', 'ipv6', 'vlan', 'frag', 'ntp', 'ssdp'] as const;
-const KIND_W = [18, 24, 1, 12, 8, 10, 2.5, 5, 5, 1, 2, 1];
+export const SESSION_KINDS = ['web', 'dns', 'dnstcp', 'tls13', 'tls12', 'http', 'icmp', 'ipv6', 'vlan', 'frag', 'ntp', 'ssdp'] as const;
+export type SessionKind = (typeof SESSION_KINDS)[number];
 
-function randomPlan(e: Engine, t: number): Plan {
+/**
+ * How often each kind of ordinary session starts, by profile. `default`: an office network's mix
+ * (~23 packets per flow). `many-flows`: mostly short sessions — DNS lookups, pings, single web
+ * requests — ~10 packets per flow, the worst case for a flow meter's per-flow work.
+ */
+export const SESSION_MIXES: Record<'default' | 'many-flows', Record<SessionKind, number>> = {
+  'default': { web: 18, dns: 24, dnstcp: 1, tls13: 12, tls12: 8, http: 10, icmp: 2.5, ipv6: 5, vlan: 5, frag: 1, ntp: 2, ssdp: 1 },
+  'many-flows': { web: 6, dns: 60, dnstcp: 1, tls13: 3, tls12: 2, http: 6, icmp: 10, ipv6: 5, vlan: 4, frag: 1, ntp: 4, ssdp: 4 },
+};
+
+function randomPlan(e: Engine, t: number, weights: readonly number[]): Plan {
   const r = e.rng;
   const w = e.world;
-  const kind = r.weighted(KINDS, KIND_W);
+  const kind = r.weighted(SESSION_KINDS, weights);
   const c = w.pickClient();
   const date = t / 1000;
   switch (kind) {
@@ -139,7 +149,7 @@ function randomPlan(e: Engine, t: number): Plan {
 }
 
 /** Paces ordinary sessions over [t0, t0+span] and fills the budget exactly. */
-function* spawner(e: Engine, budget: number, t0: number, span: number): Run {
+function* spawner(e: Engine, budget: number, t0: number, span: number, weights: readonly number[]): Run {
   const r = e.rng;
   const w = e.world;
   const tick = us(Math.min(100_000, Math.max(5_000, span / 4000)));
@@ -150,7 +160,7 @@ function* spawner(e: Engine, budget: number, t0: number, span: number): Run {
     const target = frac >= 1 ? budget : budget * frac;
     while (committed < target && committed < budget) {
       const rem = budget - committed;
-      let plan = randomPlan(e, t);
+      let plan = randomPlan(e, t, weights);
       if (plan.frames > rem) {
         const c = w.pickClient();
         plan = rem >= 2 ? dnsPlan(e, c, { qname: r.pick(w.tlsServers).name, qtype: QT.A }) : ssdpPlan(e, c);
@@ -391,7 +401,8 @@ export async function generateCapture(opts: SynthOptions): Promise<SynthResult> 
   };
   const reserved = N >= 200 ? reservePlanted(e, N, t0, span, planted) : { items: [], frames: 0 };
   if (reserved.items.length) e.spawn(schedulePlan(e, reserved.items).run(t0));
-  e.spawn(spawner(e, N - reserved.frames, t0, span));
+  const mix = SESSION_MIXES[opts.mix ?? 'default'];
+  e.spawn(spawner(e, N - reserved.frames, t0, span, SESSION_KINDS.map((k) => mix[k])));
   const drive = async () => {
     for (;;) {
       e.run(N);

@@ -12,6 +12,8 @@ export interface SynthOptions {
   linktype?: 'ethernet';
   /** Write `<out>.truth.json` (default true). */
   truth?: boolean;
+  /** Mix of ordinary sessions (SESSION_MIXES): `default`, or `many-flows` (~10 packets per flow). */
+  mix?: 'default' | 'many-flows';
 }
 
 export interface L7Truth {
