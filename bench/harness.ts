@@ -62,16 +62,17 @@ export function benchDir(): string {
 }
 
 /**
- * `--pcap FILE` if given, else the generated capture of `packets` packets (seed 42), made once and
- * cached in .cache/bench so every benchmark compares on the same bytes.
+ * `--pcap FILE` if given, else the generated capture of `packets` packets (seed 42) with the
+ * session mix `mix` (synth SESSION_MIXES), made once and cached in .cache/bench so every
+ * benchmark compares on the same bytes.
  */
-export async function benchCapture(packets: number): Promise<string> {
+export async function benchCapture(packets: number, mix: 'default' | 'many-flows' = 'default'): Promise<string> {
   const given = arg('pcap', '');
   if (given) return given;
-  const pcap = join(benchDir(), `synth-${packets}.pcap`);
+  const pcap = join(benchDir(), mix === 'default' ? `synth-${packets}.pcap` : `synth-${packets}-${mix}.pcap`);
   if (!existsSync(pcap)) {
     process.stderr.write(`generating ${pcap} ...\n`);
-    await generateCapture({ out: pcap, packets, seed: 42, truth: false });
+    await generateCapture({ out: pcap, packets, seed: 42, truth: false, mix });
   }
   return pcap;
 }
