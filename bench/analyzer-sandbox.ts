@@ -17,7 +17,7 @@ import { options } from '../test/sensor/helpers.js';
 import { arg, benchCapture, machineLine } from './harness.js';
 
 const BATCH = Number(arg('batch', '8192'));
-const BATCHES = Math.max(4, Math.round((200 * 1024) / BATCH));
+const BATCHES = Number(arg('batches', String(Math.max(4, Math.round((200 * 1024) / BATCH)))));
 
 const TRIVIAL = `import type { Ctx, FlowEvent } from 'damselfly/sdk';
 let n = 0;

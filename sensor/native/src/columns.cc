@@ -2,6 +2,8 @@
 // thread). See columns.h for the layout and the threading/memory model.
 #include "columns.h"
 
+#include <dlfcn.h>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -223,21 +225,66 @@ static Napi::Value typed(Napi::Env env, const T* data, size_t n) {
   return Napi::Value(env, out);
 }
 
+// A column's vector handed over without copying: the typed array's memory is the vector's own,
+// freed when JS collects the ArrayBuffer. (Empty vectors, which may own no memory, are copied.)
 template <typename T>
-static Napi::Value to_js(Napi::Env env, const NumCol<T>& c) { return typed(env, c.v.data(), c.v.size()); }
+static Napi::Value typed(Napi::Env env, std::vector<T>&& v) {
+  if (v.empty()) return typed<T>(env, nullptr, 0);
+  auto* owned = new std::vector<T>(std::move(v));
+  napi_value ab;
+  napi_status st = napi_create_external_arraybuffer(
+      env, owned->data(), owned->size() * sizeof(T),
+      [](napi_env, void*, void* hint) { delete static_cast<std::vector<T>*>(hint); }, owned, &ab);
+  if (st != napi_ok) {
+    Napi::Value copy = typed<T>(env, owned->data(), owned->size());
+    delete owned;
+    return copy;
+  }
+  napi_value out;
+  if (napi_create_typedarray(env, js_array_type<T>(), owned->size(), ab, 0, &out) != napi_ok) throw Napi::Error::New(env, "columns: cannot create a typed array");
+  return Napi::Value(env, out);
+}
+
+template <typename T>
+static Napi::Value to_js(Napi::Env env, NumCol<T>& c) { return typed(env, std::move(c.v)); }
+
+// node_api_create_external_string_latin1 (Node >= 20.4, still "experimental" there): the string's
+// characters stay in our buffer — no copy when it is made, none when the GC moves objects. Looked
+// up at run time, so the addon loads on a Node without it (then the text is copied).
+using ExternalLatin1 = napi_status (*)(napi_env, char*, size_t, napi_finalize, void*, napi_value*, bool*);
+static ExternalLatin1 external_latin1() {
+  static ExternalLatin1 fn = reinterpret_cast<ExternalLatin1>(dlsym(RTLD_DEFAULT, "node_api_create_external_string_latin1"));
+  return fn;
+}
+
+static napi_value latin1_string(Napi::Env env, std::string&& text) {
+  napi_value s;
+  // Short texts are cheaper copied (V8 would copy them anyway).
+  if (ExternalLatin1 fn = external_latin1(); fn && text.size() >= 4096) {
+    auto* owned = new std::string(std::move(text));
+    bool copied = false;
+    if (fn(env, owned->data(), owned->size(), [](napi_env, void*, void* hint) { delete static_cast<std::string*>(hint); }, owned, &s, &copied) == napi_ok) {
+      if (copied) delete owned;  // V8 took a copy and will not call the finalizer
+      return s;
+    }
+    text = std::move(*owned);
+    delete owned;
+  }
+  if (napi_create_string_latin1(env, text.data(), text.size(), &s) != napi_ok) throw Napi::Error::New(env, "columns: cannot create a string");
+  return s;
+}
 
 // Sensor strings are printable ASCII (L7 text is escaped by the parsers); only the observation
 // name comes from the user and may be UTF-8: then the offsets are recounted in UTF-16 units.
-static Napi::Value to_js(Napi::Env env, const StrCol& c) {
+static Napi::Value to_js(Napi::Env env, StrCol& c) {
   Napi::Object o = Napi::Object::New(env);
   napi_value s;
   bool ascii = true;
   for (unsigned char ch : c.data)
     if (ch >= 0x80) { ascii = false; break; }
   if (ascii) {
-    if (napi_create_string_latin1(env, c.data.data(), c.data.size(), &s) != napi_ok) throw Napi::Error::New(env, "columns: cannot create a string");
-    o.Set("data", Napi::Value(env, s));
-    o.Set("offsets", typed(env, c.off.data(), c.off.size()));
+    o.Set("data", Napi::Value(env, latin1_string(env, std::move(c.data))));
+    o.Set("offsets", typed(env, std::move(c.off)));
     o.Set("ascii", Napi::Boolean::New(env, true));
     return o;
   }
@@ -257,7 +304,7 @@ static Napi::Value to_js(Napi::Env env, const StrCol& c) {
   return o;
 }
 
-static Napi::Value to_js(Napi::Env env, const DnsAnswersCol& c) {
+static Napi::Value to_js(Napi::Env env, DnsAnswersCol& c) {
   Napi::Object fields = Napi::Object::New(env);
 #define X(n, T, N) fields.Set(#n, to_js(env, c.n));
   DFLY_DNS_ANSWER_FIELDS(X)
@@ -265,26 +312,26 @@ static Napi::Value to_js(Napi::Env env, const DnsAnswersCol& c) {
   Napi::Object items = Napi::Object::New(env);
   items.Set("fields", fields);
   Napi::Object o = Napi::Object::New(env);
-  o.Set("offsets", typed(env, c.off.data(), c.off.size()));
+  o.Set("offsets", typed(env, std::move(c.off)));
   o.Set("items", items);
   return o;
 }
 
 template <typename T>
-static void valid_to_js(Napi::Env env, Napi::Object valid, const char* name, const NumCol<T>& c) {
-  if (!c.valid.empty()) valid.Set(name, typed(env, c.valid.data(), c.valid.size()));
+static void valid_to_js(Napi::Env env, Napi::Object valid, const char* name, NumCol<T>& c) {
+  if (!c.valid.empty()) valid.Set(name, typed(env, std::move(c.valid)));
 }
-static void valid_to_js(Napi::Env env, Napi::Object valid, const char* name, const StrCol& c) {
-  if (!c.valid.empty()) valid.Set(name, typed(env, c.valid.data(), c.valid.size()));
+static void valid_to_js(Napi::Env env, Napi::Object valid, const char* name, StrCol& c) {
+  if (!c.valid.empty()) valid.Set(name, typed(env, std::move(c.valid)));
 }
-static void valid_to_js(Napi::Env, Napi::Object, const char*, const DnsAnswersCol&) {}
+static void valid_to_js(Napi::Env, Napi::Object, const char*, DnsAnswersCol&) {}
 
 #define DFLY_COLUMN_TO_JS(n, T, N) \
   cols.Set(#n, to_js(env, c.n));   \
   if (N) valid_to_js(env, valid, #n, c.n);
 
 #define DFLY_BATCH_TO_JS(LIST, src)                                           \
-  [&](const auto& c) {                                                        \
+  [&](auto& c) {                                                              \
     Napi::Object cols = Napi::Object::New(env);                               \
     Napi::Object valid = Napi::Object::New(env);                              \
     LIST(DFLY_COLUMN_TO_JS)                                                   \
@@ -295,7 +342,7 @@ static void valid_to_js(Napi::Env, Napi::Object, const char*, const DnsAnswersCo
     return b;                                                                 \
   }(src)
 
-Napi::Object columns_to_js(Napi::Env env, const SensorColumns& c) {
+Napi::Object columns_to_js(Napi::Env env, SensorColumns& c) {
   Napi::Object r = Napi::Object::New(env);
   r.Set("flow", DFLY_BATCH_TO_JS(DFLY_FLOW_COLUMNS, c.flow));
   r.Set("dns", DFLY_BATCH_TO_JS(DFLY_DNS_COLUMNS, c.dns));

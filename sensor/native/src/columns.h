@@ -4,9 +4,10 @@
 // `columns()`, which exports these lists), and the JS side picks columns by name, so nothing is
 // positional across the boundary.
 // Threading: records become columns on the thread that produced them (the libuv worker of a file
-// batch, the capture thread of a live batch); columns become JS values on the JS thread (one copy
-// per column: typed arrays, one latin1 string per string column). Memory: a SensorColumns owns
-// its vectors; it is dropped once converted.
+// batch, the capture thread of a live batch); columns become JS values on the JS thread without
+// copying: typed arrays over the vectors' memory (external ArrayBuffers), and long ASCII texts as
+// external latin1 strings where Node has them. Memory: a SensorColumns owns its vectors until
+// they are handed to JS, which frees each with its ArrayBuffer/string.
 #pragma once
 #include <napi.h>
 
@@ -114,8 +115,9 @@ void columns_append(SensorColumns& c, const std::string& obname, const std::vect
                     const std::vector<L7Event>& l7);
 
 // {flow, dns, tls, http}: each {length, cols: {name: column}, valid: {name: Uint8Array}} as
-// streams/events/columns.ts lays them out. Also returns the number of ended flows in *ended.
-Napi::Object columns_to_js(Napi::Env env, const SensorColumns& c);
+// streams/events/columns.ts lays them out, plus `ended` (flows that ended). The columns' memory is
+// handed to JS (moved out of `c`, which is left empty).
+Napi::Object columns_to_js(Napi::Env env, SensorColumns& c);
 
 // The column lists above, for the test that holds them equal to the TypeScript table:
 // {flow: [[name, type, nullable, [item fields]?], ...], dns, tls, http}.
