@@ -19,6 +19,18 @@ import { arg, benchCapture, machineLine } from './harness.js';
 const BATCH = Number(arg('batch', '8192'));
 const BATCHES = Number(arg('batches', String(Math.max(4, Math.round((200 * 1024) / BATCH)))));
 
+const TRIVIAL_BATCH = `import type { Batch, Ctx, FlowEvent } from 'damselfly/sdk';
+let n = 0;
+export function flowBatch(b: Batch<FlowEvent>, ctx: Ctx) {
+  const s = b.column<Float64Array>('sbytes');
+  const d = b.column<Float64Array>('dbytes');
+  for (let i = 0; i < b.length; i++) {
+    n++;
+    if (s[i]! + d[i]! > 1e12) ctx.alert({ score: 1, reason: 'huge', row: i });
+  }
+}
+`;
+
 const TRIVIAL = `import type { Ctx, FlowEvent } from 'damselfly/sdk';
 let n = 0;
 export function flow(e: FlowEvent, ctx: Ctx) {
@@ -30,7 +42,7 @@ export function flow(e: FlowEvent, ctx: Ctx) {
 async function main(): Promise<void> {
   const { dir, cleanup } = tempDir('damselfly-bench-');
   try {
-    writeFixtures(dir, { 'trivial.ts': TRIVIAL });
+    writeFixtures(dir, { 'trivial.ts': TRIVIAL, 'trivialbatch.ts': TRIVIAL_BATCH });
     const batches = Array.from({ length: BATCHES }, (_, b) => EventBatch.fromRows('flow', Array.from({ length: BATCH }, (_, i) => flowEvent(b * BATCH + i))));
     const total = BATCH * BATCHES;
     const c = await compileAnalyzer('trivial', path.join(dir, 'trivial.ts'), [dir]);
@@ -41,6 +53,16 @@ async function main(): Promise<void> {
     for (const b of batches) await iso.batch('flow', b, 10000);
     const sandboxMs = performance.now() - t0;
     iso.dispose();
+
+    // The same two fields through a batch hook (columns read as typed arrays).
+    const cb = await compileAnalyzer('trivialbatch', path.join(dir, 'trivialbatch.ts'), [dir]);
+    const isoB = await AnalyzerIsolate.create(cb.code, { memoryMb: 128, wallMs: 10000, readOwn: () => '' });
+    await isoB.setup('trivialbatch', {}, 1000, 0, 10000);
+    for (let i = 0; i < 4; i++) await isoB.batch('flow', EventBatch.fromRows('flow', batches[i]!.rows()), 10000);
+    t0 = performance.now();
+    for (const b of batches) await isoB.batch('flow', b, 10000);
+    const batchHookMs = performance.now() - t0;
+    isoB.dispose();
 
     // Direct: same views, same hook body, same per-event bookkeeping as the in-isolate driver.
     let n = 0;
@@ -109,6 +131,7 @@ async function main(): Promise<void> {
     console.log(`sandbox (isolated-vm) : ${rate(total, sandboxMs)} events/s (${sandboxMs.toFixed(0)} ms)`);
     console.log(`direct (host)         : ${rate(total, directMs)} events/s (${directMs.toFixed(0)} ms)`);
     console.log(`sandbox / direct time : ${(sandboxMs / directMs).toFixed(2)}x`);
+    console.log(`sandbox, batch hook   : ${rate(total, batchHookMs)} events/s (${batchHookMs.toFixed(0)} ms; the same two fields read as columns)`);
     console.log(`dga (sandbox, dns, all names distinct)  : ${rate(DN * BATCH, dgaMs)} events/s wall, ${rate(DN * BATCH, cpu)} events/s per core (isolate CPU)`);
     console.log(`dga (sandbox, dns of the 1M capture)    : ${rate(realN, realMs)} events/s wall, ${rate(realN, realCpu)} events/s per core (${realN} events)`);
   } finally {

@@ -108,7 +108,7 @@ export async function testAnalyzer(o: { script: string; replay: string; configFi
   const hooks = h.runner(name)!.hooks;
   for await (const b of replayInput(o.replay)) {
     events[b.type] = (events[b.type] ?? 0) + b.length;
-    if (hooks.has(b.type)) await transport.publish(topicFor(b.type), b);
+    if (hooks.has(b.type) || hooks.has(`${b.type}Batch`)) await transport.publish(topicFor(b.type), b);
   }
   await transport.close();
   await h.idle();

@@ -109,7 +109,7 @@ export async function startAnalyzers(transport: Transport, opts: AnalyzersOption
   const subscribe = async (r: AnalyzerRunner) => {
     const list: Subscription[] = [];
     for (const hook of HOOK_TYPES) {
-      if (!r.hooks.has(hook)) continue;
+      if (!r.hooks.has(hook) && !r.hooks.has(`${hook}Batch`)) continue;
       const topic = topicFor(hook, prefix);
       list.push(
         await transport.subscribe<EventBatch>(topic, { group: `analyzer.${r.name}`, maxBatch: opts.maxBatch ?? 8192 }, (batch) => r.process(hook, batch)),

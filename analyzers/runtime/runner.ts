@@ -280,7 +280,7 @@ export class AnalyzerRunner {
           if (!(await this.restart())) return;
         }
         const v = this.cur!;
-        if (!v.hooks.has(hook)) {
+        if (!v.hooks.has(hook) && !v.hooks.has(`${hook}Batch`)) {
           this.stats.events += n;
           return;
         }

@@ -7,6 +7,8 @@
 //   export function setup(ctx: Ctx) { ... }            // once per (re)start, after config is known
 //   export function dns(e: DnsEvent, ctx: Ctx) { ... } // also flow / tls / http: one call per event
 //   export function tick(ctx: Ctx) { ... }             // every analyzer tick (default 1 s)
+//   export function flowBatch(b: Batch<FlowEvent>, ctx: Ctx) { ... }  // instead of flow(): the
+//       whole batch at once, its columns readable as typed arrays (high-rate analyzers)
 //
 // Hooks are synchronous and return nothing; anything else returned is reported as an error.
 import type { AlertSeverity, DnsEvent, FlowEvent, HttpEvent, TlsEvent } from '../../streams/schema.js';
@@ -39,6 +41,23 @@ export interface AlertSpec {
   key?: string;
   /** The event the alert is about (default: the event being processed). */
   event?: Partial<AnalyzerEvent>;
+  /** In a batch hook: the row of the batch the alert is about (its flow and endpoints are filled in). */
+  row?: number;
+}
+
+/**
+ * What a batch hook (`flowBatch`, `dnsBatch`, ...) receives: the events of one batch. `get(i)` is
+ * the event of row i (what the event hook would get); `column(name)` is a field's whole column:
+ * a typed array for numbers (64-bit counters and µs timestamps as Float64Array), `{data, offsets}`
+ * for text (row i is data.substring(offsets[i], offsets[i + 1])). A column is brought into the
+ * sandbox the first time it is read in a batch and with every later batch.
+ */
+export interface Batch<E> extends Iterable<E> {
+  readonly length: number;
+  get(i: number): E;
+  column<T = unknown>(name: keyof E & string): T;
+  /** Text of field `name` at row i (a string column). */
+  str(name: keyof E & string, i: number): string;
 }
 
 /** Read-only access to the analyzer's own files (its folder or `<name>.*` siblings, and files granted by its YAML). */
@@ -70,6 +89,10 @@ export interface Analyzer<C = Record<string, unknown>> {
   dns?(e: DnsEvent, ctx: Ctx<C>): void;
   tls?(e: TlsEvent, ctx: Ctx<C>): void;
   http?(e: HttpEvent, ctx: Ctx<C>): void;
+  flowBatch?(b: Batch<FlowEvent>, ctx: Ctx<C>): void;
+  dnsBatch?(b: Batch<DnsEvent>, ctx: Ctx<C>): void;
+  tlsBatch?(b: Batch<TlsEvent>, ctx: Ctx<C>): void;
+  httpBatch?(b: Batch<HttpEvent>, ctx: Ctx<C>): void;
   tick?(ctx: Ctx<C>): void;
 }
 

@@ -129,6 +129,39 @@ function batchData(type: EventType, v: number, length: number, sent: unknown[]):
   return { type, v, length, cols, valid };
 }
 
+/** What a batch hook gets (sdk/index.ts Batch). */
+class BatchView {
+  constructor(
+    private readonly data: { length: number; cols: Columns },
+    private readonly View: new (b: never, i: number) => unknown,
+  ) {}
+
+  get length(): number {
+    return this.data.length;
+  }
+
+  get(i: number): unknown {
+    if (!Number.isInteger(i) || i < 0 || i >= this.data.length) throw new RangeError(`get(${String(i)}): not a row of this batch (0..${this.data.length - 1})`);
+    return new this.View(this.data as never, i);
+  }
+
+  column(name: string): unknown {
+    const c = this.data.cols[name];
+    if (c === undefined) throw new TypeError(`no field ${name}`);
+    return c;
+  }
+
+  str(name: string, i: number): string {
+    const c = this.column(name) as { data?: string; offsets?: Int32Array };
+    if (typeof c.data !== 'string' || !c.offsets) throw new TypeError(`${name} is not a text field`);
+    return c.data.substring(c.offsets[i]!, c.offsets[i + 1]!);
+  }
+
+  *[Symbol.iterator](): IterableIterator<unknown> {
+    for (let i = 0; i < this.data.length; i++) yield new this.View(this.data as never, i);
+  }
+}
+
 export function install(mod: Analyzer): void {
   let name = '';
   let config: Record<string, unknown> = {};
@@ -136,6 +169,8 @@ export function install(mod: Analyzer): void {
   let sawEvent = false;
   let cur: Record<string, unknown> | undefined;
   let curRow = 0;
+  /** Rows of the batch being processed (0 outside a batch). */
+  let curLength = 0;
   let out: BatchResult = fresh(0);
   let state = new StateStore<unknown>({ clock: () => clock });
 
@@ -169,7 +204,10 @@ export function install(mod: Analyzer): void {
         ...(typeof a.key === 'string' ? { key: a.key } : {}),
       };
       let alert: Record<string, unknown>;
-      if (a.event === undefined && cur !== undefined) {
+      if (a.row !== undefined) {
+        if (!Number.isInteger(a.row) || a.row < 0 || a.row >= curLength) throw new RangeError(`alert(): row ${String(a.row)} is not a row of this batch (0..${curLength - 1})`);
+        alert = { ...base, row: a.row };
+      } else if (a.event === undefined && cur !== undefined) {
         // About the event being processed: the host fills its flow and endpoints from the batch it
         // holds (row), so raising an alert does not pull those columns into the sandbox.
         alert = { ...base, row: curRow };
@@ -228,7 +266,10 @@ export function install(mod: Analyzer): void {
     return JSON.stringify(out);
   }
 
-  const hooks = ['setup', ...HOOK_TYPES, 'tick'].filter((h) => typeof (mod as Record<string, unknown>)[h] === 'function');
+  const hooks = ['setup', ...HOOK_TYPES, ...HOOK_TYPES.map((t) => `${t}Batch`), 'tick'].filter((h) => typeof (mod as Record<string, unknown>)[h] === 'function');
+  for (const t of HOOK_TYPES) {
+    if (hooks.includes(t) && hooks.includes(`${t}Batch`)) throw new TypeError(`export either ${t}() or ${t}Batch(), not both: the batch hook replaces the event hook`);
+  }
 
   g.__df = {
     describe(): string {
@@ -257,13 +298,35 @@ export function install(mod: Analyzer): void {
       fetchedNow = [];
       batchSeq++;
       const data = batchData(type, v, n, sent);
+      const View = viewClass(data.type);
+      const ts = data.cols.ts as Float64Array;
+      const batchFn = (mod as Record<string, unknown>)[`${hook}Batch`] as ((b: unknown, c: Ctx) => unknown) | undefined;
+      if (batchFn) {
+        for (let i = 0; i < n; i++) {
+          const ms = ts[i]! / 1000;
+          if (!sawEvent || ms > clock) clock = ms;
+          sawEvent = true;
+        }
+        curLength = n;
+        try {
+          checkReturn(batchFn.call(mod, new BatchView(data, View), ctx), `${hook}Batch`);
+          out.ok = n;
+        } catch (err) {
+          // The batch is the unit: all of its events count as failed.
+          out.errors = n;
+          out.trailing = n;
+          out.firstError = describeError(err, `${hook}Batch`);
+        }
+        curLength = 0;
+        if (fetchedNow.length > 0) out.fetched = fetchedNow;
+        return finish();
+      }
       const fn = (mod as Record<string, unknown>)[hook] as ((e: unknown, c: Ctx) => unknown) | undefined;
       if (!fn) {
         out.ok = n;
         return finish();
       }
-      const View = viewClass(data.type);
-      const ts = data.cols.ts as Float64Array;
+      curLength = n;
       for (let i = 0; i < n; i++) {
         const e = new View(data, i);
         cur = e;
@@ -282,6 +345,7 @@ export function install(mod: Analyzer): void {
         }
       }
       cur = undefined;
+      curLength = 0;
       if (fetchedNow.length > 0) out.fetched = fetchedNow;
       return finish();
     },
