@@ -6,20 +6,25 @@
 import { readFileSync } from 'node:fs';
 import type { Config, SectionSpec } from '../config.js';
 import { UserError } from '../errors.js';
-import type { KafkaTransportOptions, SaslMechanism } from './options.js';
-import { KAFKA_DEFAULTS, parseBrokers } from './options.js';
+import type { CompressionName, KafkaFormat, KafkaTransportOptions, SaslMechanism } from './options.js';
+import { COMPRESSION_NAMES, KAFKA_DEFAULTS, parseBrokers } from './options.js';
+
+const D = KAFKA_DEFAULTS;
+const MIB = 1024 * 1024;
 
 export const KAFKA_CONFIG_SECTION: SectionSpec = {
   brokers: { type: 'string', description: 'Bootstrap brokers, host:port[,host:port...]; set = use Kafka instead of the embedded transport', example: '127.0.0.1:9092' },
   group: { type: 'string', description: 'Consumer group of this process (default: the component name, e.g. sink.parquet)', example: 'sink.parquet' },
-  client_id: { type: 'string', default: KAFKA_DEFAULTS.clientId, description: 'Client id reported to the brokers' },
-  partitions: { type: 'int', default: KAFKA_DEFAULTS.partitions, min: 1, description: 'Partitions of topics created when missing' },
-  replication: { type: 'int', default: KAFKA_DEFAULTS.replicationFactor, min: 1, description: 'Replication factor of topics created when missing' },
-  acks: { type: 'string', default: 'all', enum: ['all', '1', '0'], description: 'Producer acks' },
-  compression: { type: 'string', default: KAFKA_DEFAULTS.compression, enum: ['lz4', 'gzip', 'none'], description: 'Batch compression' },
-  max_buffer_mb: { type: 'int', default: 64, min: 1, description: 'Producer buffer bound (MiB); beyond it events are shed after shed_after_ms' },
-  shed_after_ms: { type: 'int', default: KAFKA_DEFAULTS.shedAfterMs, min: 0, description: 'How long publishing waits for buffer room before shedding (counted, logged)' },
-  connect_timeout_s: { type: 'int', default: 0, min: 0, description: 'Give up reaching the brokers at start after this long (0: retry forever)' },
+  client_id: { type: 'string', default: D.clientId, description: 'Client id reported to the brokers' },
+  partitions: { type: 'int', default: D.partitions, min: 1, description: 'Partitions of topics created when missing' },
+  replication: { type: 'int', default: D.replicationFactor, min: 1, description: 'Replication factor of topics created when missing' },
+  acks: { type: 'string', default: D.acks === -1 ? 'all' : String(D.acks), enum: ['all', '1', '0'], description: 'Producer acks' },
+  compression: { type: 'string', default: D.compression, enum: COMPRESSION_NAMES, description: 'Batch compression' },
+  format: { type: 'string', default: D.format, enum: ['arrow', 'json'], description: 'Framing of published events: arrow (one Arrow IPC message per partition of a batch) or json (one JSON message per event); consumers read both' },
+  max_message_kb: { type: 'int', default: D.maxMessageBytes / 1024, min: 16, description: 'Largest message the producer writes (KiB, uncompressed); Arrow messages are split above it' },
+  max_buffer_mb: { type: 'int', default: D.maxBufferBytes / MIB, min: 1, description: 'Producer buffer bound (MiB); beyond it events are shed after shed_after_ms' },
+  shed_after_ms: { type: 'int', default: D.shedAfterMs, min: 0, description: 'How long publishing waits for buffer room before shedding (counted, logged)' },
+  connect_timeout_s: { type: 'int', default: Number.isFinite(D.connectTimeoutMs) ? D.connectTimeoutMs / 1000 : 0, min: 0, description: 'Give up reaching the brokers at start after this long (0: retry forever)' },
   sasl_mechanism: { type: 'string', enum: ['plain', 'scram-sha-256', 'scram-sha-512'], description: 'SASL mechanism (with sasl_username / sasl_password)' },
   sasl_username: { type: 'string', description: 'SASL user name' },
   sasl_password: { type: 'string', description: 'SASL password (or use the DAMSELFLY_KAFKA_PASSWORD environment variable)' },
@@ -33,13 +38,15 @@ export function kafkaOptionsFromConfig(cfg: Config): KafkaTransportOptions | und
   if (k.brokers === undefined || k.brokers === '') return undefined;
   const o: KafkaTransportOptions = {
     brokers: parseBrokers(String(k.brokers)),
-    clientId: String(k.client_id ?? KAFKA_DEFAULTS.clientId),
-    partitions: Number(k.partitions ?? KAFKA_DEFAULTS.partitions),
-    replicationFactor: Number(k.replication ?? KAFKA_DEFAULTS.replicationFactor),
+    clientId: String(k.client_id ?? D.clientId),
+    partitions: Number(k.partitions ?? D.partitions),
+    replicationFactor: Number(k.replication ?? D.replicationFactor),
     acks: k.acks === '0' ? 0 : k.acks === '1' ? 1 : -1,
-    compression: (k.compression ?? KAFKA_DEFAULTS.compression) as 'lz4' | 'gzip' | 'none',
-    maxBufferBytes: Number(k.max_buffer_mb ?? 64) * 1024 * 1024,
-    shedAfterMs: Number(k.shed_after_ms ?? KAFKA_DEFAULTS.shedAfterMs),
+    compression: (k.compression ?? D.compression) as CompressionName,
+    format: (k.format ?? D.format) as KafkaFormat,
+    maxMessageBytes: k.max_message_kb !== undefined ? Number(k.max_message_kb) * 1024 : D.maxMessageBytes,
+    maxBufferBytes: k.max_buffer_mb !== undefined ? Number(k.max_buffer_mb) * MIB : D.maxBufferBytes,
+    shedAfterMs: Number(k.shed_after_ms ?? D.shedAfterMs),
     connectTimeoutMs: Number(k.connect_timeout_s ?? 0) > 0 ? Number(k.connect_timeout_s) * 1000 : Infinity,
   };
   if (k.sasl_mechanism !== undefined) {

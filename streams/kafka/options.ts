@@ -1,10 +1,23 @@
-// Options of the Kafka transport: every field with its default, in one place. The CLI maps
-// `--kafka <brokers>`, `--topic-prefix`, `--group` onto these (see createKafkaTransport).
+// Options of the Kafka transport: every field with its default, in one place (KAFKA_DEFAULTS; the
+// config schema in config.ts reads its defaults from there). The CLI maps `--kafka <brokers>`,
+// `--topic-prefix`, `--group` onto these (see createKafkaTransport), and clientOptions() turns
+// them into the connection options every @platformatic/kafka client of the transport shares.
 import type { ConnectionOptions } from 'node:tls';
 import { UserError } from '../errors.js';
-import type { CompressionName } from './codecs.js';
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+/** Batch compression; all four are built into @platformatic/kafka on Node 20 (zstd needs Node 22). */
+export type CompressionName = 'lz4' | 'gzip' | 'snappy' | 'none';
+
+export const COMPRESSION_NAMES: readonly CompressionName[] = ['lz4', 'gzip', 'snappy', 'none'];
+
+/**
+ * How events travel: `arrow` = one Arrow IPC stream message per partition of a batch (fast,
+ * columnar, read by pyarrow/DuckDB/Spark); `json` = one JSON message per event (for consumers that
+ * only speak JSON). Consumers read both, whatever this says.
+ */
+export type KafkaFormat = 'arrow' | 'json';
 
 export interface KafkaSaslOptions {
   mechanism: SaslMechanism;
@@ -34,12 +47,23 @@ export interface KafkaTransportOptions {
   idempotent?: boolean;
   /** Batch compression (default lz4). */
   compression?: CompressionName;
-  /** Most events per produce request (default 2000). */
+  /** Framing of published events (default arrow). The control topic is always JSON. */
+  format?: KafkaFormat;
+  /**
+   * Largest message value the producer writes (default 900 KiB, uncompressed): an Arrow message of
+   * one partition's rows is split above it, and one produce request holds at most this much per
+   * partition, so the broker's default 1 MB limit holds whatever the compression.
+   */
+  maxMessageBytes?: number;
+  /**
+   * Most messages per produce request (default 2000). A JSON message is one event; an Arrow message
+   * is one partition's share of a batch, so Arrow requests are bounded by bytes first.
+   */
   sendBatchEvents?: number;
-  /** How long the sender waits to fill a batch before sending (default 5 ms). */
+  /** How long an idle sender waits for more messages before sending (default 5 ms). */
   lingerMs?: number;
   /**
-   * Memory bound of the producer buffer: serialized bytes of events accepted but not yet acked
+   * Memory bound of the producer buffer: encoded bytes of events accepted but not yet acked
    * (default 64 MiB). When it is full publish() waits (backpressure) up to `shedAfterMs`, then
    * sheds the batch: counted in stats (`shed`) and logged, never silent.
    */
@@ -49,7 +73,7 @@ export interface KafkaTransportOptions {
   /** TLS: true for system CAs, or node:tls options (ca, cert, key, servername, ...). */
   ssl?: boolean | ConnectionOptions;
   sasl?: KafkaSaslOptions;
-  /** Backoff between attempts to reach the brokers / resend a failed batch. */
+  /** Backoff between attempts to reach the brokers / resend a failed request / reconnect a consumer. */
   backoff?: KafkaBackoffOptions;
   /** Give up reaching the brokers at start after this long (default Infinity: keep retrying). */
   connectTimeoutMs?: number;
@@ -59,7 +83,7 @@ export interface KafkaTransportOptions {
   heartbeatIntervalMs?: number;
   /** Largest batch handed to a handler (default 1024). */
   maxBatch?: number;
-  /** Where a new group starts: earliest (default) or latest. */
+  /** Where a new group starts: earliest (default) or latest. A group with commits resumes from them. */
   startFrom?: 'earliest' | 'latest';
   /** close() waits at most this long for unsent events (default 30000 ms); the rest count as shed. */
   closeTimeoutMs?: number;
@@ -78,6 +102,8 @@ export const KAFKA_DEFAULTS = {
   acks: -1,
   idempotent: true,
   compression: 'lz4',
+  format: 'arrow',
+  maxMessageBytes: 900 * 1024,
   sendBatchEvents: 2000,
   lingerMs: 5,
   maxBufferBytes: 64 * 1024 * 1024,
@@ -113,6 +139,8 @@ export function resolveKafkaOptions(o: KafkaTransportOptions): ResolvedKafkaTran
     acks,
     idempotent: (o.idempotent ?? d.idempotent) && acks === -1,
     compression: o.compression ?? d.compression,
+    format: o.format ?? d.format,
+    maxMessageBytes: o.maxMessageBytes ?? d.maxMessageBytes,
     sendBatchEvents: o.sendBatchEvents ?? d.sendBatchEvents,
     lingerMs: o.lingerMs ?? d.lingerMs,
     maxBufferBytes: o.maxBufferBytes ?? d.maxBufferBytes,
@@ -131,12 +159,43 @@ export function resolveKafkaOptions(o: KafkaTransportOptions): ResolvedKafkaTran
   if (!Number.isInteger(r.partitions) || r.partitions < 1) problems.push('partitions: must be > 0');
   if (!Number.isInteger(r.replicationFactor) || r.replicationFactor < 1) problems.push('replicationFactor: must be > 0');
   if (![-1, 0, 1].includes(r.acks)) problems.push('acks: must be -1, 0 or 1');
+  if (!COMPRESSION_NAMES.includes(r.compression)) problems.push(`compression: must be one of ${COMPRESSION_NAMES.join(', ')}`);
+  if (r.format !== 'arrow' && r.format !== 'json') problems.push('format: must be arrow or json');
+  if (!(r.maxMessageBytes >= 16 * 1024)) problems.push('maxMessageBytes: must be >= 16384');
   if (r.sendBatchEvents < 1) problems.push('sendBatchEvents: must be > 0');
   if (r.maxBufferBytes < 1024) problems.push('maxBufferBytes: must be >= 1024');
   if (r.maxBatch < 1) problems.push('maxBatch: must be > 0');
+  if (r.startFrom !== 'earliest' && r.startFrom !== 'latest') problems.push('startFrom: must be earliest or latest');
   if (r.sasl && !['plain', 'scram-sha-256', 'scram-sha-512'].includes(r.sasl.mechanism)) {
     problems.push('sasl.mechanism: must be plain, scram-sha-256 or scram-sha-512');
   }
   if (problems.length > 0) throw new UserError(`invalid kafka options: ${problems.join('; ')}`);
   return r;
+}
+
+/** Connection options shared by the transport's clients (platformatic BaseOptions subset). */
+export interface ClientConnectionOptions {
+  clientId: string;
+  bootstrapBrokers: string[];
+  connectTimeout: number;
+  requestTimeout: number;
+  tls?: ConnectionOptions;
+  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string };
+}
+
+const SASL_NAMES = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
+
+/** What every client of the transport connects with; `role` suffixes the client id (admin, producer, ...). */
+export function clientOptions(o: ResolvedKafkaTransportOptions, role: string): ClientConnectionOptions {
+  const c: ClientConnectionOptions = {
+    clientId: `${o.clientId}-${role}`,
+    bootstrapBrokers: o.brokers,
+    connectTimeout: 3000,
+    // A produce or fetch request the broker does not answer (frozen broker) fails after this; the
+    // producer then sends the same request again.
+    requestTimeout: 30_000,
+  };
+  if (o.ssl !== undefined && o.ssl !== false) c.tls = o.ssl === true ? {} : o.ssl;
+  if (o.sasl) c.sasl = { mechanism: SASL_NAMES[o.sasl.mechanism], username: o.sasl.username, password: o.sasl.password };
+  return c;
 }

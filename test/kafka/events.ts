@@ -1,4 +1,6 @@
-// Synthetic events for the Kafka tests: every event type, flow updates with increasing seq.
+// Synthetic events for the Kafka tests: every event type, flow updates with increasing seq, as
+// rows and as EventBatches (what the Kafka transport carries).
+import { EventBatch } from '../../streams/events/batch.js';
 import { EVENT_SCHEMA_VERSION, type FlowEvent } from '../../streams/schema.js';
 
 export function flowEvent(flowid: string, seq: number, obname = 'test-sensor'): FlowEvent {
@@ -29,6 +31,11 @@ export function flowStream(flows: number, updates: number, obname = 'test-sensor
     }
   }
   return out;
+}
+
+/** flowStream() as one EventBatch of flows. */
+export function flowBatch(flows: number, updates: number, obname = 'test-sensor', withEnd = false): EventBatch<'flow'> {
+  return EventBatch.fromRows('flow', flowStream(flows, updates, obname, withEnd));
 }
 
 /** One event of each non-flow type, shaped as ARCHITECTURE.md describes them. */

@@ -1,14 +1,32 @@
 // KafkaTransport against a real broker: round trip of every event type, per-flow ordering across
-// partitions, two sensors into the same topics, scale-out of one group over two consumers.
+// partitions, two sensors in one topic, scale-out of one group over two consumers, the config
+// section (compression, acks, format).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import kafkajs from 'kafkajs';
-import { KAFKA_CONFIG_SECTION, KafkaTransport, createKafkaTransport, kafkaOptionsFromConfig } from '../../streams/kafka/index.js';
+import { Admin } from '@platformatic/kafka';
+import { KAFKA_CONFIG_SECTION, KafkaTransport, batchOrigin, createKafkaTransport, kafkaOptionsFromConfig } from '../../streams/kafka/index.js';
 import { ConfigError, validate } from '../../streams/config.js';
-import { topicFor, type EventType, type FlowEvent } from '../../streams/schema.js';
-import type { StreamEvent } from '../../streams/transport.js';
+import { SubscriptionFailedError } from '../../streams/errors.js';
+import { EventBatch } from '../../streams/events/batch.js';
+import { EVENT_TYPE_NAMES, topicFor, type EventType } from '../../streams/events/table.js';
 import { exitSafetyNet, startBroker, uniquePrefix, until, type Broker } from './harness.js';
-import { flowStream, otherEvents } from './events.js';
+import { flowBatch } from './events.js';
+import { samples } from '../streams/events/samples.js';
+
+/** Partition count and log-end offset per partition of `topic`. */
+async function topicState(bootstrap: string, topic: string): Promise<{ partitions: number; ends: bigint[] }> {
+  const admin = new Admin({ clientId: 'test-admin', bootstrapBrokers: [bootstrap] });
+  try {
+    const md = await admin.metadata({ topics: [topic], forceUpdate: true });
+    const partitions = md.topics.get(topic)!.partitionsCount;
+    const lo = await admin.listOffsets({ topics: [{ name: topic, partitions: Array.from({ length: partitions }, (_, i) => ({ partitionIndex: i, timestamp: -1n })) }] });
+    const ends = new Array<bigint>(partitions).fill(0n);
+    for (const p of lo[0]!.partitions) ends[p.partitionIndex] = p.offset;
+    return { partitions, ends };
+  } finally {
+    await admin.close();
+  }
+}
 
 describe('kafka transport (real broker)', { timeout: 600_000 }, () => {
   let broker: Broker;
@@ -23,29 +41,35 @@ describe('kafka transport (real broker)', { timeout: 600_000 }, () => {
   it('round-trips every event type through its own topic, created with the configured partitions', async () => {
     const prefix = uniquePrefix('rt');
     const { transport: t, topicPrefix } = createKafkaTransport({ kafka: broker.bootstrap, topicPrefix: prefix, partitions: 3 });
-    const got = new Map<string, StreamEvent[]>();
+    const all = samples();
+    const types = EVENT_TYPE_NAMES.filter((x) => x !== 'control'); // control events never reach a data handler
+    const got = new Map<EventType, Record<string, unknown>[]>();
+    const origins: string[] = [];
     try {
-      const samples: Record<string, StreamEvent> = { flow: flowStream(1, 1)[0]!, ...(otherEvents() as unknown as Record<string, StreamEvent>) };
-      for (const type of Object.keys(samples)) {
+      for (const type of types) {
         got.set(type, []);
-        await t.subscribe(topicFor(type as EventType, topicPrefix), { group: 'rt' }, async (b) => {
-          got.get(type)!.push(...b);
+        await t.subscribe(topicFor(type, topicPrefix), { group: 'rt' }, async (b: EventBatch) => {
+          got.get(type)!.push(...(b.rows() as unknown as Record<string, unknown>[]));
+          origins.push(batchOrigin(b) ?? '');
         });
       }
-      for (const [type, e] of Object.entries(samples)) await t.publish(topicFor(type as EventType, topicPrefix), [e]);
-      await until(() => [...got.values()].every((v) => v.length === 1), 60_000, 'one event per topic');
-      for (const [type, e] of Object.entries(samples)) assert.deepEqual(got.get(type)![0], e, `${type} round trip`);
+      for (const type of types) await t.publish(topicFor(type, topicPrefix), EventBatch.fromRows(type, [all[type]]));
+      // Arrays of events are accepted too (converted to the topic's type).
+      await t.publish(topicFor('flow', topicPrefix), [all.flow]);
+      await until(() => types.every((x) => got.get(x)!.length === (x === 'flow' ? 2 : 1)), 60_000, 'every event');
+      for (const type of types) assert.deepEqual(got.get(type)![0], all[type], `${type} round trip`);
+      assert.ok(origins.every((o) => o.startsWith(`${t.id}-`)), `origins are the producer's message ids: ${origins.join(' ')}`);
+      assert.equal(new Set(origins).size, origins.length, 'one id per message');
 
-      const admin = new kafkajs.Kafka({ brokers: [broker.bootstrap], logLevel: kafkajs.logLevel.NOTHING }).admin();
-      await admin.connect();
-      const md = await admin.fetchTopicMetadata({ topics: [topicFor('flow', prefix)] });
-      await admin.disconnect();
-      assert.equal(md.topics[0]!.partitions.length, 3);
+      assert.equal((await topicState(broker.bootstrap, topicFor('flow', prefix))).partitions, 3);
+      assert.equal(await t.flush(10_000), true); // acks can be processed after the consumer saw the events
       const s = t.stats().topics[topicFor('flow', prefix)]!;
-      assert.equal(s.published, 1);
-      assert.equal(s.sent, 1);
+      assert.equal(s.published, 2);
+      assert.equal(s.sent, 2);
       assert.equal(s.shed, 0);
-      assert.equal(s.groups['rt']!.delivered, 1);
+      assert.equal(s.groups['rt']!.delivered, 2);
+      assert.equal(s.refused, 0);
+      await assert.rejects(t.publish(topicFor('dns', prefix), EventBatch.fromRows('flow', [all.flow])), /a flow batch where dns events belong/);
     } finally {
       await t.close();
     }
@@ -56,18 +80,19 @@ describe('kafka transport (real broker)', { timeout: 600_000 }, () => {
     const topic = topicFor('flow', prefix);
     const pub = new KafkaTransport({ brokers: [broker.bootstrap], partitions: 6, sendBatchEvents: 500 });
     const sub = new KafkaTransport({ brokers: [broker.bootstrap] });
-    const a = flowStream(40, 50, 'sensor-a');
-    const b = flowStream(40, 50, 'sensor-b');
+    const a = flowBatch(40, 50, 'sensor-a');
+    const b = flowBatch(40, 50, 'sensor-b');
     const seen = new Map<string, number[]>();
-    const partitionsSeen = new Set<string>();
+    const sensors = new Set<string>();
     let n = 0;
     try {
-      await sub.subscribe<FlowEvent>(topic, { group: 'order', maxBatch: 100 }, async (batch) => {
+      await sub.subscribe(topic, { group: 'order', maxBatch: 100 }, async (batch: EventBatch<'flow'>) => {
+        assert.ok(batch.length <= 100, 'maxBatch holds');
         for (const e of batch) {
           let arr = seen.get(e.flowid);
           if (!arr) seen.set(e.flowid, (arr = []));
           arr.push(e.seq);
-          partitionsSeen.add(e.obname);
+          sensors.add(e.obname);
         }
         n += batch.length;
       });
@@ -79,15 +104,13 @@ describe('kafka transport (real broker)', { timeout: 600_000 }, () => {
       assert.equal(n, a.length + b.length, 'no duplicates in a clean run');
       assert.equal(seen.size, 80);
       for (const [flowid, seqs] of seen) assert.deepEqual(seqs, Array.from({ length: 50 }, (_, i) => i), `order of ${flowid}`);
-      assert.deepEqual([...partitionsSeen].sort(), ['sensor-a', 'sensor-b']);
+      assert.deepEqual([...sensors].sort(), ['sensor-a', 'sensor-b']);
 
-      const admin = new kafkajs.Kafka({ brokers: [broker.bootstrap], logLevel: kafkajs.logLevel.NOTHING }).admin();
-      await admin.connect();
-      const offs = await admin.fetchTopicOffsets(topic);
-      await admin.disconnect();
-      assert.equal(offs.length, 6);
-      assert.ok(offs.filter((o) => Number(o.high) > 0).length >= 4, `events spread over partitions: ${offs.map((o) => o.high).join(',')}`);
+      const { ends } = await topicState(broker.bootstrap, topic);
+      assert.equal(ends.length, 6);
+      assert.ok(ends.filter((o) => o > 0n).length >= 4, `events spread over partitions: ${ends.join(',')}`);
       assert.equal(await sub.waitForGroup(topic, 'order', 30_000), true);
+      assert.equal(await sub.drain(topic, 'order', 30_000), true);
     } finally {
       await pub.close();
       await sub.close();
@@ -102,7 +125,7 @@ describe('kafka transport (real broker)', { timeout: 600_000 }, () => {
     const w2 = new KafkaTransport({ brokers: [broker.bootstrap] });
     const by = { w1: new Set<string>(), w2: new Set<string>() };
     const total = new Map<string, number>();
-    const count = (w: 'w1' | 'w2') => async (batch: readonly FlowEvent[]) => {
+    const count = (w: 'w1' | 'w2') => async (batch: EventBatch<'flow'>) => {
       for (const e of batch) {
         by[w].add(e.flowid);
         const k = `${e.flowid}/${e.seq}`;
@@ -111,9 +134,9 @@ describe('kafka transport (real broker)', { timeout: 600_000 }, () => {
     };
     try {
       await pub.ensureTopic(topic);
-      const s1 = await w1.subscribe<FlowEvent>(topic, { group: 'workers' }, count('w1'));
+      const s1 = await w1.subscribe(topic, { group: 'workers' }, count('w1'));
       await until(() => KafkaTransport.assignment(s1).length === 4, 30_000, 'w1 owns all 4 partitions');
-      const s2 = await w2.subscribe<FlowEvent>(topic, { group: 'workers' }, count('w2'));
+      const s2 = await w2.subscribe(topic, { group: 'workers' }, count('w2'));
       await until(
         () => KafkaTransport.assignment(s1).length === 2 && KafkaTransport.assignment(s2).length === 2,
         45_000,
@@ -122,7 +145,7 @@ describe('kafka transport (real broker)', { timeout: 600_000 }, () => {
       const split = [...KafkaTransport.assignment(s1), ...KafkaTransport.assignment(s2)].sort();
       assert.deepEqual(split, [0, 1, 2, 3]);
 
-      const first = flowStream(64, 5, 'phase1');
+      const first = flowBatch(64, 5, 'phase1');
       await pub.publish(topic, first);
       await until(() => total.size === first.length, 60_000, 'phase 1 consumed');
       assert.ok(by.w1.size > 0 && by.w2.size > 0, `both workers got flows (${by.w1.size}/${by.w2.size})`);
@@ -131,7 +154,7 @@ describe('kafka transport (real broker)', { timeout: 600_000 }, () => {
       await s2.close();
       await until(() => KafkaTransport.assignment(s1).length === 4, 45_000, 'w1 takes the partitions back');
       by.w1.clear();
-      const second = flowStream(64, 5, 'phase2');
+      const second = flowBatch(64, 5, 'phase2');
       await pub.publish(topic, second);
       await until(() => total.size === first.length + second.length, 60_000, 'phase 2 consumed by w1');
       assert.equal(by.w1.size, 64, 'every phase-2 flow reached the remaining worker');
@@ -143,32 +166,72 @@ describe('kafka transport (real broker)', { timeout: 600_000 }, () => {
     }
   });
 
-  it('builds a working transport from the kafka: config section (gzip, acks 1); unknown keys are errors', async () => {
+  it('a handler that keeps failing fails its subscription after its retries; the batch is not committed and comes again', async () => {
+    const topic = topicFor('flow', uniquePrefix('fail'));
+    const t = new KafkaTransport({ brokers: [broker.bootstrap], partitions: 1 });
+    const attempts: number[] = [];
+    try {
+      const sub = await t.subscribe(topic, {
+        group: 'fail', retry: { maxAttempts: 3, initialDelayMs: 5 },
+        onError: (_e, ctx) => void attempts.push(ctx.attempt),
+      }, async () => {
+        throw new Error('disk full');
+      });
+      await t.publish(topic, flowBatch(10, 1));
+      await assert.rejects(sub.done, (e: unknown) => e instanceof SubscriptionFailedError && /stopped after 3 failed attempts.*disk full/.test(e.message));
+      assert.deepEqual(attempts, [1, 2, 3]);
+      const g = t.stats().topics[topic]!.groups['fail']!;
+      assert.equal(g.failed, true);
+      assert.equal(g.errors, 3);
+      assert.equal(g.undelivered, 10);
+      assert.equal(await t.waitForGroup(topic, 'fail', 1000), false, 'nothing committed');
+      let n = 0;
+      await t.subscribe(topic, { group: 'fail' }, async (b) => {
+        n += b.length;
+      });
+      await until(() => n === 10, 30_000, 'the batch delivered again to the next member');
+    } finally {
+      await assert.rejects(t.close(), SubscriptionFailedError, 'close() reports the failed subscription');
+    }
+  });
+
+  it('builds a working transport from the kafka: config section (compression, acks 1, format); unknown keys are errors', async () => {
     const schema = { kafka: KAFKA_CONFIG_SECTION };
-    assert.throws(() => validate(schema, { kafka: { brokerz: 'x', partitions: 0 } }), (e: unknown) => {
+    assert.throws(() => validate(schema, { kafka: { brokerz: 'x', partitions: 0, format: 'avro' } }), (e: unknown) => {
       assert.ok(e instanceof ConfigError);
       assert.match(e.message, /kafka\.brokerz/);
       assert.match(e.message, /kafka\.partitions/);
+      assert.match(e.message, /kafka\.format/);
       return true;
     });
     assert.equal(kafkaOptionsFromConfig(validate(schema, {})), undefined, 'no brokers: embedded transport');
-    const cfg = validate(schema, { kafka: { brokers: broker.bootstrap, partitions: 2, acks: '1', compression: 'gzip' } });
-    const opts = kafkaOptionsFromConfig(cfg)!;
-    assert.equal(opts.partitions, 2);
-    assert.equal(opts.acks, 1);
-    const t = new KafkaTransport(opts);
-    assert.equal(t.options.idempotent, false, 'idempotence needs acks=all');
-    const topic = topicFor('flow', uniquePrefix('cfg'));
-    let n = 0;
-    try {
-      await t.subscribe(topic, { group: 'cfg' }, async (b) => {
-        n += b.length;
-      });
-      await t.publish(topic, flowStream(5, 4));
-      await until(() => n >= 20, 60_000, '20 events');
-      assert.equal(n, 20);
-    } finally {
-      await t.close();
+    const defaults = kafkaOptionsFromConfig(validate(schema, { kafka: { brokers: broker.bootstrap } }))!;
+    assert.equal(defaults.format, 'arrow');
+    assert.equal(defaults.compression, 'lz4');
+    assert.equal(defaults.maxMessageBytes, 900 * 1024);
+    for (const [compression, format] of [['gzip', 'arrow'], ['snappy', 'json'], ['none', 'arrow']] as const) {
+      const cfg = validate(schema, { kafka: { brokers: broker.bootstrap, partitions: 2, acks: '1', compression, format, max_message_kb: 64 } });
+      const opts = kafkaOptionsFromConfig(cfg)!;
+      assert.equal(opts.partitions, 2);
+      assert.equal(opts.acks, 1);
+      assert.equal(opts.maxMessageBytes, 64 * 1024);
+      const t = new KafkaTransport(opts);
+      assert.equal(t.options.idempotent, false, 'idempotence needs acks=all');
+      const topic = topicFor('flow', uniquePrefix(`cfg-${compression}`));
+      let n = 0;
+      try {
+        await t.subscribe(topic, { group: 'cfg' }, async (b) => {
+          n += b.length;
+        });
+        // 2000 flows: more than 64 KiB per partition in Arrow, so messages are split.
+        await t.publish(topic, flowBatch(400, 5));
+        await until(() => n >= 2000, 60_000, `2000 events (${compression}, ${format})`);
+        assert.equal(n, 2000);
+        assert.equal(await t.flush(10_000), true); // acks can be processed after the consumer saw the events
+        assert.equal(t.stats().topics[topic]!.sent, 2000);
+      } finally {
+        await t.close();
+      }
     }
   });
 });

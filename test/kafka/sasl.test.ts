@@ -12,7 +12,7 @@ import { formatError } from '../../streams/errors.js';
 import { topicFor } from '../../streams/schema.js';
 import { ROOT } from '../helpers.js';
 import { exitSafetyNet, uniquePrefix, until } from './harness.js';
-import { flowStream } from './events.js';
+import { flowBatch } from './events.js';
 
 function npm(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -50,7 +50,7 @@ describe('kafka SASL_PLAINTEXT broker', { timeout: 600_000 }, () => {
         await t.subscribe(topic, { group: 'sasl' }, async (b) => {
           n += b.length;
         });
-        await t.publish(topic, flowStream(10, 10));
+        await t.publish(topic, flowBatch(10, 10));
         await until(() => n >= 100, 60_000, '100 events over SASL');
         assert.equal(n, 100);
       } finally {

@@ -4,23 +4,25 @@
 //     Prints `assigned` once it owns partitions.
 //   publish <brokers> <topic> <count>: publishes `count` flow events, flushes, closes, exits 0.
 import { appendFileSync } from 'node:fs';
+import type { EventBatch } from '../../streams/events/batch.js';
 import { KafkaTransport } from '../../streams/kafka/index.js';
-import type { FlowEvent } from '../../streams/schema.js';
 import { formatError } from '../../streams/errors.js';
-import { flowStream } from './events.js';
+import { flowBatch } from './events.js';
 
 const [role, brokers, topic, ...rest] = process.argv.slice(2);
 
 async function consume(group: string, outFile: string, delayMs: number): Promise<void> {
   const t = new KafkaTransport({ brokers: [brokers!], sessionTimeoutMs: 6000 });
   let announced = false;
-  const sub = await t.subscribe<FlowEvent>(topic!, { group, maxBatch: 50 }, async (batch) => {
+  const sub = await t.subscribe(topic!, { group, maxBatch: 50 }, async (batch: EventBatch<'flow'>) => {
     if (!announced) {
       announced = true;
       process.stdout.write('consuming\n');
     }
     await new Promise((r) => setTimeout(r, delayMs));
-    appendFileSync(outFile, batch.map((e) => `${e.flowid} ${e.seq}\n`).join(''));
+    let lines = '';
+    for (const e of batch) lines += `${e.flowid} ${e.seq}\n`;
+    appendFileSync(outFile, lines);
   });
   process.stdout.write('subscribed\n');
   const stop = () => void t.close().then(() => process.exit(0));
@@ -30,7 +32,7 @@ async function consume(group: string, outFile: string, delayMs: number): Promise
 
 async function publish(count: number): Promise<void> {
   const t = new KafkaTransport({ brokers: [brokers!], backoff: { initialDelayMs: 200, maxDelayMs: 1000 } });
-  await t.publish(topic!, flowStream(count / 10, 10, 'late'));
+  await t.publish(topic!, flowBatch(count / 10, 10, 'late'));
   if (!(await t.flush(120_000))) throw new Error('flush timed out');
   const s = t.stats().topics[topic!]!;
   process.stdout.write(`published=${s.published} sent=${s.sent} shed=${s.shed}\n`);
