@@ -9,7 +9,7 @@
 //                  events of a flow stay in one partition, in order
 //   - group      = Kafka consumer group: every group sees every event of the topic; within a group
 //                  each event goes to one subscriber
-//   - handler    = kafkajs eachBatch; the handler's promise resolving IS the commit: the next batch
+//   - handler    = a consumer's batch callback; the handler's promise resolving IS the commit: the next batch
 //                  of that subscriber comes only after it (at-least-once: a batch whose handler
 //                  failed is redelivered, so handlers must tolerate duplicates — sinks dedup by
 //                  (flowid, seq))

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { KafkaTransport } from '../../streams/kafka/index.js';
 import { ParquetSink } from '../../sinks/parquet/index.js';
-import { topicFor, type FlowEvent } from '../../streams/schema.js';
+import { topicFor } from '../../streams/schema.js';
+import type { EventBatch } from '../../streams/events/batch.js';
 import { generateCapture, type SynthResult } from '../../synth/index.js';
 import { CLI, tempDir } from '../helpers.js';
 import { exitSafetyNet, sleep, startBroker, uniquePrefix, until, type Broker } from './harness.js';
@@ -52,10 +53,10 @@ describe('damselfly CLI over Kafka', { timeout: 600_000 }, () => {
     const ends = new Map<string, number>();
     const dns = new Map<string, number>();
     try {
-      await consumer.subscribe<FlowEvent>(topicFor('flow', prefix), { group: 'cli-test' }, async (batch) => {
+      await consumer.subscribe<EventBatch<'flow'>>(topicFor('flow', prefix), { group: 'cli-test' }, async (batch) => {
         for (const e of batch) if (e.kind === 'end') ends.set(e.obname, (ends.get(e.obname) ?? 0) + 1);
       });
-      await consumer.subscribe<{ type: string; obname: string }>(topicFor('dns', prefix), { group: 'cli-test' }, async (batch) => {
+      await consumer.subscribe<EventBatch<'dns'>>(topicFor('dns', prefix), { group: 'cli-test' }, async (batch) => {
         for (const e of batch) dns.set(e.obname, (dns.get(e.obname) ?? 0) + 1);
       });
       const want = gen.flows.length;
@@ -89,7 +90,7 @@ describe('damselfly CLI over Kafka', { timeout: 600_000 }, () => {
     const con = new KafkaTransport({ brokers: [broker.bootstrap] });
     const topic = topicFor('flow', prefix);
     try {
-      await con.subscribe<FlowEvent>(topic, { group: 'sink.parquet' }, (b) => sink.write(b));
+      await con.subscribe<EventBatch<'flow'>>(topic, { group: 'sink.parquet' }, (b) => sink.write(b));
       assert.equal(await con.waitForGroup(topic, 'sink.parquet', 120_000), true, 'sink group caught up');
     } finally {
       await con.close();

@@ -1,0 +1,78 @@
+// Benchmark: the scale-out pipeline over a real broker, end to end and as users run it:
+// `damselfly sensor --kafka` → `damselfly sink parquet --kafka --until-end`, two processes, on the
+// generated 1M-packet capture. Figure: flow events (records on <prefix>.flows) per second from the
+// sensor's start to the sink's exit (every row written and the sink ended by itself), alternating
+// with the Arrow and the JSON framing; `kafka-producer-perf-test` (the Java tool, same broker, same
+// record count and size as our Arrow messages) for scale.
+// Usage: node dist/bench/kafka-pipeline.js [--runs 3] [--mix default|many-flows] [--brokers h:p]
+import { execFileSync, spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { arg, benchCapture, benchDir, machineLine, median, ROOT } from './harness.js';
+import { kafkaClasspath, withBroker } from './kafka-broker.js';
+
+const CLI = join(ROOT, 'dist', 'bin', 'damselfly.js');
+
+function run(args: string[]): Promise<{ code: number | null; stderr: string; ms: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--no-node-snapshot', CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => resolve({ code, stderr, ms: performance.now() - t0 }));
+  });
+}
+
+function statValue(stderr: string, re: RegExp): number {
+  const m = re.exec(stderr);
+  return m ? Number(m[1]) : NaN;
+}
+
+async function once(bootstrap: string, pcap: string, format: 'arrow' | 'json', i: number): Promise<{ events: number; ms: number; rows: number }> {
+  const prefix = `bench-${process.pid}-${format}-${i}`;
+  const out = join(benchDir(), `kafka-parquet-${format}`);
+  rmSync(out, { recursive: true, force: true });
+  const cfg = join(benchDir(), `kafka-${format}.yaml`);
+  writeFileSync(cfg, `kafka:\n  format: ${format}\n`);
+  const k = ['--kafka', bootstrap, '--topic-prefix', prefix, '-c', cfg];
+  const sink = run(['sink', 'parquet', ...k, '--parquet-dir', out, '--until-end', '--stats']);
+  // Let the sink join before the sensor starts (it follows producers that start after it).
+  await new Promise((r) => setTimeout(r, 3000));
+  const t0 = performance.now();
+  const sensor = await run(['sensor', '-i', pcap, ...k, '--stats']);
+  if (sensor.code !== 0) throw new Error(`sensor failed: ${sensor.stderr.slice(-2000)}`);
+  const s = await sink;
+  if (s.code !== 0) throw new Error(`sink failed: ${s.stderr.slice(-2000)}`);
+  const ms = performance.now() - t0;
+  const events = statValue(sensor.stderr, new RegExp(`"${prefix}\\.flows":\\{"published":(\\d+)`));
+  const rows = statValue(s.stderr, /parquet_rows=(\d+)/);
+  return { events, ms, rows };
+}
+
+async function main(): Promise<void> {
+  const runs = Number(arg('runs', '3'));
+  const mix = arg('mix', 'default') as 'default' | 'many-flows';
+  const pcap = await benchCapture(1_000_000, mix);
+  const broker = withBroker();
+  try {
+    const figures: Record<string, { events: number; ms: number; rows: number }[]> = { arrow: [], json: [] };
+    for (let i = 0; i < runs; i++) {
+      for (const f of ['arrow', 'json'] as const) figures[f]!.push(await once(broker.bootstrap, pcap, f, i));
+    }
+    process.stdout.write(`machine: ${machineLine()}\ninput: ${pcap} (${mix} mix), ${runs} runs per framing, alternating\n`);
+    for (const [f, xs] of Object.entries(figures)) {
+      const rate = xs.map((x) => x.events / (x.ms / 1000));
+      process.stdout.write(`${f.padEnd(6)} flow events ${xs[0]!.events}, Parquet rows ${xs[0]!.rows}: end to end ${median(xs.map((x) => x.ms)).toFixed(0)} ms = ${Math.round(median(rate)).toLocaleString('en')} flow events/s (min ${Math.round(Math.min(...rate)).toLocaleString('en')}, max ${Math.round(Math.max(...rate)).toLocaleString('en')})\n`);
+    }
+    // Scale: the broker's own producer tool, records the size of our Arrow messages.
+    const perf = execFileSync('java', ['-cp', kafkaClasspath(), 'org.apache.kafka.tools.ProducerPerformance', '--topic', `perf-${process.pid}`, '--num-records', '2000', '--record-size', '600000', '--throughput', '-1', '--producer-props', `bootstrap.servers=${broker.bootstrap}`, 'acks=all', 'compression.type=lz4', 'max.request.size=2000000'], { encoding: 'utf8' });
+    process.stdout.write(`kafka-producer-perf-test (2000 records x 600 KB, acks=all, lz4): ${perf.trim().split('\n').pop()}\n`);
+  } finally {
+    broker.stop();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exitCode = 1;
+});
