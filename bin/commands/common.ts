@@ -31,9 +31,10 @@ export function progressReporter(start: number): (p: SourceProgress) => void {
 
 /**
  * The first SIGINT/SIGTERM calls stop() (a capture then flushes every flow with reason eof, a stage
- * stops consuming, and the command exits normally); a second one exits at once. Returns a disposer.
+ * stops consuming, and the command exits normally); a second one exits at once. `what` says what
+ * stopping does. Returns a disposer.
  */
-export function stopOnSignals(component: string, stop: () => void): () => void {
+export function stopOnSignals(component: string, stop: () => void, what = 'stopping capture, flushing flows'): () => void {
   let stopping = false;
   let firstAt = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -46,7 +47,7 @@ export function stopOnSignals(component: string, stop: () => void): () => void {
     }
     stopping = true;
     firstAt = Date.now();
-    if (logEnabled('info')) process.stderr.write(`${component}: ${sig}: stopping, flushing what was taken\n`);
+    if (logEnabled('info')) process.stderr.write(`${component}: ${sig}: ${what}\n`);
     stop();
   };
   process.on('SIGINT', onSignal);
@@ -74,7 +75,7 @@ export async function runRole(component: string, p: Parsed, req: GraphRequest): 
     onProgress: progressReporter(start),
     onStarted: (what) => log('info', component, `${what} started`),
   });
-  const dispose = stopOnSignals(component, () => running.stop());
+  const dispose = stopOnSignals(component, () => running.stop(), g.source ? undefined : 'stopping, writing what was taken');
   try {
     const r = await running.done;
     for (const [who, line] of problemLines(r)) log('error', who, line);
