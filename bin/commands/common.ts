@@ -82,7 +82,10 @@ export async function runRole(component: string, p: Parsed, req: GraphRequest): 
     const stdoutIsData = g.sinks.some((s) => s.kind === 'jsonl') || p.config.alerts?.stdout === true;
     const quietSummary = req.role === 'sensor' && p.config.output?.stats !== true;
     if (!quietSummary) (stdoutIsData || req.role !== 'run' ? process.stderr : process.stdout).write(summaryLine(r) + '\n');
-    if (Number(p.config.output?.verbose) >= 2 || p.config.output?.stats === true) process.stderr.write(`stats: ${JSON.stringify(statsObject(r))}\n`);
+    // `sensor --stats` prints its summary only (its stderr is read by scripts); the rest also print
+    // every counter.
+    const verbose = Number(p.config.output?.verbose) >= 2;
+    if (verbose || (p.config.output?.stats === true && req.role !== 'sensor')) process.stderr.write(`stats: ${JSON.stringify(statsObject(r))}\n`);
     return r.exitCode;
   } finally {
     dispose();
