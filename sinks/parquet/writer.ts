@@ -1,7 +1,8 @@
 // Community-tier Parquet sink: flow `end` events → hive-partitioned zstd Parquet files.
 //
 // Threading/memory model: on the pipeline's JS thread the sink picks the rows to write from a
-// batch's columns — flow end records, not seen before (dedup by flowid + seq) — and groups their
+// batch's columns — flow end records, not seen before (dedup by flowid + seq, for batches from a
+// transport that redelivers: those with an `origin`) — and groups their
 // row numbers by observation (the sensor that wrote them) and UTC day (of `stime`); no row object
 // is built. The native stage of that observation and day (native/, C++) reads those rows straight
 // from the batch's columns, encodes them into Parquet pages and zstd-compresses each page as it
@@ -105,6 +106,10 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
     const obs = batch.cols.obname as StringData;
     const picks = new Map<string, Pick>();
     const taken: number[] = [];
+    // Only a redelivering transport (Kafka: at-least-once, producer re-sends) can hand the same row
+    // twice; its batches carry an origin. The embedded transport hands each row once (a failed
+    // batch's retry is not a duplicate: its keys are forgotten below), so it skips the filter.
+    const dedup = batch.origin !== undefined ? this.dedup : null;
     // Rows of a batch nearly always share one observation and day: the pick of the previous row
     // is reused while both match (compared in place, no string made per row).
     let last: Pick | undefined;
@@ -114,8 +119,8 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
         this.s.skippedNonEnd++;
         continue;
       }
-      if (this.dedup) {
-        if (!this.dedup.add(ids, i, seq[i]!)) {
+      if (dedup) {
+        if (!dedup.add(ids, i, seq[i]!)) {
           this.s.duplicates++;
           continue;
         }
@@ -139,7 +144,7 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
       });
     } catch (e) {
       // Not staged: forget the keys so the transport's retry of this batch is not taken for a duplicate.
-      for (const i of taken) this.dedup?.delete(ids, i, seq[i]!);
+      for (const i of taken) dedup?.delete(ids, i, seq[i]!);
       throw e;
     }
   }

@@ -15,6 +15,13 @@ export class EventBatch<T extends EventType = EventType> implements BatchData {
   readonly cols: Columns;
   readonly valid: Validity;
   readonly v: number;
+  /**
+   * Where the batch came from, the same when it is delivered again (a transport's redelivery):
+   * Kafka gives the message's damselfly-batch id (or topic/partition/offsets), plus `[a:b]` for a
+   * slice of a message. Undefined when the source does not redeliver (the embedded transport
+   * hands a failed batch's handler the very same object again). Sinks use it to drop redeliveries.
+   */
+  origin: string | undefined;
 
   /** Wraps columns as they are (see `check` for input that was not built here). */
   constructor(type: T, length: number, cols: Columns, valid: Validity = {}, v = EVENT_SCHEMA_VERSION) {
@@ -23,6 +30,7 @@ export class EventBatch<T extends EventType = EventType> implements BatchData {
     this.cols = cols;
     this.valid = valid;
     this.v = v;
+    this.origin = undefined;
   }
 
   /** A batch of `rows` (plain objects shaped like the type's events). */
@@ -81,7 +89,9 @@ export class EventBatch<T extends EventType = EventType> implements BatchData {
     for (const [k, c] of Object.entries(this.cols)) cols[k] = sliceColumn(c, a, b);
     const valid: Validity = {};
     for (const [k, m] of Object.entries(this.valid)) valid[k] = m.subarray(a, b);
-    return new EventBatch(this.type, b - a, cols, valid, this.v);
+    const s = new EventBatch(this.type, b - a, cols, valid, this.v);
+    if (this.origin !== undefined) s.origin = `${this.origin}[${a}:${b}]`;
+    return s;
   }
 
   column<C extends ColumnData = ColumnData>(name: string): C {

@@ -60,11 +60,10 @@ export interface KafkaSubscribeOptions extends SubscribeOptions {
   startFrom?: 'earliest' | 'latest';
 }
 
-const origins = new WeakMap<EventBatch, string>();
 
 /** Where a consumed batch came from (stable across redeliveries of the same messages), if known. */
 export function batchOrigin(batch: EventBatch): string | undefined {
-  return origins.get(batch);
+  return batch.origin;
 }
 
 export class KafkaSubscription implements Subscription {
@@ -299,7 +298,7 @@ export class KafkaSubscription implements Subscription {
             break;
           }
           const slice = b.slice(a, a + this.maxBatch);
-          origins.set(slice, slice.length === b.length ? origin : `${origin}[${a}:${a + slice.length}]`);
+          slice.origin = slice.length === b.length ? origin : `${origin}[${a}:${a + slice.length}]`;
           f = await this.deliver(slice);
         }
         if (!f && whole) {
@@ -346,7 +345,7 @@ export class KafkaSubscription implements Subscription {
     }
     const batch = this.rowsToBatch(type, rows, from);
     if (batch.length > 0) {
-      origins.set(batch, `${first.topic}/${first.partition}/${first.offset}-${last.offset}`);
+      batch.origin = `${first.topic}/${first.partition}/${first.offset}-${last.offset}`;
       const f = await this.deliver(batch);
       if (f) return f;
     }

@@ -216,14 +216,19 @@ test('rows keep the observation of the sensor that wrote them: folder, file name
   rmSync(dir, { recursive: true });
 });
 
-test('duplicates (same flowid + seq) are written once; non-end rows are skipped and counted', async () => {
+test('duplicates (same flowid + seq) from a redelivering transport are written once; non-end rows are skipped and counted', async () => {
   const dir = tmp();
   const sink = new ParquetSink({ dir, observation: 'obs1' });
   const kinds: FlowKind[] = ['start', 'update', 'end'];
+  const delivered = (rows: ReturnType<typeof flow>[], origin: string) => {
+    const b = EventBatch.fromRows('flow', rows);
+    b.origin = origin;
+    return b;
+  };
   const batch = [0, 1, 2].map((i) => flow(i, { kind: kinds[i]!, flowid: 'same', seq: i + 1 }));
-  await sink.write(EventBatch.fromRows('flow', batch));
-  await sink.write(EventBatch.fromRows('flow', [flow(0, { flowid: 'same', seq: 3 }), flow(9)])); // redelivery of the end row
-  await sink.write(EventBatch.fromRows('flow', [flow(9, { seq: 2 })])); // same flow, another seq: kept
+  await sink.write(delivered(batch, 'flows/0/10'));
+  await sink.write(delivered([flow(0, { flowid: 'same', seq: 3 }), flow(9)], 'flows/0/11-12')); // regrouped redelivery of the end row
+  await sink.write(delivered([flow(9, { seq: 2 })], 'flows/0/13')); // same flow, another seq: kept
   const res = await sink.close();
   assert.equal(res.rows, 3);
   const s = sink.stats();
@@ -235,6 +240,17 @@ test('duplicates (same flowid + seq) are written once; non-end rows are skipped 
   const con = await duck();
   const r = await con.runAndReadAll(`SELECT flowid, count(*) AS c FROM read_parquet('${glob(dir)}') GROUP BY flowid ORDER BY flowid`);
   assert.deepEqual(r.getRowObjects().map((o) => [o['flowid'], Number(o['c'])]), [[flow(9).flowid, 2], ['same', 1]]);
+  rmSync(dir, { recursive: true });
+});
+
+test('batches without an origin (embedded transport: no redelivery) skip the duplicate filter', async () => {
+  const dir = tmp();
+  const sink = new ParquetSink({ dir, observation: 'obs1' });
+  await sink.write(EventBatch.fromRows('flow', [flow(0, { flowid: 'same', seq: 3 })]));
+  await sink.write(EventBatch.fromRows('flow', [flow(0, { flowid: 'same', seq: 3 })]));
+  const res = await sink.close();
+  assert.equal(res.rows, 2);
+  assert.equal(sink.stats().duplicates, 0);
   rmSync(dir, { recursive: true });
 });
 
