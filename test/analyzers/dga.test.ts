@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startAnalyzers, BUILTIN_DIR } from '../../analyzers/runtime/index.js';
 import { Forest } from '../../analyzers/sdk/forest.js';
-import { domainFeatures, FEATURE_NAMES, splitDomain } from '../../analyzers/builtin/dga/features.js';
+import { domainFeatures, FEATURE_NAMES, PACKED_LEXICON_FORMAT, splitDomain, unpackLexicon } from '../../analyzers/builtin/dga/features.js';
 import { dataAvailable, DEFAULT_DGA_DATA, detectionAtFpr, loadSplit, rocAuc } from '../../analyzers/builtin/dga/dataset.js';
 import type { DgaModel } from '../../analyzers/builtin/dga/model.js';
 import { EmbeddedTransport } from '../../streams/embedded/index.js';
@@ -20,7 +20,8 @@ test('dga: shipped model matches the feature code', () => {
   assert.deepEqual(model.features, [...FEATURE_NAMES]);
   assert.ok(model.trees.length >= 10);
   assert.ok(model.threshold > 0.5 && model.threshold < 1);
-  assert.ok(Object.keys(model.lexicon.trigram).length > 1000, 'popular-domain trigram table present');
+  assert.ok(Object.keys(unpackLexicon(model.lexicon).trigram).length > 1000, 'popular-domain trigram table present');
+  assert.equal((model.lexicon as { format?: string }).format, PACKED_LEXICON_FORMAT, 'model.json holds the packed lexicon (fast to load)');
 });
 
 test('dga: domain splitting', () => {

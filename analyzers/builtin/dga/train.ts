@@ -7,7 +7,7 @@ import path from 'node:path';
 import { RandomForestClassifier } from 'ml-random-forest';
 import { compactForest, Forest } from '../../sdk/forest.js';
 import { REPO_ROOT } from '../../runtime/compile.js';
-import { buildLexicon, domainFeatures, FEATURE_NAMES } from './features.js';
+import { buildLexicon, domainFeatures, packLexicon, FEATURE_NAMES } from './features.js';
 import { dataAvailable, DEFAULT_DGA_DATA, detectionAtFpr, loadSplit, precisionRecall, rocAuc, SPLIT_SEED, TEST_RATIO } from './dataset.js';
 import type { DgaModel } from './model.js';
 import { installFastSplit } from './fast-split.js';
@@ -105,7 +105,7 @@ async function main(): Promise<number> {
 
   const model: DgaModel = {
     ...forest,
-    lexicon: lex,
+    lexicon: packLexicon(lex),
     threshold,
     meta: {
       trained: new Date().toISOString().slice(0, 10),
