@@ -22,8 +22,8 @@ async function main(): Promise<void> {
     ...(process.argv.includes('--no-run')
       ? []
       : [
-          { name: 'damselfly run --ndpi', cmd: () => { rmSync(pq, { recursive: true, force: true }); return [process.execPath, cli, 'run', '-i', pcap, '--ndpi', '--parquet-dir', pq, '--no-builtin-analyzers', '-q']; }, figs: [] as RunFigure[] },
-          { name: '  + analyzers', cmd: () => { rmSync(pq, { recursive: true, force: true }); return [process.execPath, cli, 'run', '-i', pcap, '--ndpi', '--parquet-dir', pq, '-q']; }, figs: [] as RunFigure[] },
+          { name: 'damselfly run --ndpi', cmd: () => { rmSync(pq, { recursive: true, force: true }); return [cli, 'run', '-i', pcap, '--ndpi', '--parquet-dir', pq, '--no-builtin-analyzers', '-q']; }, figs: [] as RunFigure[] },
+          { name: '  + analyzers', cmd: () => { rmSync(pq, { recursive: true, force: true }); return [cli, 'run', '-i', pcap, '--ndpi', '--parquet-dir', pq, '-q']; }, figs: [] as RunFigure[] },
         ]),
     { name: 'ndpiReader -i', cmd: () => ['ndpiReader', '-q', '-i', pcap], figs: [] },
     { name: 'argus -r', cmd: () => { rmSync(argusOut, { force: true }); return ['argus', '-r', pcap, '-w', argusOut]; }, figs: [] },

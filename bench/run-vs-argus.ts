@@ -17,7 +17,7 @@ async function one(n: number, runs: number, mix: Mix): Promise<void> {
   const full: RunFigure[] = [];
   const argus: RunFigure[] = [];
   const cli = join(ROOT, 'dist', 'bin', 'damselfly.js');
-  const node = [process.execPath, cli]; // as the bin's shebang runs it (re-runs itself for analyzers)
+  const node = [cli]; // the executable, as users run it (its shebang passes --no-node-snapshot)
   for (let i = 0; i < runs + 1; i++) {
     const pq = join(work, 'parquet');
     rmSync(pq, { recursive: true, force: true });

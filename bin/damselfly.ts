@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-node-snapshot
 // The damselfly CLI entry: dispatch to a command; user errors print one line, no stack trace.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -29,9 +29,11 @@ function usage(): string {
 }
 
 /**
- * isolated-vm (the analyzer sandboxes) needs `node --no-node-snapshot` on Node 20, and that flag
- * costs every process ~30 ms of start-up, its DuckDB worker thread included. So the CLI starts
- * without it and re-runs itself with it only when analyzers may run: `analyzer`, `demo`, `analyze`,
+ * isolated-vm (the analyzer sandboxes) needs `node --no-node-snapshot` on Node 20 (V8's shared
+ * read-only heap crashes when isolates start from different snapshots). The executable (shebang,
+ * `npm link`) passes the flag: that costs every command ~40-60 ms of start-up on the 2-core box,
+ * while starting twice costs a run with analyzers ~300 ms. Started as `node dist/bin/damselfly.js`,
+ * the CLI re-runs itself with the flag only when analyzers may run: `analyzer`, `demo`, `analyze`,
  * and `run` unless the command line turns every analyzer off (a config file may turn them on: re-run then).
  */
 function needsSandbox(cmd: string, rest: string[]): boolean {

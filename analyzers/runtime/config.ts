@@ -29,6 +29,20 @@ function kind(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }
 
+/**
+ * The sandbox heap `file` asks for (memory_mb), read before the analyzer's sandbox is made so that
+ * it is made once with that size; undefined when absent or unreadable (loadAnalyzerConfig reports).
+ */
+export function peekMemoryMb(file: string): number | undefined {
+  try {
+    const doc = parseYaml(readFileSync(file, 'utf8')) as unknown;
+    const v = doc && typeof doc === 'object' ? (doc as Record<string, unknown>).memory_mb : undefined;
+    return typeof v === 'number' && v > 0 ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Merge `file` over `defaults`; throws ConfigError listing every problem. */
 export function loadAnalyzerConfig(name: string, file: string, defaults: Record<string, unknown>): AnalyzerConfig {
   let doc: unknown = undefined;

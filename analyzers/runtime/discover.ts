@@ -47,7 +47,7 @@ export function discoverAnalyzers(dir: string, builtin = false): AnalyzerSpec[] 
       else if (existsSync(idx)) out.push(specForScript(idx, builtin));
     }
   }
-  return out.sort((a, b) => a.name.localeCompare(b.name));
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Whether `file` (absolute, symlinks resolved by the caller) is inside one of `roots`. */

@@ -11,7 +11,7 @@
 import { log } from '../../streams/log.js';
 import type { HookName } from '../sdk/index.js';
 import { compileAnalyzer, CompileError } from './compile.js';
-import { loadAnalyzerConfig, type OperatorKeys } from './config.js';
+import { loadAnalyzerConfig, peekMemoryMb, type OperatorKeys } from './config.js';
 import type { AnalyzerSpec } from './discover.js';
 import { FileGrants } from './grants.js';
 import { ReloadWatch } from './reload.js';
@@ -134,7 +134,9 @@ export class AnalyzerRunner {
     }
     const watched = new Set<string>([...this.inputs, this.spec.configFile]);
     let operator: OperatorKeys = { enabled: true, files: [] };
-    const probe = await AnalyzerIsolate.create(this.code!, { memoryMb: this.limits.memoryMb, wallMs: this.limits.setupWallMs, readOwn: (n) => this.grants.read(operator, watched, n) });
+    // Made with the heap its config asks for (threat-feed: 512 MB), so it is made once.
+    const probeMb = peekMemoryMb(this.spec.configFile) ?? this.limits.memoryMb;
+    const probe = await AnalyzerIsolate.create(this.code!, { memoryMb: probeMb, wallMs: this.limits.setupWallMs, readOwn: (n) => this.grants.read(operator, watched, n) });
     try {
       const desc = await probe.describe(this.limits.setupWallMs);
       const cfg = loadAnalyzerConfig(this.name, this.spec.configFile, desc.config);
@@ -142,7 +144,7 @@ export class AnalyzerRunner {
       await this.grants.fetchUrls(operator, false);
       const lim = this.lim(operator);
       let iso = probe;
-      if (lim.memoryMb !== this.limits.memoryMb) {
+      if (lim.memoryMb !== probeMb) {
         probe.dispose();
         iso = await AnalyzerIsolate.create(this.code!, { memoryMb: lim.memoryMb, wallMs: this.limits.setupWallMs, readOwn: (n) => this.grants.read(operator, watched, n) });
       }

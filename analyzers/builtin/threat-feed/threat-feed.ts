@@ -65,7 +65,7 @@ function raise(ctx: Ctx<Config>, hit: FeedHit, what: string, value: string): voi
 }
 
 export function flow(e: FlowEvent, ctx: Ctx<Config>): void {
-  if (!ctx.config.match_flows || index.ips.size === 0) return;
+  if (index.ips.size === 0 || !ctx.config.match_flows) return;
   const s = index.matchIp(e.saddr);
   if (s) raise(ctx, s, 'saddr', e.saddr);
   const d = index.matchIp(e.daddr);
@@ -73,6 +73,8 @@ export function flow(e: FlowEvent, ctx: Ctx<Config>): void {
 }
 
 export function dns(e: DnsEvent, ctx: Ctx<Config>): void {
+  // Nothing to match (no feed, or only JA3 lists): do not read the event (answers are JSON).
+  if (index.ips.size === 0 && index.domains.size === 0) return;
   const sub = ctx.config.match_subdomains;
   const q = index.matchDomain(e.query, sub);
   if (q) raise(ctx, q, 'dns.query', e.query);
@@ -94,18 +96,19 @@ export function dns(e: DnsEvent, ctx: Ctx<Config>): void {
 }
 
 export function tls(e: TlsEvent, ctx: Ctx<Config>): void {
-  if (e.sni) {
+  if (index.domains.size === 0 && index.ja3.size === 0) return;
+  if (index.domains.size > 0 && e.sni) {
     const h = index.matchDomain(e.sni, ctx.config.match_subdomains);
     if (h) raise(ctx, h, 'tls.sni', e.sni);
   }
-  if (e.ja3) {
+  if (index.ja3.size > 0 && e.ja3) {
     const h = index.matchJa3(e.ja3);
     if (h) raise(ctx, h, 'tls.ja3', e.ja3);
   }
 }
 
 export function http(e: HttpEvent, ctx: Ctx<Config>): void {
-  if (!e.host) return;
+  if ((index.ips.size === 0 && index.domains.size === 0) || !e.host) return;
   const host = e.host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
   const h = index.matchDomain(host, ctx.config.match_subdomains) ?? index.matchIp(host);
   if (h) raise(ctx, h, 'http.host', e.host);
