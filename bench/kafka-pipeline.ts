@@ -65,18 +65,30 @@ async function main(): Promise<void> {
   const flows = await flowEvents(pcap);
   const broker = withBroker();
   try {
+    process.stdout.write(`machine: ${machineLine()}\ninput: ${pcap} (${mix} mix, ${flows} flow events), ${runs} runs per framing, alternating\n`);
     const figures: Record<string, { events: number; ms: number; rows: number }[]> = { arrow: [], json: [] };
     for (let i = 0; i < runs; i++) {
-      for (const f of ['arrow', 'json'] as const) figures[f]!.push({ ...(await once(broker.bootstrap, pcap, f, i)), events: flows });
+      for (const f of ['arrow', 'json'] as const) {
+        const x = { ...(await once(broker.bootstrap, pcap, f, i)), events: flows };
+        figures[f]!.push(x);
+        process.stdout.write(`  run ${i + 1} ${f}: ${x.ms.toFixed(0)} ms, ${x.rows} Parquet rows\n`);
+      }
     }
-    process.stdout.write(`machine: ${machineLine()}\ninput: ${pcap} (${mix} mix), ${runs} runs per framing, alternating\n`);
     for (const [f, xs] of Object.entries(figures)) {
       const rate = xs.map((x) => x.events / (x.ms / 1000));
       process.stdout.write(`${f.padEnd(6)} flow events ${xs[0]!.events}, Parquet rows ${xs[0]!.rows}: end to end ${median(xs.map((x) => x.ms)).toFixed(0)} ms = ${Math.round(median(rate)).toLocaleString('en')} flow events/s (min ${Math.round(Math.min(...rate)).toLocaleString('en')}, max ${Math.round(Math.max(...rate)).toLocaleString('en')})\n`);
     }
-    // Scale: the broker's own producer tool, records the size of our Arrow messages.
-    const perf = execFileSync('java', ['-cp', kafkaClasspath(), 'org.apache.kafka.tools.ProducerPerformance', '--topic', `perf-${process.pid}`, '--num-records', '2000', '--record-size', '600000', '--throughput', '-1', '--producer-props', `bootstrap.servers=${broker.bootstrap}`, 'acks=all', 'compression.type=lz4', 'max.request.size=2000000'], { encoding: 'utf8' });
-    process.stdout.write(`kafka-producer-perf-test (2000 records x 600 KB, acks=all, lz4): ${perf.trim().split('\n').pop()}\n`);
+    // Scale: the broker's own producer tool on the same broker, records the size of our Arrow
+    // messages (a batch of ~2k flow events per partition message).
+    const topic = `perf-${process.pid}`;
+    const java = ['-Xmx768m', '-cp', kafkaClasspath()];
+    try {
+      execFileSync('java', [...java, 'org.apache.kafka.tools.TopicCommand', '--bootstrap-server', broker.bootstrap, '--create', '--topic', topic, '--partitions', '6', '--replication-factor', '1'], { stdio: 'ignore' });
+      const perf = execFileSync('java', [...java, 'org.apache.kafka.tools.ProducerPerformance', '--topic', topic, '--num-records', '2000', '--record-size', '600000', '--throughput', '-1', '--producer-props', `bootstrap.servers=${broker.bootstrap}`, 'acks=all', 'compression.type=lz4', 'max.request.size=2000000'], { encoding: 'utf8' });
+      process.stdout.write(`kafka-producer-perf-test (2000 records x 600 KB, acks=all, lz4): ${perf.trim().split('\n').pop()}\n`);
+    } catch (e) {
+      process.stdout.write(`kafka-producer-perf-test failed: ${(e as Error).message.split('\n')[0]}\n`);
+    }
   } finally {
     broker.stop();
   }

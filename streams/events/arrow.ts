@@ -367,7 +367,7 @@ function planString(p: BodyPlan, d: StringData, sel: Selection): void {
   if (!rows) {
     // Sensor strings are ASCII: one latin1 write of the whole range, UTF-16 offsets = byte offsets.
     const text = d.data.substring(o[start]!, o[start + n]!);
-    const bytes = Buffer.byteLength(text, 'utf8');
+    const bytes = d.ascii === true ? text.length : Buffer.byteLength(text, 'utf8');
     if (bytes !== text.length) return planUtf8(p, d, sel);
     planRebasedOffsets(p, o, start, n);
     p.buffer(bytes, (out, at) => out.buf.write(text, at, bytes, 'latin1'));
@@ -393,7 +393,7 @@ function asciiBytesOf(d: StringData): Buffer | null {
   if (c && c.data === d.data && c.offsets === d.offsets) return c.bytes;
   const o = d.offsets;
   const all = d.data.substring(o[0]!, o[o.length - 1]!);
-  const bytes = Buffer.byteLength(all, 'utf8') === all.length ? Buffer.from(all, 'latin1') : null;
+  const bytes = d.ascii === true || Buffer.byteLength(all, 'utf8') === all.length ? Buffer.from(all, 'latin1') : null;
   columnBytes.set(d, { data: d.data, offsets: o, bytes });
   return bytes;
 }

@@ -94,16 +94,21 @@ export function estimateBytes(batch: EventBatch, format: KafkaFormat): number {
 }
 
 function rowBytes(batch: EventBatch): Float64Array {
-  const out = new Float64Array(batch.length);
+  const n = batch.length;
+  const out = new Float64Array(n);
+  // Fixed-width columns add the same to every row: summed once. Strings (most of the variable
+  // part) straight from their offsets; lists and structs through rangeBytes.
+  let fixed = 0;
   for (const s of EVENT_TYPES[batch.type].columns) {
     const c = batch.cols[s.name]!;
-    if (isNumeric(s.type)) {
-      const w = WIDTH[s.type];
-      for (let i = 0; i < out.length; i++) out[i] += w;
-    } else {
-      for (let i = 0; i < out.length; i++) out[i] += rangeBytes(s, c, i, i + 1);
-    }
+    if (isNumeric(s.type)) fixed += WIDTH[s.type];
+    else if (isStringLike(s.type)) {
+      const o = (c as StringData).offsets;
+      for (let i = 0; i < n; i++) out[i] += o[i + 1]! - o[i]!;
+      fixed += 4;
+    } else for (let i = 0; i < n; i++) out[i] += rangeBytes(s, c, i, i + 1);
   }
+  for (let i = 0; i < n; i++) out[i] += fixed;
   return out;
 }
 
