@@ -12,8 +12,8 @@
 // as many DNS events with 0..4 answers each. Both codecs' outputs are checked against each other first.
 // Usage: node dist/bench/arrow-codec.js [--rows 8192] [--rounds 200] [--only <op name part, e.g. decode>]
 import {
-  Data, Dictionary, Field, Float64, Int8, Int32, List, RecordBatch, RecordBatchStreamWriter, Schema, Struct, TimestampMicrosecond, Uint16,
-  Uint32, Uint64, Uint8, Utf8, Vector, makeData, tableFromIPC, vectorFromArray, type DataType,
+  Data, Dictionary, Field, List, RecordBatch, RecordBatchStreamWriter, Schema, Struct, TimestampMicrosecond, Uint64, Uint8, Utf8, Vector, makeData,
+  tableFromIPC, vectorFromArray, type DataType,
 } from 'apache-arrow';
 import assert from 'node:assert/strict';
 import { decodeArrow, encodeArrow } from '../streams/events/arrow.js';
@@ -21,90 +21,20 @@ import { EventBatch } from '../streams/events/batch.js';
 import type { ColumnData, ColumnSpec, ListData, NumericArray, StringData, StructData } from '../streams/events/columns.js';
 import { EVENT_SCHEMA_VERSION, EVENT_TYPES, type EventType } from '../streams/events/table.js';
 import { arg, machineLine, median } from './harness.js';
+import { recordMaker } from './records.js';
+import { arrowTypeOf } from '../test/streams/events/apache-arrow-types.js';
 
 const ROWS = Number(arg('rows', '8192'));
 const ROUNDS = Number(arg('rounds', '200'));
 const ONLY = arg('only', '');
 const PARTITIONS = 6;
 
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rand = rng(42);
-const int = (n: number): number => Math.floor(rand() * n);
-const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-const hex = (n: number): string => Array.from({ length: n }, () => '0123456789abcdef'[int(16)]).join('');
-const ipv4 = (): string => `${pick([10, 172, 192, 93, 151])}.${int(256)}.${int(256)}.${1 + int(254)}`;
-const ipv6 = (): string => `2001:db8:${hex(4)}::${hex(4)}`;
-const mac = (): string => Array.from({ length: 6 }, () => hex(2)).join(':');
-const T0 = 1_768_471_200_000_000;
-
-function flowRecord(i: number): Record<string, unknown> {
-  const v6 = rand() < 0.15;
-  const proto = pick(['TCP', 'TCP', 'TCP', 'UDP', 'UDP', 'ICMP']);
-  const stime = T0 + i * 1000 + int(1000);
-  const dur = int(120_000);
-  const spkts = 1 + int(5000);
-  const dpkts = int(5000);
-  const kind = pick(['start', 'update', 'update', 'end'] as const);
-  const r: Record<string, unknown> = {
-    obname: 'sensor-01', ts: stime + dur * 1000, kind, seq: kind === 'start' ? 0 : 1 + int(20), version: 1,
-    flowid: `${hex(8)}-${hex(4)}-4${hex(3)}-${hex(4)}-${hex(12)}`, stime, etime: stime + dur * 1000, dur, rtt: int(300_000),
-    pcr: int(201) - 100, proto, saddr: v6 ? ipv6() : ipv4(), daddr: v6 ? ipv6() : ipv4(), sport: proto === 'ICMP' ? 8 : 1024 + int(64000),
-    dport: proto === 'ICMP' ? 0 : pick([443, 443, 80, 53, 22, 8080, 123]), iflags: proto === 'TCP' ? 'S' : '', uflags: proto === 'TCP' ? pick(['FSPA', 'SA', 'SPA', 'RSA']) : '',
-    stcpseq: int(2 ** 32), dtcpseq: int(2 ** 32), svlan: pick([0, 0, 10]), dvlan: 0, spkts, dpkts, sbytes: spkts * (60 + int(1400)), dbytes: dpkts * (60 + int(1400)),
-    sentropy: int(256), dentropy: int(256), ssmallpktcnt: int(spkts), dsmallpktcnt: int(dpkts + 1), slargepktcnt: int(spkts), dlargepktcnt: int(dpkts + 1),
-    snonemptypktcnt: int(spkts), dnonemptypktcnt: int(dpkts + 1), sfirstnonemptycnt: int(1460), dfirstnonemptycnt: int(1460), smaxpktsize: 60 + int(1440),
-    dmaxpktsize: 60 + int(1440), savgpayload: int(1400), davgpayload: int(1400), sstdevpayload: int(500), dstdevpayload: int(500),
-    spd: Array.from({ length: int(9) }, () => pick(['S', 'D'])).join(''), spdt: Array.from({ length: int(9) }, (_, k) => String(k * int(50))).join(','),
-    reason: kind === 'end' ? pick(['idle', 'end', 'rst', 'eof']) : '', smac: mac(), dmac: mac(), community_id: `1:${hex(26)}==`,
-  };
-  if (proto === 'TCP' && rand() < 0.5) Object.assign(r, { ndpi_ja4: `t13d1516h2_${hex(12)}_${hex(12)}`, ndpi_ja3s: hex(32) });
-  if (rand() < 0.33) {
-    Object.assign(r, {
-      ndpi_appid: pick(['TLS.YouTube', 'DNS', 'HTTP', 'TLS.Google', 'QUIC.Netflix']), ndpi_category: pick(['Media', 'Network', 'Web', 'Streaming']),
-      ndpi_risk_score: int(300), ndpi_risk_severity: int(4), ndpi_risk_list: pick(['', 'Known Proto on Non Std Port', 'Self-signed Cert,Obsolete TLS']),
-      ndpi_tcp_fp: `2_64_64240_${hex(12)}/Linux`, ndpi_fp: hex(32),
-    });
-  }
-  return r;
-}
-
-function dnsRecord(i: number): Record<string, unknown> {
-  const q = `${hex(6)}.${pick(['example.com', 'cdn.example.net', 'googleapis.com', 'akamaiedge.net'])}`;
-  return {
-    obname: 'sensor-01', ts: T0 + i * 500, flowid: `${hex(8)}-${hex(4)}-4${hex(3)}-${hex(4)}-${hex(12)}`, community_id: `1:${hex(26)}==`,
-    saddr: ipv4(), daddr: '10.1.0.53', sport: 1024 + int(64000), dport: 53, query: q, qtype: pick(['A', 'AAAA', 'HTTPS', 'PTR']),
-    rcode: pick(['NOERROR', 'NOERROR', 'NXDOMAIN', '']),
-    answers: Array.from({ length: int(5) }, (_, k) => ({ name: q, type: k === 0 ? 'CNAME' : 'A', ttl: int(3600), data: k === 0 ? `edge.${q}` : ipv4() })),
-  };
-}
+const make = recordMaker(42);
+const flowRecord = (i: number): Record<string, unknown> => make.flow(i);
+const dnsRecord = (i: number): Record<string, unknown> => make.dns(i);
 
 // ---------------------------------------------------------------------------------------------
 // apache-arrow, given the same columns
-
-function arrowTypeOf(s: ColumnSpec): DataType {
-  if (s.enum) return new Dictionary(new Utf8(), new Int8());
-  switch (s.type) {
-    case 'UInt8': return new Uint8();
-    case 'UInt16': return new Uint16();
-    case 'UInt32': return new Uint32();
-    case 'Int32': return new Int32();
-    case 'UInt64': return new Uint64();
-    case 'Float64': return new Float64();
-    case 'Timestamp': return new TimestampMicrosecond('UTC');
-    case 'List': return new List(new Field('item', arrowTypeOf(s.of!), false));
-    case 'Struct': return new Struct((s.fields ?? []).map((f) => new Field(f.name, arrowTypeOf(f), false)));
-    default: return new Utf8();
-  }
-}
 
 function schemaOf(type: EventType): Schema {
   return new Schema(

@@ -4,17 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Builder } from 'flatbuffers';
-import {
-  Dictionary, Field, Float64, Int8, Int32, List, RecordBatch, Schema, Struct, Table, TimestampMicrosecond, Uint16, Uint32, Uint64, Uint8, Utf8,
-  makeData, tableFromIPC, tableToIPC, vectorFromArray, type DataType,
-} from 'apache-arrow';
+import { Field, RecordBatch, Schema, Struct, Table, TimestampMicrosecond, Uint64, makeData, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { decodeArrow, encodeArrow } from '../../../streams/events/arrow.js';
 import { framedSize, readFrame, schemaMessage, writeFrame, type ArrowSchema, type Frame } from '../../../streams/events/arrow-messages.js';
 import { EventBatch } from '../../../streams/events/batch.js';
-import type { ColumnSpec, StringData } from '../../../streams/events/columns.js';
+import type { StringData } from '../../../streams/events/columns.js';
 import { EVENT_TYPES, EVENT_TYPE_NAMES, type EventType } from '../../../streams/events/table.js';
 import { BatchFormatError, InvalidArgumentError } from '../../../streams/errors.js';
 import { flowSample, samples } from './samples.js';
+import { arrowTypeOf } from './apache-arrow-types.js';
 
 function roundTrip<T extends EventType>(b: EventBatch<T>, rows?: Int32Array): EventBatch<T> {
   const d = decodeArrow(encodeArrow(b, rows), b.type);
@@ -227,23 +225,6 @@ test('apache-arrow reads our streams: values, dictionary, lists, timestamps, u64
   const tt = tableFromIPC(encodeArrow(EventBatch.fromRows('trigger', [samples().trigger])));
   assert.deepEqual([...tt.getChild('hosts')!.get(0)!], samples().trigger.hosts);
 });
-
-/** Our schema in apache-arrow's terms, built from the table (not from our encoder). */
-function arrowTypeOf(s: ColumnSpec): DataType {
-  if (s.enum) return new Dictionary(new Utf8(), new Int8());
-  switch (s.type) {
-    case 'UInt8': return new Uint8();
-    case 'UInt16': return new Uint16();
-    case 'UInt32': return new Uint32();
-    case 'Int32': return new Int32();
-    case 'UInt64': return new Uint64();
-    case 'Float64': return new Float64();
-    case 'Timestamp': return new TimestampMicrosecond('UTC');
-    case 'List': return new List(new Field('item', arrowTypeOf(s.of!), false));
-    case 'Struct': return new Struct((s.fields ?? []).map((f) => new Field(f.name, arrowTypeOf(f), false)));
-    default: return new Utf8();
-  }
-}
 
 /** An apache-arrow table of events (plain rows), written with apache-arrow's own builders. */
 function arrowTableOf(type: EventType, events: readonly unknown[]): Table {
