@@ -123,6 +123,11 @@ async function main(): Promise<void> {
     t0 = performance.now();
     for (const b of real) realCpu += (await diso.batch('dns', b, 30000)).cpuMs;
     const realMs = performance.now() - t0;
+    // Again: on a network the same names come back, and the analyzer's score cache answers them.
+    let warmCpu = 0;
+    t0 = performance.now();
+    for (const b of real) warmCpu += (await diso.batch('dns', b, 30000)).cpuMs;
+    const warmMs = performance.now() - t0;
     diso.dispose();
 
     const rate = (ev: number, ms: number) => Math.round(ev / (ms / 1000)).toLocaleString('en');
@@ -133,7 +138,8 @@ async function main(): Promise<void> {
     console.log(`sandbox / direct time : ${(sandboxMs / directMs).toFixed(2)}x`);
     console.log(`sandbox, batch hook   : ${rate(total, batchHookMs)} events/s (${batchHookMs.toFixed(0)} ms; the same two fields read as columns)`);
     console.log(`dga (sandbox, dns, all names distinct)  : ${rate(DN * BATCH, dgaMs)} events/s wall, ${rate(DN * BATCH, cpu)} events/s per core (isolate CPU)`);
-    console.log(`dga (sandbox, dns of the 1M capture)    : ${rate(realN, realMs)} events/s wall, ${rate(realN, realCpu)} events/s per core (${realN} events)`);
+    console.log(`dga (sandbox, dns of the 1M capture)    : ${rate(realN, realMs)} events/s wall, ${rate(realN, realCpu)} events/s per core (${realN} events, first pass)`);
+    console.log(`dga (sandbox, the same, again)          : ${rate(realN, warmMs)} events/s wall, ${rate(realN, warmCpu)} events/s per core (names seen before: score cache)`);
   } finally {
     cleanup();
   }
