@@ -3,6 +3,7 @@
 #   sensor/native/build/Release/damselfly_native.node  (the sensor core: N-API addon, node-gyp, -O3)
 #   sensor/native/build/damselfly-replay               (standalone CLI, same core, no N-API)
 #   sinks/parquet/native/build/Release/damselfly_parquet.node  (the Parquet writer; libzstd-dev)
+#   streams/native/build/Release/damselfly_streams.node  (row gathers, Kafka LZ4/zstd; liblz4-dev, libzstd-dev)
 # With --asan: only the replay tool, with AddressSanitizer + UBSan, into sensor/native/build-asan/.
 # libpcap and libndpi are linked from the system (libpcap-dev, libndpi-dev via pkg-config); Node headers come from /usr/include/node.
 set -euo pipefail
@@ -29,4 +30,5 @@ cd "$NATIVE"
 "$CXX" -std=c++17 -O3 -Wall -Wextra -o "$NATIVE/build/damselfly-replay" \
   "${NDPI_CFLAGS[@]}" "$NATIVE/tools/replay.cc" "${CORE_SRCS[@]}" -lpcap "${NDPI_LIBS[@]}"
 (cd "$ROOT/sinks/parquet/native" && "$ROOT/node_modules/.bin/node-gyp" rebuild --nodedir="$NODEDIR" --release --loglevel=warn -j 2 >/dev/null)
-echo "built $NATIVE/build/Release/damselfly_native.node, $NATIVE/build/damselfly-replay and $ROOT/sinks/parquet/native/build/Release/damselfly_parquet.node"
+(cd "$ROOT/streams/native" && "$ROOT/node_modules/.bin/node-gyp" rebuild --nodedir="$NODEDIR" --release --loglevel=warn -j 2 >/dev/null)
+echo "built $NATIVE/build/Release/damselfly_native.node, $NATIVE/build/damselfly-replay, $ROOT/sinks/parquet/native/build/Release/damselfly_parquet.node and $ROOT/streams/native/build/Release/damselfly_streams.node"

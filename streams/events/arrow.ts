@@ -36,6 +36,7 @@ import type { ColumnData, ColumnSpec, Columns, ListData, NumericArray, NumericTy
 import { isNumeric, isStringLike } from './columns.js';
 import { EVENT_SCHEMA_VERSION, EVENT_TYPES, EVENT_TYPE_NAMES, isEventType, type EventType } from './table.js';
 import { BatchFormatError, InternalError, InvalidArgumentError, messageOf } from '../errors.js';
+import { streamsNative } from '../native.js';
 
 export const ARROW_TYPE_KEY = 'damselfly.type';
 export const ARROW_VERSION_KEY = 'damselfly.schema_version';
@@ -289,34 +290,9 @@ function copy(out: Out, at: number, a: NumericArray): void {
   else out.f64.set(a, at >> 3);
 }
 
-/**
- * Chosen rows of a numeric column, by element width through unsigned views (bit-exact for Int32
- * and Float32 too). One loop per width: a single loop over every array type runs megamorphic, 5x
- * slower.
- */
+/** Chosen rows of a numeric column, bit-exact by element width (a native gather: streams/native). */
 function gather(out: Out, at: number, a: NumericArray, rows: Int32Array): void {
-  switch (a.BYTES_PER_ELEMENT) {
-    case 1: return gather8(out.buf, at, a as Uint8Array, rows);
-    case 2: return gather16(out.u16, at >> 1, new Uint16Array(a.buffer, a.byteOffset, a.length), rows);
-    case 4: return gather32(out.u32, at >> 2, new Uint32Array(a.buffer, a.byteOffset, a.length), rows);
-    default: return gather64(out.f64, at >> 3, a as Float64Array, rows);
-  }
-}
-
-function gather8(d: Uint8Array, k: number, a: Uint8Array, rows: Int32Array): void {
-  for (let i = 0; i < rows.length; i++) d[k + i] = a[rows[i]!]!;
-}
-
-function gather16(d: Uint16Array, k: number, a: Uint16Array, rows: Int32Array): void {
-  for (let i = 0; i < rows.length; i++) d[k + i] = a[rows[i]!]!;
-}
-
-function gather32(d: Uint32Array, k: number, a: Uint32Array, rows: Int32Array): void {
-  for (let i = 0; i < rows.length; i++) d[k + i] = a[rows[i]!]!;
-}
-
-function gather64(d: Float64Array, k: number, a: Float64Array, rows: Int32Array): void {
-  for (let i = 0; i < rows.length; i++) d[k + i] = a[rows[i]!]!;
+  streamsNative().takeFixed(out.buf, at, a, a.BYTES_PER_ELEMENT as 1 | 2 | 4 | 8, rows);
 }
 
 /**
@@ -373,12 +349,13 @@ function planString(p: BodyPlan, d: StringData, sel: Selection): void {
     p.buffer(bytes, (out, at) => out.buf.write(text, at, bytes, 'latin1'));
     return;
   }
-  // Chosen rows of an ASCII column: each row's bytes copied from the column's latin1 bytes.
+  // Chosen rows of an ASCII column: each row's bytes copied from the column's latin1 bytes (natively:
+  // a JS loop over these short values cost 5x the whole-range write).
   const bytes = asciiBytesOf(d);
   if (!bytes) return planUtf8(p, d, sel);
   const offsets = gatherOffsets(o, rows);
   p.buffer(4 * (n + 1), (out, at) => out.i32.set(offsets, at >> 2));
-  p.buffer(offsets[n]!, (out, at) => copyRows(out.buf, at, bytes, o, o[0]!, rows));
+  p.buffer(offsets[n]!, (out, at) => void streamsNative().takeValues(out.buf, at, bytes, o, o[0]!, rows));
 }
 
 /**
@@ -396,24 +373,6 @@ function asciiBytesOf(d: StringData): Buffer | null {
   const bytes = d.ascii === true || Buffer.byteLength(all, 'utf8') === all.length ? Buffer.from(all, 'latin1') : null;
   columnBytes.set(d, { data: d.data, offsets: o, bytes });
   return bytes;
-}
-
-/**
- * Copies the bytes of `rows` (offsets `o`, less `first`, into `src`) to dst at `at`, four at a
- * time: 5x a charCodeAt loop, and a native copy per value costs more than the copy itself for
- * strings this short.
- */
-function copyRows(dst: Buffer, at: number, src: Buffer, o: Int32Array, first: number, rows: Int32Array): void {
-  const from = new DataView(src.buffer, src.byteOffset, src.length);
-  const to = new DataView(dst.buffer, dst.byteOffset, dst.length);
-  let q = at;
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    let j = o[r]! - first;
-    const end = o[r + 1]! - first;
-    for (; j + 4 <= end; j += 4, q += 4) to.setUint32(q, from.getUint32(j, true), true);
-    for (; j < end; j++) dst[q++] = src[j]!;
-  }
 }
 
 /** Strings with non-ASCII text: each value encoded on its own (a lone surrogate becomes U+FFFD). */

@@ -20,6 +20,7 @@
 // offsets, for as long as it takes; a consumer that keeps failing to join is replaced. A handler
 // that keeps failing fails the subscription (SubscriptionFailedError).
 import { Consumer, stringDeserializer } from '@platformatic/kafka';
+import { installCompression } from './compression.js';
 import { EventBatch } from '../events/batch.js';
 import { typeOfTopic, type EventType } from '../events/table.js';
 import { BatchFormatError, HandlerError, SubscriptionFailedError, messageOf } from '../errors.js';
@@ -167,6 +168,7 @@ export class KafkaSubscription implements Subscription {
 
   private newConsumer(): Consumer<string, Buffer, string, string> {
     const o = this.o;
+    installCompression();
     const c = new Consumer<string, Buffer, string, string>({
       ...clientOptions(o, 'consumer'),
       groupId: groupIdFor(this.group, this.topic),

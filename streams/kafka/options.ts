@@ -7,10 +7,10 @@ import { UserError } from '../errors.js';
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
-/** Batch compression; all four are built into @platformatic/kafka on Node 20 (zstd needs Node 22). */
-export type CompressionName = 'lz4' | 'gzip' | 'snappy' | 'none';
+/** Batch compression; lz4 and zstd by liblz4/libzstd (compression.ts), gzip and snappy by @platformatic/kafka. */
+export type CompressionName = 'lz4' | 'zstd' | 'gzip' | 'snappy' | 'none';
 
-export const COMPRESSION_NAMES: readonly CompressionName[] = ['lz4', 'gzip', 'snappy', 'none'];
+export const COMPRESSION_NAMES: readonly CompressionName[] = ['lz4', 'zstd', 'gzip', 'snappy', 'none'];
 
 /**
  * How events travel: `arrow` = one Arrow IPC stream message per partition of a batch (fast,

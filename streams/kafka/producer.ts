@@ -20,6 +20,7 @@
 // Producer is recreated (new producer id; what landed twice is a duplicate, never a loss). A message
 // the broker refuses as too large is sent alone, then dropped and counted as shed if still refused.
 import { Producer, ProduceAcks, stringSerializer } from '@platformatic/kafka';
+import { installCompression } from './compression.js';
 import type { EventBatch } from '../events/batch.js';
 import { messageOf } from '../errors.js';
 import { log } from '../log.js';
@@ -242,6 +243,7 @@ export class KafkaProducer {
   private getClient(): Producer<string, Buffer, string, string> {
     if (this.client) return this.client;
     const o = this.o;
+    installCompression();
     const p = new Producer<string, Buffer, string, string>({
       ...clientOptions(o, 'producer'),
       idempotent: o.idempotent,
