@@ -10,7 +10,7 @@
 import { Admin } from '@platformatic/kafka';
 import { TransportClosedError, messageOf } from '../errors.js';
 import { log } from '../log.js';
-import { KafkaAuthError, KafkaUnreachableError, describeKafkaError, isAuthError, protocolErrorIn } from './errors.js';
+import { KafkaAuthError, KafkaUnreachableError, describeKafkaError, isAuthError, isUnknownTopic, protocolErrorIn } from './errors.js';
 import { clientOptions, type ResolvedKafkaTransportOptions } from './options.js';
 
 const COMPONENT = 'kafka';
@@ -152,8 +152,13 @@ export class KafkaAdmin {
     // Until every partition has a leader, a produce or fetch would only fail and retry.
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const md = await admin.metadata({ topics: [topic], forceUpdate: true });
-      const t = md.topics.get(topic);
+      // Just after CreateTopics the broker answering may not know the topic yet: the client then
+      // throws "Unknown topic" rather than returning it without leaders. Both mean: ask again.
+      const md = await admin.metadata({ topics: [topic], forceUpdate: true }).catch((e: unknown) => {
+        if (isUnknownTopic(e, topic) && Date.now() <= deadline) return null;
+        throw e;
+      });
+      const t = md?.topics.get(topic);
       if (t && t.partitions.length === t.partitionsCount && t.partitions.every((p) => p.leader >= 0)) {
         this.partitionCounts.set(topic, t.partitionsCount);
         return t.partitionsCount;

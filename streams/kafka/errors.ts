@@ -56,6 +56,11 @@ export function protocolErrorIn(e: unknown, ids: readonly string[]): string | un
   return f === undefined ? undefined : (f as TreeNode).apiId;
 }
 
+/** @platformatic/kafka's answer for a topic the broker does not know (UNKNOWN_TOPIC_OR_PARTITION in a metadata response). */
+export function isUnknownTopic(e: unknown, topic: string): boolean {
+  return findError(e, (x) => (x as TreeNode)?.apiId === 'UNKNOWN_TOPIC_OR_PARTITION' || messageOf(x) === `Unknown topic ${topic}.`) !== undefined;
+}
+
 /**
  * One line saying what went wrong: the deepest message of the tree (ECONNREFUSED, the broker's
  * own error text), after the AuthenticationError's when there is one.
