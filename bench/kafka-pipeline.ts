@@ -4,7 +4,10 @@
 // sensor's start to the sink's exit (every row written and the sink ended by itself), alternating
 // with the Arrow and the JSON framing; `kafka-producer-perf-test` (the Java tool, same broker, same
 // record count and size as our Arrow messages) for scale.
-// Usage: node dist/bench/kafka-pipeline.js [--runs 3] [--mix default|many-flows] [--brokers h:p]
+// Usage: node dist/bench/kafka-pipeline.js [--runs 3] [--mix default|many-flows] [--packets 1000000]
+//        [--formats arrow,json] [--brokers h:p]
+// A larger --packets amortises the fixed start-up (~1 s: Node, connecting, making the topics) and
+// shows the sustained rate.
 import { execFileSync, spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,14 +64,16 @@ async function flowEvents(pcap: string): Promise<number> {
 async function main(): Promise<void> {
   const runs = Number(arg('runs', '3'));
   const mix = arg('mix', 'default') as 'default' | 'many-flows';
-  const pcap = await benchCapture(1_000_000, mix);
+  const packets = Number(arg('packets', '1000000'));
+  const formats = arg('formats', 'arrow,json')!.split(',') as ('arrow' | 'json')[];
+  const pcap = await benchCapture(packets, mix);
   const flows = await flowEvents(pcap);
   const broker = withBroker();
   try {
     process.stdout.write(`machine: ${machineLine()}\ninput: ${pcap} (${mix} mix, ${flows} flow events), ${runs} runs per framing, alternating\n`);
-    const figures: Record<string, { events: number; ms: number; rows: number }[]> = { arrow: [], json: [] };
+    const figures: Record<string, { events: number; ms: number; rows: number }[]> = Object.fromEntries(formats.map((f) => [f, []]));
     for (let i = 0; i < runs; i++) {
-      for (const f of ['arrow', 'json'] as const) {
+      for (const f of formats) {
         const x = { ...(await once(broker.bootstrap, pcap, f, i)), events: flows };
         figures[f]!.push(x);
         process.stdout.write(`  run ${i + 1} ${f}: ${x.ms.toFixed(0)} ms, ${x.rows} Parquet rows\n`);
