@@ -126,7 +126,10 @@ export function parseArgs(cmd: CommandSpec, schema: ConfigSchema, argv: string[]
       if (spec && letters.length > 1) inline = letters.slice(1);
       name = `-${letters[0]}`;
     } else {
-      throw new UserError(`unexpected argument '${a}' for 'damselfly ${cmd.name}' (see damselfly ${cmd.name} --help)`);
+      // `-i /data/*.pcap` unquoted: the shell hands us the files after the first as arguments.
+      const afterInput = given.length > 0 && given[given.length - 1]!.spec.long === 'source';
+      const hint = afterInput ? `; if your shell expanded a glob, quote it: -i '/data/*.pcap'` : '';
+      throw new UserError(`unexpected argument '${a}' for 'damselfly ${cmd.name}' (see damselfly ${cmd.name} --help)${hint}`);
     }
     if (!spec) throw new UserError(`unknown flag ${name} for 'damselfly ${cmd.name}' (see damselfly ${cmd.name} --help)`);
     let value: string | undefined;
@@ -135,6 +138,12 @@ export function parseArgs(cmd: CommandSpec, schema: ConfigSchema, argv: string[]
       if (value === undefined) throw new UserError(`flag ${name} needs a value (${spec.arg})`);
     } else if (inline !== undefined) {
       throw new UserError(`flag ${name} takes no value`);
+    }
+    // A value given twice would silently keep the last one.
+    const twice = spec.arg ? given.find((g) => g.spec === spec) : undefined;
+    if (twice) {
+      const hint = spec.long === 'source' ? ` (for several captures give one quoted glob: -i '/data/*.pcap')` : '';
+      throw new UserError(`flag ${name} given twice ('${twice.value}' and '${value}'): give it once${hint}`);
     }
     given.push({ spec, value, name });
   }

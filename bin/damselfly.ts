@@ -15,6 +15,7 @@ const COMMANDS: Record<string, Command> = {
   analyze: { summary: 'analyzer workers over Kafka: events in, alerts out (scale-out)', load: async () => (await import('./commands/analyze.js')).analyzeCommand },
   sink: { summary: 'one sink over Kafka: sink parquet | sink alerts (scale-out)', load: async () => (await import('./commands/sink.js')).sinkCommand },
   demo: { summary: 'generate a synthetic capture and run the pipeline on it', load: async () => (await import('./commands/demo.js')).demoCommand },
+  alerts: { summary: 'report alerts per analyzer and host from an alerts JSONL file or directory', load: async () => (await import('./commands/alerts.js')).alertsCommand },
   analyzer: { summary: 'analyzer new NAME | analyzer test FILE.ts --replay <capture|jsonl|parquet>', load: async () => (await import('./commands/analyzer.js')).analyzerCommand },
 };
 

@@ -3,6 +3,7 @@
 import type { SourceSummary } from '../sensor/src/file-source.js';
 import { SINK_KINDS } from './sinks.js';
 import type { PipelineReport } from './runner.js';
+import type { SinkStats } from '../sinks/sink.js';
 
 export function captureErrorLine(e: SourceSummary['errors'][number]): string {
   return e.packetIndex > 0 || e.byteOffset > 0
@@ -18,6 +19,8 @@ export function summaryLine(r: PipelineReport, extra: Record<string, string | nu
   for (const s of r.sinks) {
     if (s.kind === 'parquet') f.parquet_files = s.result.files.length;
     f[SINK_KINDS[s.kind].rowsKey] = s.result.rows;
+    // Where the alerts are (the default file beside the Parquet when none was configured).
+    if (s.kind === 'alerts' && s.result.files.length > 0) f.alerts_file = s.result.files.join(',');
   }
   if (r.analyzers) f.analyzers = r.analyzers.running.length;
   if (r.analyzers && !r.sinks.some((s) => s.kind === 'alerts')) f.alerts = Object.values(r.analyzers.stats).reduce((a, s) => a + s.alerts, 0);
@@ -41,7 +44,32 @@ export function problemLines(r: PipelineReport): [component: string, line: strin
     }
   }
   for (const g of r.undrained) out.push(['pipeline', `${g}: did not catch up with its input before the end of the run`]);
+  if (r.analyzers) {
+    for (const name of r.analyzers.names) {
+      const st = r.analyzers.stats[name];
+      if (!r.analyzers.running.includes(name)) {
+        const never = st !== undefined && st.events === 0 && st.version === 0;
+        out.push([`analyzer.${name}`, `analyzer ${name} ${never ? 'did not start' : 'was disabled'}${st?.lastError ? `: ${st.lastError}` : ''}`]);
+      } else if (st && st.eventErrors > 0) {
+        out.push([`analyzer.${name}`, `analyzer ${name} failed on ${st.eventErrors} of ${st.events} events${st.lastError ? ` (last: ${st.lastError})` : ''}`]);
+      }
+    }
+  }
+  for (const s of r.sinks) {
+    const st = s.stats as SinkStats & { webhookDropped?: number };
+    if ((st.webhookDropped ?? 0) > 0) out.push([`sink.${s.kind}`, `${st.webhookDropped} alerts not delivered to the webhook`]);
+  }
   return out;
+}
+
+/**
+ * The last line of a run that did not process or deliver everything (exit code 1): what was lost,
+ * in one line. Undefined when nothing was.
+ */
+export function incompleteLine(r: PipelineReport): string | undefined {
+  const p = problemLines(r);
+  if (p.length === 0) return undefined;
+  return `damselfly: incomplete (exit 1): ${p.map(([, line]) => line).join('; ')}`;
 }
 
 /** The object `--stats` prints. */

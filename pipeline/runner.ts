@@ -28,6 +28,7 @@ import type { AnalyzerStats, AnalyzersHandle } from '../analyzers/runtime/index.
 import { analyzersOptionsFromConfig } from '../analyzers/runtime/options.js';
 import { consumed, produced, type PipelineGraph, type Role } from './graph.js';
 import { StartGate } from './gate.js';
+import { problemLines } from './report.js';
 import { SINK_KINDS, type AnySink, type SinkKind, type SinkKindSpec, type SinkResult, type SinkStats } from './sinks.js';
 
 export interface PipelineReport {
@@ -44,7 +45,11 @@ export interface PipelineReport {
   lost: number;
   /** Groups that did not catch up with their input within the drain timeout (Kafka). */
   undrained: string[];
-  /** 0 when everything was read and delivered; 1 when a capture file failed or events were lost. */
+  /**
+   * 0 when everything was read, analyzed and delivered; 1 when anything was not (report.ts
+   * problemLines: a capture error, lost or shed events, a group behind, an analyzer that did not
+   * start or was disabled, events an analyzer failed on, alerts not delivered to a webhook).
+   */
   exitCode: number;
 }
 
@@ -168,12 +173,15 @@ async function run(g: PipelineGraph, cfg: Config, hooks: PipelineHooks, stopped:
     };
     const inputEnded = summary !== undefined || g.untilEnd;
     if (inputEnded) await drainTopics(g.source ? g.source.emits : consumed(g).filter((t) => t !== 'alert'));
+    // Which analyzers ran to the end: read before stop() (it marks every runner stopped).
+    let running: string[] = [];
     if (analyzers) {
       if (inputEnded) await analyzers.idle();
+      running = analyzers.names.filter((n) => analyzers!.runner(n)?.state !== 'disabled');
       await analyzers.stop();
     }
     if (inputEnded) await drainTopics(['alert']);
-    const analyzerStats = analyzers ? { names: analyzers.names, running: analyzers.names.filter((n) => analyzers!.runner(n)?.state !== 'disabled'), stats: analyzers.stats() } : undefined;
+    const analyzerStats = analyzers ? { names: analyzers.names, running, stats: analyzers.stats() } : undefined;
     if (kafka) await kafka.flush();
     if (announced) await announced.end();
     await transport.close();
@@ -194,8 +202,9 @@ async function run(g: PipelineGraph, cfg: Config, hooks: PipelineHooks, stopped:
       skipped,
       lost,
       undrained,
-      exitCode: (summary?.errors.length ?? 0) > 0 || lost > 0 || undrained.length > 0 ? 1 : 0,
+      exitCode: 0,
     };
+    report.exitCode = problemLines(report).length > 0 ? 1 : 0;
     return report;
   } finally {
     if (!report) {

@@ -45,6 +45,8 @@ export function describeFsError(e: unknown): string {
       return 'read-only file system';
     case 'ENOSPC':
       return 'no space left on device';
+    case 'ENOENT':
+      return 'cannot create a directory there (its parent does not take new entries)';
     default:
       return code ?? (e instanceof Error ? e.message : String(e));
   }

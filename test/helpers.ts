@@ -1,5 +1,6 @@
 // Shared test helpers: repository paths, running the compiled CLI, the ../shared/data folder.
 import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,17 @@ export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number;
 export function tempDir(prefix = 'damselfly-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A valid classic pcap file with no packets (the 24-byte global header, Ethernet). */
+export function emptyPcap(): Buffer {
+  const b = Buffer.alloc(24);
+  b.writeUInt32LE(0xa1b2c3d4, 0);
+  b.writeUInt16LE(2, 4);
+  b.writeUInt16LE(4, 6);
+  b.writeUInt32LE(65535, 16);
+  b.writeUInt32LE(1, 20);
+  return b;
 }
 
 export function hasCommand(cmd: string): boolean {

@@ -130,8 +130,13 @@ async function testCommand(args: string[]): Promise<number> {
       ` compile+start=${r.startMs.toFixed(0)}ms replay=${r.replayMs.toFixed(0)}ms analyzer_cpu=${st.cpuMs.toFixed(0)}ms` +
       ` analyzer_events/s=${st.cpuMs > 0 ? Math.round(st.events / (st.cpuMs / 1000)) : 0}${total ? '' : ' (no events in the input)'}\n`,
   );
-  if (st.lastError) process.stderr.write(`last error: ${st.lastError}\n`);
-  return st.state === 'running' ? 0 : 1;
+  // The last line says why the exit code is not 0: events that failed count as much as a stop.
+  const failed = st.state !== 'running' ? `analyzer ${r.name} is ${st.state}` : st.eventErrors > 0 ? `${st.eventErrors} events failed in analyzer ${r.name}` : '';
+  if (failed) {
+    process.stderr.write(`damselfly: incomplete (exit 1): ${failed}${st.lastError ? ` (last error: ${st.lastError})` : ''}\n`);
+    return 1;
+  }
+  return 0;
 }
 
 export async function analyzerCommand(argv: string[]): Promise<number> {

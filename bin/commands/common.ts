@@ -4,7 +4,7 @@ import { logEnabled, log, configureLogFromConfig } from '../../streams/log.js';
 import type { SourceProgress } from '../../sensor/src/file-source.js';
 import { buildGraph, describeGraph, type GraphRequest } from '../../pipeline/graph.js';
 import { startPipeline } from '../../pipeline/runner.js';
-import { problemLines, statsObject, summaryLine } from '../../pipeline/report.js';
+import { incompleteLine, problemLines, statsObject, summaryLine } from '../../pipeline/report.js';
 import type { Parsed } from '../cli.js';
 
 export function formatCount(n: number): string {
@@ -86,6 +86,9 @@ export async function runRole(component: string, p: Parsed, req: GraphRequest): 
     // every counter.
     const verbose = Number(p.config.output?.verbose) >= 2;
     if (verbose || (p.config.output?.stats === true && req.role !== 'sensor')) process.stderr.write(`stats: ${JSON.stringify(statsObject(r))}\n`);
+    // The last line says what was not processed or delivered, whenever the exit code says so.
+    const incomplete = incompleteLine(r);
+    if (incomplete) process.stderr.write(incomplete + '\n');
     return r.exitCode;
   } finally {
     dispose();

@@ -17,6 +17,7 @@
         "src/core/format.cc",
         "src/core/engine.cc",
         "src/core/pcap_file.cc",
+        "src/core/capture_stream.cc",
         "src/core/ndpi.cc",
         "src/core/ndpi_fingerprint.cc",
         "src/core/digest.cc",
@@ -33,7 +34,7 @@
       "cflags_cc!": ["-fno-exceptions", "-O2", "-O0"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags": ["<!@(pkg-config --cflags libndpi)"],
-      "libraries": ["-lpcap", "<!@(pkg-config --libs libndpi)"]
+      "libraries": ["-lpcap", "-lz", "-lzstd", "<!@(pkg-config --libs libndpi)"]
     }
   ]
 }

@@ -3,7 +3,8 @@
 // LiveOptions. Key names follow the Rockfish probe's YAML (the seeds), which users already know.
 // The process schema is composed in pipeline/config.ts.
 import { bool, num, str, type Config, type ConfigSchema, type SectionSpec } from '../../streams/config.js';
-import type { SensorOptions } from './native.js';
+import { loadNative, type SensorOptions } from './native.js';
+import { UserError } from '../../streams/errors.js';
 import type { LiveOptions, LiveType, FanoutMode } from './live-sensor.js';
 
 export const SENSOR_CONFIG: ConfigSchema = {
@@ -47,6 +48,11 @@ export const SENSOR_OUTPUT_KEYS: SectionSpec = {
 
 export function sensorOptions(c: Config): SensorOptions {
   const filter = str(c, 'input', 'filter');
+  // A filter that does not compile fails here, before any sink or analyzer starts.
+  if (filter !== undefined) {
+    const problem = loadNative().checkFilter(filter);
+    if (problem !== null) throw new UserError(`invalid filter '${filter}': ${problem}`);
+  }
   const protocolFile = str(c, 'ndpi', 'protocol_file');
   const categoriesFile = str(c, 'ndpi', 'categories_file');
   return {

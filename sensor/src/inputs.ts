@@ -1,5 +1,7 @@
-// Expands `-i` into a sorted list of capture files: a plain path or a glob (*, ?, [..], **).
-import { readdirSync, statSync, accessSync, constants } from 'node:fs';
+// Expands `-i` into a sorted list of capture files: a plain path, a glob (*, ?, [..], **), or `-`
+// (standard input). Capture files may be gzip- or zstd-compressed (the sensor reads their magic).
+import { Buffer } from 'node:buffer';
+import { readdirSync, statSync, accessSync, constants, openSync, readSync, closeSync } from 'node:fs';
 import { join, isAbsolute, sep } from 'node:path';
 import { UserError } from '../../streams/errors.js';
 
@@ -68,8 +70,34 @@ function walk(base: string, segs: string[], out: string[]): void {
   }
 }
 
-/** Resolve a source argument to capture files; user errors for missing files or empty globs. */
+/** First bytes of what the sensor reads: pcap (both byte orders, µs and ns), pcapng, gzip, zstd. */
+const CAPTURE_MAGICS: readonly (readonly number[])[] = [
+  [0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d],
+  [0x0a, 0x0d, 0x0d, 0x0a], [0x1f, 0x8b], [0x28, 0xb5, 0x2f, 0xfd],
+];
+
+/** Throws a UserError unless `file` starts like a capture (or a gzip/zstd-compressed one). */
+export function checkCaptureFile(file: string): void {
+  const head = Buffer.alloc(4);
+  let n = 0;
+  const fd = openSync(file, 'r');
+  try {
+    n = readSync(fd, head, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (n === 0) throw new UserError(`input ${file}: empty file, not a capture`);
+  if (!CAPTURE_MAGICS.some((m) => m.length <= n && m.every((b, i) => head[i] === b))) {
+    throw new UserError(`input ${file}: not a capture file (expected pcap or pcapng, optionally gzip- or zstd-compressed; starts with ${head.subarray(0, n).toString('hex')})`);
+  }
+}
+
+/**
+ * Resolve a source argument to capture files; user errors for missing files, empty globs and a
+ * single file that is not a capture (checked before anything starts). `-` is standard input.
+ */
 export function expandInput(source: string): string[] {
+  if (source === '-') return ['-'];
   if (!GLOB_CHARS.test(source)) {
     let st;
     try {
@@ -83,6 +111,7 @@ export function expandInput(source: string): string[] {
     } catch {
       throw new UserError(`input ${source}: permission denied`);
     }
+    if (st.isFile()) checkCaptureFile(source);
     return [source];
   }
   const abs = isAbsolute(source);

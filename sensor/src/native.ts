@@ -178,6 +178,8 @@ export function columnListDifferences(native: Record<string, NativeColumnList>):
 interface NativeAddon {
   NativeSensor: new (opts: SensorOptions) => NativeSensorHandle;
   communityId(saddr: string, daddr: string, proto: number, sport: number, dport: number): string;
+  /** null when the BPF expression compiles (Ethernet link type), else libpcap's message. */
+  checkFilter(expr: string): string | null;
   columns(): Record<string, NativeColumnList>;
 }
 

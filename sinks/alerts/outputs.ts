@@ -49,6 +49,16 @@ export class StdoutOutput implements AlertOutput {
   async close(): Promise<void> {}
 }
 
+/** The webhook URL as logs may show it: no user, password or query (where tokens live). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}${u.search ? '?…' : ''}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
 export interface WebhookOptions {
   url: string;
   /** Attempts per batch, the first included (default 5). */
@@ -66,7 +76,7 @@ export class WebhookOutput implements AlertOutput {
   failures = 0;
   dropped = 0;
   constructor(private readonly o: WebhookOptions) {
-    this.name = `webhook:${o.url}`;
+    this.name = `webhook:${redactUrl(o.url)}`;
   }
 
   private post(body: string): Promise<number> {
@@ -106,7 +116,7 @@ export class WebhookOutput implements AlertOutput {
     }
     // A dead webhook must not stop the other outputs or the pipeline: count and report.
     this.dropped += alerts.length;
-    log('error', 'sink.alerts', `webhook ${this.o.url} failed (${last}); ${alerts.length} alerts not delivered there`);
+    log('error', 'sink.alerts', `webhook ${redactUrl(this.o.url)} failed (${last}); ${alerts.length} alerts not delivered there`);
   }
 
   async close(): Promise<void> {}

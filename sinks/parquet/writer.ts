@@ -20,7 +20,8 @@
 // failed write loses nothing and the next flush retries it.
 
 import { existsSync } from 'node:fs';
-import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { access, constants, rename, rm, stat } from 'node:fs/promises';
+import { makeDirs } from '../mkdir.js';
 import path from 'node:path';
 import type { EventBatch } from '../../streams/events/batch.js';
 import type { ColumnData, StringData } from '../../streams/events/columns.js';
@@ -200,7 +201,7 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
     const name = fileNameFor(this.o.prefix, st.observation, st.firstStime);
     const dir = path.join(path.resolve(this.o.dir), name.partition);
     try {
-      await mkdir(dir, { recursive: true });
+      await makeDirs(dir);
     } catch (e) {
       this.s.errors++;
       throw new SinkPathError(NAME, dir, describeFsError(e), e);
@@ -255,7 +256,7 @@ function newStage(): ParquetStage {
 
 async function ensureWritableDir(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirs(dir);
   } catch (e) {
     throw new SinkPathError(NAME, dir, describeFsError(e), e);
   }

@@ -75,7 +75,7 @@ export interface KafkaTransportOptions {
   sasl?: KafkaSaslOptions;
   /** Backoff between attempts to reach the brokers / resend a failed request / reconnect a consumer. */
   backoff?: KafkaBackoffOptions;
-  /** Give up reaching the brokers at start after this long (default Infinity: keep retrying). */
+  /** Give up reaching the brokers at start after this long (default 60 s; Infinity: keep retrying). */
   connectTimeoutMs?: number;
   /** Consumer session timeout (default 10000 ms): how fast a dead member's partitions move. */
   sessionTimeoutMs?: number;
@@ -108,7 +108,7 @@ export const KAFKA_DEFAULTS = {
   lingerMs: 5,
   maxBufferBytes: 64 * 1024 * 1024,
   shedAfterMs: 5000,
-  connectTimeoutMs: Infinity,
+  connectTimeoutMs: 60_000,
   sessionTimeoutMs: 10_000,
   heartbeatIntervalMs: 1000,
   maxBatch: 1024,

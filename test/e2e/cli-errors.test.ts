@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { runCli, tempDir, CLI, assertOneLineError } from '../helpers.js';
+import { runCli, tempDir, CLI, assertOneLineError, emptyPcap } from '../helpers.js';
 
 
 test('missing input file', () => {
@@ -107,8 +107,14 @@ test('unwritable parquet directory', () => {
   try {
     const blocker = join(t.dir, 'file');
     writeFileSync(blocker, 'x');
-    const r = runCli(['run', '-i', blocker, '--parquet-dir', join(blocker, 'sub')]);
-    assertOneLineError(r, /file\/sub/);
+    const pcap = join(t.dir, 'empty.pcap');
+    writeFileSync(pcap, emptyPcap());
+    const r = runCli(['run', '-i', pcap, '--parquet-dir', join(blocker, 'sub')]);
+    assertOneLineError(r, /file\/sub: a parent is not a directory/);
+    // A parent that takes no directories (Node's own recursive mkdir spins forever on /proc).
+    const proc = runCli(['run', '-i', pcap, '--parquet-dir', '/proc/damselfly-test/x'], { timeoutMs: 30_000 });
+    assert.equal(proc.error, undefined, 'fails at once, no hang');
+    assertOneLineError(proc, /\/proc\/damselfly-test\/x: cannot create a directory there/);
   } finally {
     t.cleanup();
   }

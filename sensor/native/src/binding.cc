@@ -240,6 +240,22 @@ Napi::Value CommunityId(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, out);
 }
 
+// checkFilter(expr): null when the BPF expression compiles (for Ethernet), else libpcap's message.
+// Lets a bad --filter fail before anything starts instead of at the first file.
+Napi::Value CheckFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "checkFilter: expression must be a string");
+  std::string expr = info[0].As<Napi::String>().Utf8Value();
+  pcap_t* p = pcap_open_dead(DLT_EN10MB, 262144);
+  if (!p) return Napi::String::New(env, "cannot make a libpcap handle");
+  struct bpf_program prog;
+  Napi::Value out = env.Null();
+  if (pcap_compile(p, &prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) out = Napi::String::New(env, pcap_geterr(p));
+  else pcap_freecode(&prog);
+  pcap_close(p);
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* ad = new AddonData();
   Napi::Function ctor = NativeSensor::Init(env);
@@ -247,6 +263,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(ad);
   exports.Set("NativeSensor", ctor);
   exports.Set("communityId", Napi::Function::New(env, CommunityId, "communityId"));
+  exports.Set("checkFilter", Napi::Function::New(env, CheckFilter, "checkFilter"));
   exports.Set("columns", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value { return columns_describe(info.Env()); }, "columns"));
   binding_live_init(env, exports);
   return exports;

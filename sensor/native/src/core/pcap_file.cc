@@ -1,4 +1,5 @@
-// Capture files: opening pcap/pcapng files (libpcap, with a BPF filter when one is set), and
+// Capture files: opening pcap/pcapng files (libpcap, with a BPF filter when one is set; standard
+// input and gzip/zstd-compressed files through capture_stream.h), and
 // reading classic pcap files without a filter from a read-only mapping instead (no double copy
 // through stdio and libpcap's buffer; pages already read are dropped every 4 MiB so RSS stays
 // small; libpcap's record checks and messages are kept). Each packet goes to packet_process().
@@ -17,6 +18,7 @@
 #include <cstdio>
 
 #include "bpf_filter.h"
+#include "capture_stream.h"
 
 namespace dfly {
 
@@ -31,7 +33,12 @@ bool Sensor::capture_open(const std::string& path, std::string* err) {
   // Our own FILE for libpcap: a 1 MiB buffer (glibc's default is the 4 KiB block size: one read
   // syscall per few packets) and no stdio locking (libpcap freads twice per packet; only this
   // thread touches the stream).
-  FILE* fp = fopen(path.c_str(), "rb");
+  // Standard input and gzip/zstd-compressed files come through a decompressing stream
+  // (capture_stream.h); plain files are opened here (and may be mapped below).
+  std::string kind;
+  FILE* fp = open_capture_stream(path, err, &kind);
+  if (!fp && !err->empty()) return false;
+  if (!fp) fp = fopen(path.c_str(), "rb");
   if (!fp) {
     *err = "cannot open capture '" + path + "': " + strerror(errno);
     return false;
