@@ -60,7 +60,7 @@ export function stopOnSignals(component: string, stop: () => void, what = 'stopp
 
 /**
  * Runs one role of the pipeline for a parsed command line: `--graph` prints the graph instead.
- * The summary goes to stdout unless stdout carries data (events or alerts), then to stderr.
+ * The summary goes to stderr (stdout carries data only: events or alerts).
  */
 export async function runRole(component: string, p: Parsed, req: GraphRequest): Promise<number> {
   configureLogFromConfig(p.config);
@@ -79,9 +79,9 @@ export async function runRole(component: string, p: Parsed, req: GraphRequest): 
   try {
     const r = await running.done;
     for (const [who, line] of problemLines(r)) log('error', who, line);
-    const stdoutIsData = g.sinks.some((s) => s.kind === 'jsonl') || p.config.alerts?.stdout === true;
+    // The summary (like progress and logs) goes to stderr, always: stdout is data (events, alerts).
     const quietSummary = req.role === 'sensor' && p.config.output?.stats !== true;
-    if (!quietSummary) (stdoutIsData || req.role !== 'run' ? process.stderr : process.stdout).write(summaryLine(r) + '\n');
+    if (!quietSummary) process.stderr.write(summaryLine(r) + '\n');
     // `sensor --stats` prints its summary only (its stderr is read by scripts); the rest also print
     // every counter.
     const verbose = Number(p.config.output?.verbose) >= 2;

@@ -10,6 +10,7 @@ export const ALERTS_CONFIG_SECTION: SectionSpec = {
   file: { type: 'string', description: 'Append alerts to this JSONL file', example: 'alerts.jsonl' },
   stdout: { type: 'bool', default: false, description: 'Print alerts on stdout' },
   webhook_url: { type: 'string', description: 'POST alerts to this HTTP(S) URL (retried with backoff)', example: 'https://soc.example.com/hooks/damselfly' },
+  webhook_attempts: { type: 'int', default: 5, min: 1, description: 'Attempts per batch of alerts (backoff 200 ms doubling to 10 s); alerts still undelivered are counted and the run exits 1' },
   suppress_seconds: { type: 'int', default: 60, min: 0, description: 'Suppress repeats of an analyzer+key within this window (event time)' },
 };
 
@@ -37,7 +38,7 @@ export function alertSinkOptionsFromConfig(c: Config): AlertSinkOptions & { defa
   return {
     ...(file ? { file } : {}),
     stdout,
-    ...(webhook ? { webhook: { url: webhook } } : {}),
+    ...(webhook ? { webhook: { url: webhook, maxAttempts: num(c, 'alerts', 'webhook_attempts') } } : {}),
     suppressMs: num(c, 'alerts', 'suppress_seconds') * 1000,
     ...(defaulted ? { defaulted } : {}),
   };

@@ -14,7 +14,7 @@ test('demo raises DGA and threat-feed alerts for the planted hosts and none for 
     const out = join(t.dir, 'demo');
     const r = runCli(['demo', '--out', out, '--packets', '40000', '--seed', '3']);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /summary: packets=40000 /);
+    assert.match(r.stderr, /summary: packets=40000 /);
     assert.ok(readdirSync(join(out, 'flows')).length > 0, 'Parquet written');
     const truth = JSON.parse(readFileSync(join(out, 'demo.pcap.truth.json'), 'utf8')) as Pick<SynthResult, 'flows' | 'plantedHosts'>;
     const alerts = readFileSync(join(out, 'alerts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AlertEvent);

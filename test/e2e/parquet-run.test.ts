@@ -38,7 +38,7 @@ test('run writes Parquet that DuckDB reads with the Community schema', async () 
     const out = join(t.dir, 'flows');
     const r = runCli(['run', '-i', gen.path, '--parquet-dir', out, '--observation', 'lab-1', '--parquet-batch-size', '500']);
     assert.equal(r.status, 0, r.stderr);
-    const s = summary(r.stdout);
+    const s = summary(r.stderr);
     assert.equal(Number(s.packets), gen.packets);
     assert.equal(Number(s.flows), gen.flows.length);
     for (const k of ['bytes', 'files', 'elapsed', 'packets/s', 'parquet_files']) assert.ok(k in s, `summary lacks ${k}`);
@@ -87,7 +87,7 @@ test('a truncated capture: one clear error with file and position; earlier flows
     assert.equal(errs.length, 1, r.stderr);
     assert.match(errs[0]!, /cut\.pcap/);
     assert.match(errs[0]!, /packet \d+, byte offset \d+/);
-    const s = summary(r.stdout);
+    const s = summary(r.stderr);
     const pk = Number(s.packets);
     assert.ok(pk > 4000 && pk < 10_000, `packets before damage: ${pk}`);
     const [row] = await query(`SELECT count(*)::INTEGER AS n, sum(spkts+dpkts)::BIGINT AS pk FROM read_parquet('${out}/**/*.parquet')`);

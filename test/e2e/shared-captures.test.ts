@@ -23,7 +23,7 @@ for (const rel of ['ndpi/pcap', 'tcpdump']) {
       const errorLines = r.stderr.split('\n').filter((l) => l.startsWith('error: sensor: '));
       for (const l of errorLines) assert.match(l, new RegExp(`${dir!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[^:]+: `));
       assert.equal(r.status === 1, errorLines.length > 0);
-      const summary = r.stdout.split('\n').find((l) => l.startsWith('summary: '))!;
+      const summary = r.stderr.split('\n').find((l) => l.startsWith('summary: '))!;
       assert.match(summary, /files=\d+/);
       const db = await DuckDBInstance.create(':memory:');
       const c = await db.connect();

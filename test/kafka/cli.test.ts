@@ -110,7 +110,7 @@ describe('damselfly CLI over Kafka', { timeout: 600_000 }, () => {
     const out = join(t.dir, 'flows');
     const r = await cli(['run', '-i', gen.path, '--kafka', broker.bootstrap, '--topic-prefix', prefix, '--parquet-dir', out, '--no-builtin-analyzers']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`parquet_rows=${gen.flows.length}\\b`));
+    assert.match(r.stderr, new RegExp(`parquet_rows=${gen.flows.length}\\b`));
     const db = await DuckDBInstance.create(':memory:');
     const c = await db.connect();
     const rows = (await c.runAndReadAll(`SELECT count(*)::INTEGER AS n, count(DISTINCT flowid)::INTEGER AS ids FROM read_parquet('${out}/**/*.parquet')`)).getRowObjectsJson();

@@ -412,7 +412,7 @@ describe('live capture on a veth pair between two namespaces', { skip: SKIP }, (
 
   test('run --live pcap: the flows land in Parquet', async () => {
     const p = sensors.run!;
-    assert.match(p.stdout, /summary: .*parquet_rows=\d+/);
+    assert.match(p.stderr, /summary: .*parquet_rows=\d+/);
     const db = await DuckDBInstance.create(':memory:');
     const c = await db.connect();
     try {
