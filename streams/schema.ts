@@ -146,7 +146,8 @@ export interface TlsEvent extends L7EventBase {
   type: 'tls';
   sni: string;
   alpn: string;
-  version: string;
+  /** Negotiated TLS version (TLSv1.2, TLSv1.3, ...). */
+  tls_version: string;
   cipher: string;
   ja3: string;
   ja3s: string;

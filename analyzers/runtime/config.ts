@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../streams/config.js';
+import { DEFAULT_SEVERITY, checkSeverity } from '../sdk/index.js';
 
 export interface OperatorKeys {
   enabled: boolean;
@@ -16,9 +17,11 @@ export interface OperatorKeys {
   batch_cpu_ms?: number;
   /** Re-fetch granted URLs (and re-read granted files) every this many seconds; reload when changed. */
   refresh_s?: number;
+  /** Score thresholds of MEDIUM / HIGH / CRITICAL for this analyzer's alerts (sdk SeverityThresholds). */
+  severity?: Record<string, number>;
 }
 
-export const OPERATOR_KEYS = ['enabled', 'files', 'memory_mb', 'batch_wall_ms', 'batch_cpu_ms', 'refresh_s'] as const;
+export const OPERATOR_KEYS = ['enabled', 'files', 'memory_mb', 'batch_wall_ms', 'batch_cpu_ms', 'refresh_s', 'severity'] as const;
 
 export interface AnalyzerConfig {
   operator: OperatorKeys;
@@ -75,6 +78,14 @@ export function loadAnalyzerConfig(name: string, file: string, defaults: Record<
     } else if (k === 'memory_mb' || k === 'batch_wall_ms' || k === 'batch_cpu_ms' || k === 'refresh_s') {
       if (typeof v !== 'number' || !(v > 0)) problems.push(`${p}: must be > 0`);
       else operator[k] = v;
+    } else if (k === 'severity') {
+      try {
+        // Levels and ranges here; whether they rise is checked with the analyzer's own thresholds at setup.
+        checkSeverity(v, DEFAULT_SEVERITY, p, false);
+        operator.severity = v as Record<string, number>;
+      } catch (e) {
+        problems.push((e as Error).message);
+      }
     } else if (!(k in defaults)) {
       problems.push(`${p}: unknown key (known: ${[...OPERATOR_KEYS, ...Object.keys(defaults)].join(', ')})`);
     } else if (kind(defaults[k]) !== kind(v) && defaults[k] !== null) {

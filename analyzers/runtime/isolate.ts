@@ -119,8 +119,8 @@ export class AnalyzerIsolate {
     return res;
   }
 
-  async setup(name: string, config: Record<string, unknown>, stateMax: number, stateTtlMs: number, wallMs: number): Promise<BatchResult> {
-    return this.parse(await this.call('setup', [name, JSON.stringify(config), stateMax, stateTtlMs], wallMs));
+  async setup(name: string, config: Record<string, unknown>, stateMax: number, stateTtlMs: number, wallMs: number, severity?: Record<string, number>): Promise<BatchResult> {
+    return this.parse(await this.call('setup', [name, JSON.stringify(config), stateMax, stateTtlMs, JSON.stringify(severity ?? null)], wallMs));
   }
 
   async batch(hook: HookName, batch: EventBatch, wallMs: number): Promise<BatchResult> {

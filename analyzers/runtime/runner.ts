@@ -149,7 +149,7 @@ export class AnalyzerRunner {
         iso = await AnalyzerIsolate.create(this.code!, { memoryMb: lim.memoryMb, wallMs: this.limits.setupWallMs, readOwn: (n) => this.grants.read(operator, watched, n) });
       }
       try {
-        const r = await iso.setup(this.name, cfg.config, this.limits.stateMaxEntries, this.limits.stateTtlMs, this.limits.setupWallMs);
+        const r = await iso.setup(this.name, cfg.config, this.limits.stateMaxEntries, this.limits.stateTtlMs, this.limits.setupWallMs, cfg.operator.severity);
         this.emitLogs(r);
         this.absorbScores(r);
         if (r.alerts.length > 0) await this.host.onAlerts(this.name, r.alerts);

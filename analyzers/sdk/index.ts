@@ -33,7 +33,7 @@ export interface AlertSpec {
   /** 0..1 (clamped). */
   score: number;
   reason: string;
-  /** Default from score: >= 0.9 CRITICAL, >= 0.75 HIGH, >= 0.5 MEDIUM, else LOW. */
+  /** Default from score and the analyzer's SeverityThresholds (default >= 0.9 CRITICAL, >= 0.75 HIGH, >= 0.5 MEDIUM, else LOW). */
   severity?: AlertSeverity;
   /** JSON-serializable details (features, matched feed entry, ...). */
   factors?: Record<string, unknown>;
@@ -84,6 +84,8 @@ export interface Ctx<C = Record<string, unknown>> {
 
 export interface Analyzer<C = Record<string, unknown>> {
   config?: C;
+  /** Score → severity for this analyzer's alerts (the operator's `severity:` overrides it). */
+  severity?: Partial<SeverityThresholds>;
   setup?(ctx: Ctx<C>): void;
   flow?(e: FlowEvent, ctx: Ctx<C>): void;
   dns?(e: DnsEvent, ctx: Ctx<C>): void;
@@ -96,6 +98,34 @@ export interface Analyzer<C = Record<string, unknown>> {
   tick?(ctx: Ctx<C>): void;
 }
 
-export function severityOf(score: number): AlertSeverity {
-  return score >= 0.9 ? 'CRITICAL' : score >= 0.75 ? 'HIGH' : score >= 0.5 ? 'MEDIUM' : 'LOW';
+/**
+ * Where an analyzer's scores turn MEDIUM, HIGH and CRITICAL (below `medium`: LOW). An analyzer may
+ * export its own (`export const severity = {...}`); the operator's `severity:` in `<name>.yaml`
+ * overrides both. Scores mean different things per analyzer: a threat-feed hit at 0.9 and a DGA
+ * name at 0.98 are not equally urgent.
+ */
+export interface SeverityThresholds {
+  medium: number;
+  high: number;
+  critical: number;
+}
+
+export const DEFAULT_SEVERITY: Readonly<SeverityThresholds> = { medium: 0.5, high: 0.75, critical: 0.9 };
+
+export function severityOf(score: number, t: SeverityThresholds = DEFAULT_SEVERITY): AlertSeverity {
+  return score >= t.critical ? 'CRITICAL' : score >= t.high ? 'HIGH' : score >= t.medium ? 'MEDIUM' : 'LOW';
+}
+
+/** Problems of a thresholds object (partial allowed: missing levels keep `base`), or the merged thresholds. */
+export function checkSeverity(v: unknown, base: SeverityThresholds, where: string, ordered = true): SeverityThresholds {
+  if (v === undefined || v === null) return base;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new TypeError(`${where}: must be a mapping of medium/high/critical to scores`);
+  const out = { ...base };
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (k !== 'medium' && k !== 'high' && k !== 'critical') throw new TypeError(`${where}.${k}: unknown level (medium, high, critical)`);
+    if (typeof x !== 'number' || !(x >= 0 && x <= 1)) throw new TypeError(`${where}.${k}: must be a score 0..1`);
+    out[k] = x;
+  }
+  if (ordered && !(out.medium <= out.high && out.high <= out.critical)) throw new TypeError(`${where}: must rise: medium ${out.medium} <= high ${out.high} <= critical ${out.critical}`);
+  return out;
 }

@@ -7,7 +7,7 @@
 // few; a value the script made non-serializable fails here, inside, as that event's error).
 // It uses no Node API; the only host capability is `__dfHostRead` (own files), captured and removed
 // from the global object before the analyzer's code can look for it.
-import { API_VERSION, severityOf, type AlertSpec, type Analyzer, type Ctx, type HookName, type LogLevel } from './index.js';
+import { API_VERSION, DEFAULT_SEVERITY, checkSeverity, severityOf, type SeverityThresholds, type AlertSpec, type Analyzer, type Ctx, type HookName, type LogLevel } from './index.js';
 import { StateStore } from './state.js';
 import { viewClass } from '../../streams/events/views.js';
 import { EVENT_TYPES, HOOK_TYPES, type EventType } from '../../streams/events/table.js';
@@ -165,6 +165,7 @@ class BatchView {
 export function install(mod: Analyzer): void {
   let name = '';
   let config: Record<string, unknown> = {};
+  let thresholds: SeverityThresholds = DEFAULT_SEVERITY;
   let clock = Date.now();
   let sawEvent = false;
   let cur: Record<string, unknown> | undefined;
@@ -198,7 +199,7 @@ export function install(mod: Analyzer): void {
       const s = Math.min(1, Math.max(0, score));
       const base = {
         score: s,
-        severity: a.severity ?? severityOf(s),
+        severity: a.severity ?? severityOf(s, thresholds),
         reason: a.reason,
         factors: a.factors ?? {},
         ...(typeof a.key === 'string' ? { key: a.key } : {}),
@@ -281,9 +282,11 @@ export function install(mod: Analyzer): void {
       }
       return JSON.stringify({ api: API_VERSION, hooks, config: defaults });
     },
-    setup(analyzerName: string, configJson: string, stateMax: number, stateTtlMs: number): string {
+    setup(analyzerName: string, configJson: string, stateMax: number, stateTtlMs: number, severityJson = 'null'): string {
       name = analyzerName;
       config = JSON.parse(configJson) as Record<string, unknown>;
+      // Score → severity: the SDK's default, the analyzer's export, the operator's YAML, in that order.
+      thresholds = checkSeverity(JSON.parse(severityJson), checkSeverity(mod.severity, DEFAULT_SEVERITY, `${analyzerName}: export severity`), `${analyzerName}.severity`);
       state = new StateStore<unknown>({ maxEntries: stateMax, ttlMs: stateTtlMs, clock: () => clock });
       out = fresh(0);
       if (mod.setup) {

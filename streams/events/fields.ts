@@ -113,7 +113,7 @@ export const DNS_FIELDS: readonly ColumnSpec[] = [
 export const TLS_FIELDS: readonly ColumnSpec[] = [
   { name: 'sni', type: 'String', description: 'Server name indication' },
   { name: 'alpn', type: 'String', description: 'ALPN values offered, comma separated' },
-  { name: 'version', type: 'String', description: 'Negotiated version (TLSv1.2, TLSv1.3, ...)' },
+  { name: 'tls_version', type: 'String', description: 'Negotiated TLS version (TLSv1.2, TLSv1.3, ...); not `version`, which is the record version (a number) on flows' },
   { name: 'cipher', type: 'String', description: 'Negotiated cipher suite' },
   { name: 'ja3', type: 'String', description: 'JA3 of the ClientHello' },
   { name: 'ja3s', type: 'String', description: 'JA3S of the ServerHello' },

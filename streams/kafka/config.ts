@@ -25,11 +25,11 @@ export const KAFKA_CONFIG_SECTION: SectionSpec = {
   max_buffer_mb: { type: 'int', default: D.maxBufferBytes / MIB, min: 1, description: 'Producer buffer bound (MiB); beyond it events are shed after shed_after_ms' },
   shed_after_ms: { type: 'int', default: D.shedAfterMs, min: 0, description: 'How long publishing waits for buffer room before shedding (counted, logged)' },
   connect_timeout_s: { type: 'int', default: Number.isFinite(D.connectTimeoutMs) ? D.connectTimeoutMs / 1000 : 0, min: 0, description: 'Give up reaching the brokers at start after this long, with one error line (0: retry forever)' },
-  sasl_mechanism: { type: 'string', enum: ['plain', 'scram-sha-256', 'scram-sha-512'], description: 'SASL mechanism (with sasl_username / sasl_password)' },
-  sasl_username: { type: 'string', description: 'SASL user name' },
-  sasl_password: { type: 'string', description: 'SASL password (or use the DAMSELFLY_KAFKA_PASSWORD environment variable)' },
+  sasl_mechanism: { type: 'string', enum: ['plain', 'scram-sha-256', 'scram-sha-512'], description: 'SASL mechanism (with sasl_username / sasl_password)', example: 'scram-sha-512' },
+  sasl_username: { type: 'string', description: 'SASL user name', example: 'damselfly' },
+  sasl_password: { type: 'string', description: 'SASL password (or use the DAMSELFLY_KAFKA_PASSWORD environment variable)', example: 'change-me' },
   tls: { type: 'bool', default: false, description: 'Connect with TLS' },
-  tls_ca: { type: 'string', description: 'PEM file of the CA that signed the brokers\' certificates (default: system CAs)' },
+  tls_ca: { type: 'string', description: 'PEM file of the CA that signed the brokers\' certificates (default: system CAs)', example: '/etc/damselfly/kafka-ca.pem' },
 };
 
 /** KafkaTransportOptions from a validated config (section `kafka`, plus transport.topic_prefix). */

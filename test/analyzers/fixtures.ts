@@ -33,7 +33,7 @@ export function dnsEvent(i: number, query: string, over: Partial<DnsEvent> = {})
 export function tlsEvent(i: number, sni: string, over: Partial<TlsEvent> = {}): TlsEvent {
   return {
     type: 'tls', v: 1, obname: 'test', ts: 1_700_000_000_000_000 + i * 1000, flowid: `tls-${i}`, community_id: `1:t${i}`,
-    saddr: '10.1.0.5', daddr: '203.0.113.9', sport: 50000 + (i % 10000), dport: 443, sni, alpn: 'h2', version: 'TLSv1.3',
+    saddr: '10.1.0.5', daddr: '203.0.113.9', sport: 50000 + (i % 10000), dport: 443, sni, alpn: 'h2', tls_version: 'TLSv1.3',
     cipher: 'TLS_AES_128_GCM_SHA256', ja3: '', ja3s: '', ja4: '',
     ...over,
   };

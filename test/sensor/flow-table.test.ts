@@ -2,6 +2,8 @@
 // ICMP pairing, fragment reassembly, VLAN and the per-flow features.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +20,28 @@ function pcap(frames: Frame[]): string {
   return p;
 }
 const T0 = 1_700_000_000_000_000;
+
+/**
+ * The flow id by hand (engine.cc flow_uuid): SHA-1 of the observation, a NUL, the flow key (lower
+ * address first: each IPv4 address in 16 bytes, zero-padded; key ports and protocol, IP version,
+ * ICMP echo id 0) and the start time as 8 little-endian bytes; the first 16 bytes as a version-5 UUID.
+ */
+function expectedFlowId(obs: string, a: string, b: string, pa: number, pb: number, proto: number, stime: number): string {
+  const key = Buffer.alloc(40);
+  Buffer.from(a.split('.').map(Number)).copy(key, 0);
+  Buffer.from(b.split('.').map(Number)).copy(key, 16);
+  key.writeUInt16BE(pa, 32);
+  key.writeUInt16BE(pb, 34);
+  key[36] = proto;
+  key[37] = 4;
+  const t = Buffer.alloc(8);
+  t.writeBigInt64LE(BigInt(stime));
+  const d = createHash('sha1').update(Buffer.concat([Buffer.from(obs), Buffer.from([0]), key, t])).digest().subarray(0, 16);
+  d[6] = (d[6]! & 0x0f) | 0x50;
+  d[8] = (d[8]! & 0x3f) | 0x80;
+  const h = d.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
 const C = '10.0.0.1', S = '10.0.0.2';
 
 test('TCP handshake, data, FIN both ways and final ACK -> reason end with features', async () => {
@@ -58,10 +82,16 @@ test('TCP handshake, data, FIN both ways and final ACK -> reason end with featur
   assert.equal(f.spd, 'SDSSD' + 'S');
   assert.equal(f.spdt, '0,1,2,5,6,7');
   assert.equal(f.smac, '02:00:00:00:00:02'); assert.equal(f.dmac, '02:00:00:00:00:01');
-  assert.match(f.flowid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(f.flowid, expectedFlowId('test', C, S, 40000, 80, 6, T0), 'name-based: observation, flow key, start time');
   assert.equal(f.community_id.length, 30);
   assert.equal(f.version, 1); assert.equal(f.obname, 'test');
   assert.notEqual(flows[1]!.flowid, f.flowid);
+  // Deterministic: the same capture gives the same ids again; another observation, other ids.
+  const again = await runFiles([p]);
+  assert.deepEqual(again.flows.map((x) => x.flowid), flows.map((x) => x.flowid));
+  const other = await runFiles([p], options({ observation: 'sensor-02' }));
+  assert.notEqual(other.flows[0]!.flowid, f.flowid);
+  assert.equal(other.flows[0]!.flowid, expectedFlowId('sensor-02', C, S, 40000, 80, 6, T0));
   assert.equal(flows[1]!.reason, 'eof');
   assert.equal(flows[1]!.saddr, S);
 });

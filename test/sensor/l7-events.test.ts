@@ -60,7 +60,7 @@ test('DNS/TLS/HTTP events equal the generator ground truth', async () => {
         if (!e) continue;
         want(e.sni === l7.sni, `sni ${e.sni} want ${l7.sni}`);
         want(e.alpn === (l7.alpn ?? []).join(','), `alpn ${e.alpn} want ${String(l7.alpn)}`);
-        want(e.version === l7.tlsVersion, `version ${e.version} want ${l7.tlsVersion}`);
+        want(e.tls_version === l7.tlsVersion, `tls_version ${e.tls_version} want ${l7.tlsVersion}`);
         want(/^[0-9a-f]{32}$/.test(e.ja3) && /^[0-9a-f]{32}$/.test(e.ja3s), `ja3 ${e.ja3} ja3s ${e.ja3s}`);
         want(/^t1[23][di]\d{4}[a-z0-9]{2}_[0-9a-f]{12}_[0-9a-f]{12}$/.test(e.ja4), `ja4 ${e.ja4}`);
         want(e.cipher.length > 0, 'no cipher');

@@ -20,6 +20,13 @@ export const config = {
   cache_size: 50000,
 };
 
+/**
+ * A DGA-looking name is worth a look, not an emergency on its own: MEDIUM at the model's operating
+ * point, HIGH and CRITICAL only for scores the forest is near-unanimous on. (Operators override
+ * with `severity:` in dga.yaml.)
+ */
+export const severity = { medium: 0, high: 0.99, critical: 0.999 };
+
 type Config = typeof config;
 
 let forest: Forest | undefined;

@@ -16,6 +16,9 @@ export const config = {
   match_flows: true,
 };
 
+/** A feed hit at the default score (0.9) is HIGH; a feed scored 0.95 or more (per feed `score`) is CRITICAL. */
+export const severity = { medium: 0.5, high: 0.75, critical: 0.95 };
+
 type Config = typeof config;
 
 let index = new FeedIndex();

@@ -94,6 +94,7 @@ class NativeSensor : public Napi::ObjectWrap<NativeSensor> {
       if (cf.IsString()) cfg.ndpi.categories_file = cf.As<Napi::String>().Utf8Value();
     }
     obname_ = binding_obname(env, o);
+    cfg.observation = obname_;
     sensor_ = std::make_unique<Sensor>(cfg);
     if (!sensor_->init_error().empty()) throw Napi::Error::New(env, sensor_->init_error());
   }

@@ -184,7 +184,7 @@ void columns_append(SensorColumns& c, const std::string& obname, const std::vect
         l7_base(c.tls, obname, e);
         c.tls.sni.push(b.p[0], b.n[0]);
         c.tls.alpn.push(b.p[1], b.n[1]);
-        c.tls.version.push(b.p[2], b.n[2]);
+        c.tls.tls_version.push(b.p[2], b.n[2]);
         c.tls.cipher.push(b.p[3], b.n[3]);
         c.tls.ja3.push(b.p[4], b.n[4]);
         c.tls.ja3s.push(b.p[5], b.n[5]);

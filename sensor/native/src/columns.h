@@ -46,7 +46,7 @@ namespace dfly {
 #define DFLY_DNS_COLUMNS(X) DFLY_L7_BASE_COLUMNS(X) X(query, String, 0) X(qtype, String, 0) X(rcode, String, 0) X(answers, DnsAnswers, 0)
 #define DFLY_DNS_ANSWER_FIELDS(X) X(name, String, 0) X(type, String, 0) X(ttl, UInt32, 0) X(data, String, 0)
 #define DFLY_TLS_COLUMNS(X)                                                                         \
-  DFLY_L7_BASE_COLUMNS(X) X(sni, String, 0) X(alpn, String, 0) X(version, String, 0)                \
+  DFLY_L7_BASE_COLUMNS(X) X(sni, String, 0) X(alpn, String, 0) X(tls_version, String, 0)                \
   X(cipher, String, 0) X(ja3, String, 0) X(ja3s, String, 0) X(ja4, String, 0)
 #define DFLY_HTTP_COLUMNS(X)                                                                        \
   DFLY_L7_BASE_COLUMNS(X) X(method, String, 0) X(host, String, 0) X(uri, String, 0)                 \

@@ -30,7 +30,7 @@ export function samples(): { [T in EventType]: EventMap[T] } {
       type: 'dns', ...base, ...l7, query: 'www.example.com', qtype: 'A', rcode: 'NOERROR',
       answers: [{ name: 'www.example.com', type: 'CNAME', ttl: 300, data: 'example.com' }, { name: 'example.com', type: 'A', ttl: 60, data: '93.184.216.34' }],
     },
-    tls: { type: 'tls', ...base, ...l7, dport: 443, sni: 'example.com', alpn: 'h2,http/1.1', version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', ja3: '771,4865-4866,0-23,29-23,0', ja3s: 'b', ja4: 't13d1516h2_8daaf6152771_e5627efa2ab1' },
+    tls: { type: 'tls', ...base, ...l7, dport: 443, sni: 'example.com', alpn: 'h2,http/1.1', tls_version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', ja3: '771,4865-4866,0-23,29-23,0', ja3s: 'b', ja4: 't13d1516h2_8daaf6152771_e5627efa2ab1' },
     http: { type: 'http', ...base, ...l7, dport: 80, method: 'GET', host: 'example.com', uri: '/index.html?q=1', user_agent: 'curl/8.5.0', status: 200 },
     alert: {
       type: 'alert', ...base, id: 'a0c1e6b2-4d5e-4f60-8a9b-0c1d2e3f4a5b', analyzer: 'dga', score: 0.97, severity: 'CRITICAL', reason: 'DGA-like DNS query x1q2w3e4r5.com',

@@ -37,6 +37,7 @@ struct SensorConfig {
   bool l7 = true;             // run the L7 parsers (events in l7_events())
   FragmentConfig frag;
   NdpiConfig ndpi;            // nDPI labels on end records (off by default)
+  std::string observation = "damselfly";  // part of every flow id (flow_uuid)
 };
 
 struct CaptureError {
@@ -90,7 +91,9 @@ class Sensor {
   void l7_drain(Flow& fl, int64_t ts);
   void l7_keep_extras(Flow& fl);
   void l7_done(Flow& fl, int64_t ts);
-  void uuid_v4(uint8_t out[16]);
+  // The flow id: SHA-1 of (observation, flow key, start time µs) as a version-5 UUID, so the same
+  // capture gives the same ids on every run (re-runs are idempotent in the lake).
+  void flow_uuid(const FlowKey& key, int64_t stime_us, uint8_t out[16]) const;
 
   SensorConfig cfg_;
   Stats stats_;
@@ -105,7 +108,6 @@ class Sensor {
   std::vector<std::string> l7_bodies_;
   L7Extras l7_extras_;
   int64_t last_scan_sec_ = INT64_MIN;
-  uint64_t rng_[4];
 
   void map_open();
   bool map_read_batch(uint64_t max_packets, bool* has_error, CaptureError* err, uint64_t* pkts_out, uint64_t* bytes_out);

@@ -10,23 +10,12 @@
 #include <ctime>
 
 #include "community_id.h"
+#include "sha1.h"
 
 namespace dfly {
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
 Sensor::Sensor(const SensorConfig& cfg) : cfg_(cfg), frags_(cfg.frag) {
   if (cfg_.max_payload > 65535) cfg_.max_payload = 65535;
-  bool seeded = false;
-  if (FILE* f = fopen("/dev/urandom", "rb")) {
-    seeded = fread(rng_, sizeof rng_, 1, f) == 1;
-    fclose(f);
-  }
-  if (!seeded) {
-    uint64_t s = (uint64_t)time(nullptr) ^ (uint64_t)(uintptr_t)this;
-    for (auto& r : rng_) { s += 0x9E3779B97F4A7C15ULL; uint64_t z = s; z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL; r = z ^ (z >> 31); }
-  }
-  if (!(rng_[0] | rng_[1] | rng_[2] | rng_[3])) rng_[0] = 1;
   if (cfg_.ndpi.enabled) {
     ndpi_ = new NdpiEngine();
     if (!ndpi_->ndpi_init(cfg_.ndpi, &init_error_)) { delete ndpi_; ndpi_ = nullptr; }
@@ -50,16 +39,25 @@ Sensor::~Sensor() {
   delete ndpi_;
 }
 
-void Sensor::uuid_v4(uint8_t out[16]) {
-  // xoshiro256**: fast, non-cryptographic; the UUID only needs to be unique, not secret.
-  for (int half = 0; half < 2; half++) {
-    uint64_t r = rotl(rng_[1] * 5, 7) * 9;
-    uint64_t t = rng_[1] << 17;
-    rng_[2] ^= rng_[0]; rng_[3] ^= rng_[1]; rng_[1] ^= rng_[2]; rng_[0] ^= rng_[3];
-    rng_[2] ^= t; rng_[3] = rotl(rng_[3], 45);
-    memcpy(out + 8 * half, &r, 8);
-  }
-  out[6] = (uint8_t)((out[6] & 0x0f) | 0x40);
+void Sensor::flow_uuid(const FlowKey& key, int64_t stime_us, uint8_t out[16]) const {
+  // Name-based (RFC 9562 §5.5 layout): no namespace UUID, the name is the observation, a NUL, the
+  // 40 key bytes (addresses, key ports, protocol, IP version, ICMP echo id) and the start time
+  // (little-endian µs). Two flows with one key never share a start time in one table.
+  Sha1 h;
+  h.update(cfg_.observation.data(), cfg_.observation.size());
+  const uint8_t nul = 0;
+  h.update(&nul, 1);
+  h.update(key.a, 16);
+  h.update(key.b, 16);
+  const uint8_t rest[8] = {(uint8_t)(key.pa >> 8), (uint8_t)key.pa, (uint8_t)(key.pb >> 8), (uint8_t)key.pb, key.proto, key.ipver, key.pad[0], key.pad[1]};
+  h.update(rest, sizeof rest);
+  uint8_t t[8];
+  for (int i = 0; i < 8; i++) t[i] = (uint8_t)((uint64_t)stime_us >> (8 * i));
+  h.update(t, 8);
+  uint8_t d[20];
+  h.final(d);
+  memcpy(out, d, 16);
+  out[6] = (uint8_t)((out[6] & 0x0f) | 0x50);
   out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
 }
 
@@ -300,7 +298,7 @@ void Sensor::flow_packet(PacketInfo& pi) {
     fl.ndpi_r = NdpiResult();
     fl.l7_tries = 0;
     fl.l7_state = cfg_.l7 && (pi.proto == IPPROTO_TCP_ || pi.proto == IPPROTO_UDP_) ? 0 : 2;
-    uuid_v4(fl.f.uuid);
+    flow_uuid(key, fl.f.stime, fl.f.uuid);
     fl.f.next_status = cfg_.status_interval_us > 0 ? fl.f.stime + cfg_.status_interval_us : INT64_MAX;
     stats_.flows_created++;
     stats_.flows_active = table_.active();
