@@ -7,6 +7,7 @@ import type { ConfigSchema, SectionSpec } from '../streams/config.js';
 import { SENSOR_CONFIG, SENSOR_OUTPUT_KEYS } from '../sensor/src/config.js';
 import { PARQUET_OUTPUT_KEYS } from '../sinks/parquet/config.js';
 import { ALERTS_CONFIG_SECTION } from '../sinks/alerts/config.js';
+import { JSONL_OUTPUT_KEYS } from '../sinks/jsonl/index.js';
 import { ANALYZERS_CONFIG_SECTION } from '../analyzers/runtime/options.js';
 import { TRANSPORT_CONFIG_SECTION } from '../streams/transport-config.js';
 import { KAFKA_CONFIG_SECTION } from '../streams/kafka/config.js';
@@ -21,7 +22,7 @@ export const PIPELINE_CONFIG_SECTION: SectionSpec = {
 
 export const PROCESS_CONFIG: ConfigSchema = {
   ...SENSOR_CONFIG,
-  output: { ...PARQUET_OUTPUT_KEYS, ...SENSOR_OUTPUT_KEYS, ...LOG_OUTPUT_KEYS },
+  output: { ...PARQUET_OUTPUT_KEYS, ...SENSOR_OUTPUT_KEYS, ...JSONL_OUTPUT_KEYS, ...LOG_OUTPUT_KEYS },
   analyzers: ANALYZERS_CONFIG_SECTION,
   alerts: ALERTS_CONFIG_SECTION,
   transport: TRANSPORT_CONFIG_SECTION,

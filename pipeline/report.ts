@@ -53,6 +53,7 @@ export function problemLines(r: PipelineReport): [component: string, line: strin
       } else if (st && st.eventErrors > 0) {
         out.push([`analyzer.${name}`, `analyzer ${name} failed on ${st.eventErrors} of ${st.events} events${st.lastError ? ` (last: ${st.lastError})` : ''}`]);
       }
+      if (st && st.loggedErrors > 0) out.push([`analyzer.${name}`, `analyzer ${name} reported ${st.loggedErrors} error${st.loggedErrors === 1 ? '' : 's'} (last: ${st.lastLoggedError})`]);
     }
   }
   for (const s of r.sinks) {

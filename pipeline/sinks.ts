@@ -1,7 +1,7 @@
 // THE table of sink kinds: what each consumes, under which consumer group, when it runs, how it is
 // configured and built. A new sink (S3 upload, pcap trigger policy, ...) is one entry here plus its
 // implementation under sinks/; the graph, the runner and `damselfly sink <kind>` take it from here.
-import type { Config } from '../streams/config.js';
+import { str, type Config } from '../streams/config.js';
 import type { EventBatch } from '../streams/events/batch.js';
 import { SENSOR_EVENT_TYPES, type EventType } from '../streams/events/table.js';
 import type { Sink, SinkResult, SinkStats } from '../sinks/sink.js';
@@ -61,9 +61,9 @@ export const SINK_KINDS = {
     group: 'sink.jsonl',
     rowsKey: 'events',
     describe: () => 'stdout',
-    async create() {
+    async create(cfg) {
       const { JsonlSink } = await import('../sinks/jsonl/index.js');
-      return new JsonlSink() as unknown as AnySink;
+      return new JsonlSink(process.stdout, (str(cfg, 'output', 'format') ?? 'jsonl') as 'jsonl' | 'ecs') as unknown as AnySink;
     },
   },
 } as const satisfies Record<string, SinkKindSpec>;

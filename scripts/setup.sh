@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # argus, tshark, tcpdump, ndpiReader. Kafka broker: Java + Maven. Network-namespace tests: iproute2,
 # util-linux (nsenter, setpriv), openssl, python3.
 APT_PACKAGES=(libpcap-dev libzstd-dev liblz4-dev zlib1g-dev tcpreplay argus-server argus-client tshark tcpdump clang libclang-rt-14-dev libndpi-dev libndpi-bin
-  maven openjdk-17-jre-headless iproute2 util-linux openssl python3 lz4 pkg-config)
+  maven openjdk-17-jre-headless iproute2 util-linux openssl python3 python3-venv lz4 pkg-config)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -33,6 +33,19 @@ fi
 if [ ! -f node_modules/isolated-vm/out/isolated_vm.node ]; then
   echo "setup: building isolated-vm"
   npm rebuild isolated-vm --loglevel=error
+fi
+
+# The duckdb CLI the README's examples use (PyPI duckdb-cli, pinned with the lake's DuckDB), in a
+# venv under .cache/tools; put on the PATH as /usr/local/bin/duckdb when that is free (as root).
+DUCKDB_CLI_VERSION=1.5.5
+TOOLS=.cache/tools
+if [ ! -x "$TOOLS/venv/bin/duckdb" ] || ! "$TOOLS/venv/bin/duckdb" --version 2>/dev/null | grep -q "v$DUCKDB_CLI_VERSION"; then
+  echo "setup: installing the duckdb CLI $DUCKDB_CLI_VERSION (PyPI duckdb-cli)"
+  python3 -m venv "$TOOLS/venv"
+  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check "duckdb-cli==$DUCKDB_CLI_VERSION"
+fi
+if [ "$(id -u)" -eq 0 ] && { [ ! -e /usr/local/bin/duckdb ] || [ -L /usr/local/bin/duckdb ]; }; then
+  ln -sfn "$PWD/$TOOLS/venv/bin/duckdb" /usr/local/bin/duckdb
 fi
 
 npm run --silent build

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Compiled } from './compile.js';
 
 /** Bump when the bundling itself changes (options, driver wiring): older entries are then ignored. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 function cacheDir(): string {
   if (process.env.DAMSELFLY_CACHE_DIR) return process.env.DAMSELFLY_CACHE_DIR;
@@ -21,6 +21,8 @@ function cacheDir(): string {
 interface Entry {
   format: number;
   code: string;
+  /** The bundle's source map (JSON), for error locations in the author's files. */
+  map?: string;
   inputs: string[];
   /** Every file of the bundle with its SHA-256. */
   files: [string, string][];
@@ -39,7 +41,7 @@ export function cachedBundle(name: string, script: string, roots: string[]): Com
     const e = JSON.parse(readFileSync(entryPath(name, script, roots), 'utf8')) as Entry;
     if (e.format !== FORMAT) return undefined;
     for (const [file, hash] of e.files) if (sha256(readFileSync(file)) !== hash) return undefined;
-    return { code: e.code, inputs: e.inputs };
+    return { code: e.code, inputs: e.inputs, ...(e.map ? { map: e.map } : {}) };
   } catch {
     return undefined;
   }
@@ -47,7 +49,7 @@ export function cachedBundle(name: string, script: string, roots: string[]): Com
 
 export function storeBundle(name: string, script: string, roots: string[], c: Compiled, files: string[]): void {
   try {
-    const e: Entry = { format: FORMAT, code: c.code, inputs: c.inputs, files: files.map((f) => [f, sha256(readFileSync(f))]) };
+    const e: Entry = { format: FORMAT, code: c.code, ...(c.map ? { map: c.map } : {}), inputs: c.inputs, files: files.map((f) => [f, sha256(readFileSync(f))]) };
     const p = entryPath(name, script, roots);
     mkdirSync(path.dirname(p), { recursive: true });
     const tmp = `${p}.${process.pid}.tmp`;

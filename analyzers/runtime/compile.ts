@@ -27,6 +27,8 @@ export class CompileError extends Error {
 
 export interface Compiled {
   code: string;
+  /** Source map of `code` (JSON): bundle line/column → the author's file, line, column. */
+  map?: string;
   /** Files the bundle was built from, outside the SDK (watched for hot reload). */
   inputs: string[];
 }
@@ -73,6 +75,32 @@ function fence(name: string, roots: string[]): Plugin {
   };
 }
 
+/**
+ * Rewrites the bundle locations in an analyzer's error text — `(bundle L:C, L:C, ...)`, the
+ * bundle frames of its stack, innermost first — to the first of them in the author's own files:
+ * `(at /path/analyzer.ts:LINE:COL)`. Frames in the SDK are skipped (an error raised by an SDK
+ * check points at the author's call); without a map, or with no author frame, the text is kept.
+ */
+export function mapErrorLocation(text: string, map: SourceMapLike | undefined): string {
+  if (!map) return text;
+  return text.replace(/ \(bundle ((?:\d+:\d+(?:, )?)+)\)/, (whole, list: string) => {
+    for (const lc of list.split(', ')) {
+      const [l, c] = lc.split(':').map(Number) as [number, number];
+      const e = map.findEntry(l - 1, c - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number };
+      if (!e || e.originalSource === undefined || e.originalLine === undefined) continue;
+      const file = e.originalSource.startsWith('file://') ? new URL(e.originalSource).pathname : path.resolve(REPO_ROOT, e.originalSource);
+      if (within(SDK_DIR, file) || within(EVENTS_DIR, file)) continue;
+      return ` (at ${file}:${e.originalLine + 1}:${(e.originalColumn ?? 0) + 1})`;
+    }
+    return whole;
+  });
+}
+
+/** What mapErrorLocation needs of node:module's SourceMap. */
+export interface SourceMapLike {
+  findEntry(line: number, column: number): unknown;
+}
+
 function firstLocated(name: string, script: string, msgs: Message[]): CompileError {
   const m = msgs[0]!;
   const loc = m.location;
@@ -98,6 +126,8 @@ export async function compileAnalyzer(name: string, script: string, roots: strin
       target: 'es2022',
       logLevel: 'silent',
       metafile: true,
+      sourcemap: 'external',
+      outfile: path.join(REPO_ROOT, 'analyzer.js'),
       absWorkingDir: REPO_ROOT,
       plugins: [fence(name, [...roots, script])],
     });
@@ -105,7 +135,9 @@ export async function compileAnalyzer(name: string, script: string, roots: strin
       .map((f) => path.resolve(REPO_ROOT, f))
       .filter((f) => !f.endsWith('-entry.js'));
     const inputs = all.filter((f) => !within(SDK_DIR, f) && !within(EVENTS_DIR, f));
-    const compiled = { code: r.outputFiles[0]!.text, inputs };
+    const js = r.outputFiles.find((f) => f.path.endsWith('.js'))!;
+    const map = r.outputFiles.find((f) => f.path.endsWith('.js.map'));
+    const compiled: Compiled = { code: js.text, ...(map ? { map: map.text } : {}), inputs };
     storeBundle(name, script, roots, compiled, all);
     return compiled;
   } catch (e) {

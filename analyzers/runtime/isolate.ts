@@ -9,6 +9,7 @@
 // front. So an analyzer that reads two fields pays for two columns. Each column of a batch is
 // serialized once (an ExternalCopy shared by every analyzer that reads it) and copied into each
 // isolate that wants it.
+import { mapErrorLocation, type SourceMapLike } from './compile.js';
 import ivm from 'isolated-vm';
 import type { HookName, LogLevel } from '../sdk/index.js';
 import type { EventBatch } from '../../streams/events/batch.js';
@@ -65,9 +66,11 @@ export class AnalyzerIsolate {
     private readonly ctx: ivm.Context,
     private readonly fns: Record<'describe' | 'setup' | 'batch' | 'tick', ivm.Reference<(...a: unknown[]) => string>>,
     private readonly serving: Serving,
+    private readonly map: SourceMapLike | undefined,
   ) {}
 
-  static async create(code: string, opts: { memoryMb: number; wallMs: number; readOwn: (name: string) => string }): Promise<AnalyzerIsolate> {
+  /** `map`: the bundle's source map; error locations in results are given in the author's files. */
+  static async create(code: string, opts: { memoryMb: number; wallMs: number; readOwn: (name: string) => string; map?: SourceMapLike }): Promise<AnalyzerIsolate> {
     const iso = new ivm.Isolate({ memoryLimit: Math.max(8, opts.memoryMb) });
     const serving: Serving = {};
     try {
@@ -83,7 +86,7 @@ export class AnalyzerIsolate {
       const df = (await ctx.global.get('__df', { reference: true })) as ivm.Reference<Record<string, unknown>>;
       const get = async (k: string) => (await df.get(k, { reference: true })) as ivm.Reference<(...a: unknown[]) => string>;
       const fns = { describe: await get('describe'), setup: await get('setup'), batch: await get('batch'), tick: await get('tick') };
-      return new AnalyzerIsolate(iso, ctx, fns, serving);
+      return new AnalyzerIsolate(iso, ctx, fns, serving, opts.map);
     } catch (e) {
       const err = classify(e, iso, opts.wallMs);
       if (!iso.isDisposed) iso.dispose();
@@ -116,6 +119,7 @@ export class AnalyzerIsolate {
     const res = JSON.parse(r.out) as BatchResult;
     res.cpuMs = r.cpuMs;
     res.wallMs = r.wallMs;
+    if (res.firstError) res.firstError = mapErrorLocation(res.firstError, this.map);
     return res;
   }
 

@@ -8,6 +8,7 @@
 // one that completed is never re-run. Swaps happen under the same lock, between two batches, so a
 // reload neither loses nor repeats an event. What an analyzer may read is grants.ts; when it
 // reloads (files changed, a refresh schedule) is reload.ts.
+import { SourceMap, type SourceMapPayload } from 'node:module';
 import { log } from '../../streams/log.js';
 import type { HookName } from '../sdk/index.js';
 import { compileAnalyzer, CompileError } from './compile.js';
@@ -58,6 +59,9 @@ export interface AnalyzerStats {
   restarts: number;
   reloads: number;
   compileErrors: number;
+  /** Messages the analyzer logged at level error (ctx.log('error', …)), and the last of them. */
+  loggedErrors: number;
+  lastLoggedError?: string;
   cpuMs: number;
   wallMs: number;
   lastError?: string;
@@ -92,6 +96,8 @@ export class AnalyzerRunner {
   hooks: Set<string> = new Set();
   private code?: string;
   private inputs: string[] = [];
+  /** The bundle's source map: error locations in the author's files. */
+  private sourceMap?: SourceMap;
 
   constructor(
     readonly spec: AnalyzerSpec,
@@ -103,7 +109,7 @@ export class AnalyzerRunner {
     this.reloads = new ReloadWatch(() => this.reload());
     this.stats = {
       name: spec.name, state: 'starting', version: 0, events: 0, batches: 0, eventErrors: 0, alerts: 0, failures: 0,
-      restarts: 0, reloads: 0, compileErrors: 0, cpuMs: 0, wallMs: 0, scores: {},
+      restarts: 0, reloads: 0, compileErrors: 0, loggedErrors: 0, cpuMs: 0, wallMs: 0, scores: {},
     };
   }
 
@@ -131,12 +137,13 @@ export class AnalyzerRunner {
       const c = await compileAnalyzer(this.name, this.spec.script, this.spec.roots);
       this.code = c.code;
       this.inputs = c.inputs;
+      this.sourceMap = c.map ? new SourceMap(JSON.parse(c.map) as SourceMapPayload) : undefined;
     }
     const watched = new Set<string>([...this.inputs, this.spec.configFile]);
     let operator: OperatorKeys = { enabled: true, files: [] };
     // Made with the heap its config asks for (threat-feed: 512 MB), so it is made once.
     const probeMb = peekMemoryMb(this.spec.configFile) ?? this.limits.memoryMb;
-    const probe = await AnalyzerIsolate.create(this.code!, { memoryMb: probeMb, wallMs: this.limits.setupWallMs, readOwn: (n) => this.grants.read(operator, watched, n) });
+    const probe = await AnalyzerIsolate.create(this.code!, { memoryMb: probeMb, wallMs: this.limits.setupWallMs, readOwn: (n) => this.grants.read(operator, watched, n), map: this.sourceMap });
     try {
       const desc = await probe.describe(this.limits.setupWallMs);
       const cfg = loadAnalyzerConfig(this.name, this.spec.configFile, desc.config);
@@ -146,7 +153,7 @@ export class AnalyzerRunner {
       let iso = probe;
       if (lim.memoryMb !== probeMb) {
         probe.dispose();
-        iso = await AnalyzerIsolate.create(this.code!, { memoryMb: lim.memoryMb, wallMs: this.limits.setupWallMs, readOwn: (n) => this.grants.read(operator, watched, n) });
+        iso = await AnalyzerIsolate.create(this.code!, { memoryMb: lim.memoryMb, wallMs: this.limits.setupWallMs, readOwn: (n) => this.grants.read(operator, watched, n), map: this.sourceMap });
       }
       try {
         const r = await iso.setup(this.name, cfg.config, this.limits.stateMaxEntries, this.limits.stateTtlMs, this.limits.setupWallMs, cfg.operator.severity);
@@ -192,7 +199,15 @@ export class AnalyzerRunner {
   }
 
   private emitLogs(r: BatchResult): void {
-    for (const [lvl, msg] of r.logs) log(lvl, `analyzer.${this.name}`, msg);
+    for (const [lvl, msg] of r.logs) {
+      log(lvl, `analyzer.${this.name}`, msg);
+      // An analyzer that says something went wrong (a feed it could not load, ...) made the run
+      // incomplete: counted, and the run's report says so.
+      if (lvl === 'error') {
+        this.stats.loggedErrors++;
+        this.stats.lastLoggedError = msg;
+      }
+    }
   }
 
   private status(error?: string): void {

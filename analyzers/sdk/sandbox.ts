@@ -41,9 +41,10 @@ function describeError(e: unknown, hook: string): string {
   let where = '';
   try {
     if (e instanceof Error && typeof e.stack === 'string') {
-      // First frame inside the analyzer bundle: "<name>.js:LINE:COL" (bundle coordinates).
-      const m = /analyzer\.js:(\d+):(\d+)/.exec(e.stack);
-      if (m) where = ` (bundle line ${m[1]})`;
+      // The frames inside the analyzer bundle, innermost first: "analyzer.js:LINE:COL" (bundle
+      // coordinates; the host maps them to the author's file with the bundle's source map).
+      const frames = [...e.stack.matchAll(/analyzer\.js:(\d+):(\d+)/g)].slice(0, 8).map((m) => `${m[1]}:${m[2]}`);
+      if (frames.length) where = ` (bundle ${frames.join(', ')})`;
     }
   } catch {
     /* ignore */

@@ -1,7 +1,7 @@
 // `damselfly analyzer new NAME` scaffolds an analyzer folder; `damselfly analyzer test FILE.ts
 // --replay <capture|flows.jsonl|events.jsonl|flows.parquet>` runs one analyzer on recorded traffic
 // (in its sandbox, as in the pipeline) and prints its alerts and timing.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { testAnalyzer } from '../../pipeline/replay.js';
 import { UserError } from '../../streams/errors.js';
@@ -10,7 +10,7 @@ import { configureLog } from '../../streams/log.js';
 const HELP = `Usage:
   damselfly analyzer new NAME [--dir DIR]
       Create DIR/NAME/ (default ./NAME/) with NAME.ts (typed hooks) and config.yaml.
-  damselfly analyzer test FILE.ts --replay INPUT [options]
+  damselfly analyzer test FILE.ts|DIR --replay INPUT [options]
       Run one analyzer on recorded traffic; print its alerts (JSON lines on stdout) and a summary
       with timing (stderr). INPUT: a capture (.pcap/.pcapng/.cap, metered by the sensor),
       flow records or events as JSON lines (.jsonl/.ndjson), or flow records in Parquet (.parquet).
@@ -107,9 +107,16 @@ async function testCommand(args: string[]): Promise<number> {
     else if (script === undefined) script = a;
     else throw new UserError(`analyzer test: unexpected argument '${a}'`);
   }
-  if (!script) throw new UserError('analyzer test needs the analyzer script: damselfly analyzer test FILE.ts --replay INPUT');
+  if (!script) throw new UserError('analyzer test needs the analyzer: damselfly analyzer test FILE.ts|DIR --replay INPUT');
   if (!replay) throw new UserError('analyzer test needs --replay <capture|flows.jsonl|events.jsonl|flows.parquet>');
   if (!existsSync(script)) throw new UserError(`${script}: no such file`);
+  // A folder analyzer (the shape `analyzer new` makes): its index.ts or <folder>.ts.
+  if (statSync(script).isDirectory()) {
+    const dir = script;
+    const found = [path.join(dir, 'index.ts'), path.join(dir, `${path.basename(path.resolve(dir))}.ts`)].find((f) => existsSync(f));
+    if (!found) throw new UserError(`${dir}: no analyzer in this folder (expected ${path.join(dir, 'index.ts')} or ${path.join(dir, `${path.basename(path.resolve(dir))}.ts`)})`);
+    script = found;
+  }
   if (!existsSync(replay)) throw new UserError(`${replay}: no such file`);
   configureLog({ verbose });
   const r = await testAnalyzer({

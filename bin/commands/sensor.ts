@@ -4,14 +4,15 @@ import { parseArgs, helpText, INPUT_FLAGS, AFPACKET_FLAGS, FLOW_FLAGS, KAFKA_FLA
 import { PROCESS_CONFIG } from '../../pipeline/config.js';
 import { UserError } from '../../streams/errors.js';
 import { runRole } from './common.js';
+import { JSONL_FORMATS, type JsonlFormat } from '../../sinks/jsonl/index.js';
 
-const FORMAT_FLAG: FlagSpec = { long: 'format', arg: 'FMT', help: 'Print the events as: jsonl (one event per line on stdout; the default without --kafka)' };
+const FORMAT_FLAG: FlagSpec = { long: 'format', arg: 'FMT', help: 'Print the events on stdout, one per line: jsonl (as they are; the default without --kafka) or ecs (Elastic Common Schema documents); output.format in the config' };
 const OBSERVATION_FLAG: FlagSpec = { long: 'observation', arg: 'NAME', path: 'output.observation', help: 'Observation domain name' };
 
 export const SENSOR: CommandSpec = {
   name: 'sensor',
   summary: 'Meter packets into flow and DNS/TLS/HTTP events: print them (one JSON object per line) or publish them to Kafka.',
-  usage: 'damselfly sensor -i <capture|glob|iface> (--format jsonl | --kafka BROKERS) [options]',
+  usage: 'damselfly sensor -i <capture|glob|iface> (--format jsonl|ecs | --kafka BROKERS) [options]',
   config: true,
   flags: [...INPUT_FLAGS, ...AFPACKET_FLAGS, ...FLOW_FLAGS, OBSERVATION_FLAG, FORMAT_FLAG, ...KAFKA_FLAGS, ...LOG_FLAGS, GRAPH_FLAG],
   examples: ['damselfly sensor -i capture.pcap --format jsonl | jq .', 'damselfly sensor -i capture.pcap --kafka 127.0.0.1:9092 --observation sensor-01', 'damselfly sensor -i eth0 --live afpacket --format jsonl'],
@@ -24,6 +25,7 @@ export async function sensorCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const format = p.opts.format;
-  if (format !== undefined && format !== 'jsonl') throw new UserError(`--format ${String(format)}: unsupported (supported: jsonl)`);
-  return runRole('sensor', p, { role: 'sensor', print: format === 'jsonl' });
+  if (format !== undefined && !JSONL_FORMATS.includes(String(format) as JsonlFormat)) throw new UserError(`--format ${String(format)}: unsupported (supported: ${JSONL_FORMATS.join(', ')})`);
+  if (format !== undefined) p.config.output!.format = String(format);
+  return runRole('sensor', p, { role: 'sensor', print: format !== undefined });
 }

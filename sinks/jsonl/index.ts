@@ -1,9 +1,20 @@
 // The JSON-lines sink: events of any type written as one JSON object per line to a stream
-// (stdout for `damselfly sensor --format jsonl`), with the stream's backpressure.
+// (stdout for `damselfly sensor --format jsonl|ecs`), with the stream's backpressure: the events as
+// they are (jsonl), or as Elastic Common Schema documents (ecs.ts).
 import type { Writable } from 'node:stream';
 import type { EventBatch } from '../../streams/events/batch.js';
 import { encodeJsonLines } from '../../streams/events/json.js';
 import type { Sink, SinkResult, SinkStats } from '../sink.js';
+import type { SectionSpec } from '../../streams/config.js';
+import { encodeEcsLines } from './ecs.js';
+
+export type JsonlFormat = 'jsonl' | 'ecs';
+export const JSONL_FORMATS: readonly JsonlFormat[] = ['jsonl', 'ecs'];
+
+/** The sink's key of the `output` section. */
+export const JSONL_OUTPUT_KEYS: SectionSpec = {
+  format: { type: 'string', default: 'jsonl', enum: JSONL_FORMATS, description: 'How `sensor` prints events (stdout): jsonl (the events as they are) or ecs (Elastic Common Schema 8.11 documents)' },
+};
 
 export class JsonlSink implements Sink<EventBatch, SinkStats> {
   readonly name = 'sink.jsonl';
@@ -11,7 +22,7 @@ export class JsonlSink implements Sink<EventBatch, SinkStats> {
   private written = 0;
   private errors = 0;
 
-  constructor(private readonly out: Writable = process.stdout) {}
+  constructor(private readonly out: Writable = process.stdout, private readonly format: JsonlFormat = 'jsonl') {}
 
   async open(): Promise<void> {}
 
@@ -19,7 +30,7 @@ export class JsonlSink implements Sink<EventBatch, SinkStats> {
     this.received += batch.length;
     if (batch.length === 0) return;
     try {
-      await writeText(this.out, encodeJsonLines(batch));
+      await writeText(this.out, this.format === 'ecs' ? encodeEcsLines(batch) : encodeJsonLines(batch));
     } catch (e) {
       this.errors++;
       throw e;

@@ -105,10 +105,28 @@ const CASES: Case[] = [
     check: (r) => assert.match(r.stderr, /summary: .* analyzers=0 /),
   },
   {
+    name: 'a threat feed that was not granted: exit 1, the analyzer\'s error named',
+    args: (c) => ['run', '-i', c.pcap, '--parquet-dir', join(c.dir, 'out-l'), '--analyzer-config-dir', join(c.dir, 'feeds')],
+    exit: 1,
+    last: /^damselfly: incomplete \(exit 1\): analyzer threat-feed reported 1 error \(last: feed notgranted: cannot read '.*hosts\.txt': not one of analyzer threat-feed's own files/,
+  },
+  {
     name: 'analyzer test when events failed',
     args: (c) => ['analyzer', 'test', join(c.dir, 'broken', 'broken.ts'), '--replay', c.pcap],
     exit: 1,
     last: /^damselfly: incomplete \(exit 1\): (\d+ events failed in analyzer broken|analyzer broken is (backoff|disabled))/,
+  },
+  {
+    name: 'analyzer test DIR (a folder analyzer), its source line named',
+    args: (c) => ['analyzer', 'test', join(c.dir, 'broken'), '--replay', c.pcap],
+    exit: 1,
+    last: /^damselfly: incomplete \(exit 1\): .*broken.* \(at .*broken\/broken\.ts:1:\d+\)/,
+  },
+  {
+    name: 'analyzer test DIR without an analyzer in it',
+    args: (c) => ['analyzer', 'test', join(c.dir, 'syntax', '..'), '--replay', c.pcap],
+    exit: 2,
+    last: /^damselfly: error: .*: no analyzer in this folder \(expected .*index\.ts or .*\.ts\)$/,
   },
   {
     name: 'a dead broker: gives up after kafka.connect_timeout_s with one line',
@@ -152,6 +170,9 @@ describe('exit codes and last lines', { timeout: 600_000 }, () => {
     writeFileSync(join(t.dir, 'empty.pcap'), '');
     writeFileSync(join(t.dir, 'one-attempt.yaml'), 'alerts:\n  webhook_attempts: 1\n');
     writeFileSync(join(t.dir, 'short-connect.yaml'), 'kafka:\n  connect_timeout_s: 2\n');
+    mkdirSync(join(t.dir, 'feeds'));
+    writeFileSync(join(t.dir, 'hosts.txt'), '10.0.0.1\n');
+    writeFileSync(join(t.dir, 'feeds', 'threat-feed.yaml'), `feeds:\n  - { source: ${join(t.dir, 'hosts.txt')}, format: ip, name: notgranted }\n`);
     mkdirSync(join(t.dir, 'broken'));
     writeFileSync(join(t.dir, 'broken', 'broken.ts'), 'export function flow(e: any) { return e.nosuch.x; }\n');
     mkdirSync(join(t.dir, 'syntax'));
