@@ -39,6 +39,17 @@ describe('damselfly CLI over Kafka', { timeout: 600_000 }, () => {
     exitSafetyNet();
   });
 
+  it('sensor --kafka that sheds events exits 1 and its last line says what was shed', async () => {
+    // A 1 MiB producer buffer and no wait: whatever does not fit is shed (counted), never silently.
+    const big = await generateCapture({ out: join(t.dir, 'big.pcap'), packets: 60_000, seed: 5, truth: false });
+    const cfg = join(t.dir, 'shed.yaml');
+    writeFileSync(cfg, 'kafka:\n  max_buffer_mb: 1\n  shed_after_ms: 0\n');
+    const r = await cli(['sensor', '-i', big.path, '--kafka', broker.bootstrap, '--topic-prefix', uniquePrefix('shed'), '-c', cfg]);
+    assert.equal(r.code, 1, r.stderr);
+    const last = r.stderr.trimEnd().split('\n').pop()!;
+    assert.match(last, /^damselfly: incomplete \(exit 1\): .*\.flows: [1-9]\d* events not delivered to every consumer \(shed by the producer\)/);
+  });
+
   it('two sensors with different --observation publish into the same topics; a consumer sees both, labelled', async () => {
     const prefix = uniquePrefix('cli');
     const [a, b] = await Promise.all([
