@@ -44,6 +44,9 @@ export const INPUT_FLAGS: FlagSpec[] = [
   { long: 'snaplen', arg: 'BYTES', path: 'input.snaplen', help: 'Maximum capture bytes per packet' },
   { long: 'live', arg: 'TYPE', path: 'input.live_type', help: 'Capture live from the interface given by -i: pcap, afpacket' },
   { long: 'promisc-off', path: 'input.promisc_off', set: true, help: 'Disable promiscuous mode' },
+  { long: 'watch', path: 'input.watch', set: true, help: 'Watch -i (a directory or glob) for rotated capture files; each is read once, when closed' },
+  { long: 'watch-settle', arg: 'SECS', path: 'input.watch_settle_s', help: 'With --watch: seconds unchanged after which the newest file counts as closed' },
+  { long: 'watch-state', arg: 'FILE', path: 'input.watch_state', help: 'Where --watch remembers the files already read (restarts go on from there)' },
 ];
 export const AFPACKET_FLAGS: FlagSpec[] = [
   { long: 'afp-block-size', arg: 'BYTES', path: 'afpacket.block_size', help: 'Ring buffer block size' },

@@ -13,7 +13,8 @@ import { HOOK_TYPES, SENSOR_EVENT_TYPES, topicFor, type EventType } from '../str
 import { topicPrefixFromConfig } from '../streams/transport-config.js';
 import { parseBrokers } from '../streams/kafka/options.js';
 import { analyzersEnabled, analyzersOptionsFromConfig } from '../analyzers/runtime/options.js';
-import { liveOptions, sensorOptions } from '../sensor/src/config.js';
+import { liveOptions, sensorOptions, watchOptions } from '../sensor/src/config.js';
+import type { WatchOptions } from '../sensor/src/watch.js';
 import type { LiveOptions } from '../sensor/src/live-sensor.js';
 import type { SensorOptions } from '../sensor/src/native.js';
 import { SINK_KINDS, type SinkKind } from './sinks.js';
@@ -25,6 +26,8 @@ export interface SourceNode {
   kind: 'file' | 'live';
   input: string;
   live?: LiveOptions;
+  /** Watch mode: rotated capture files as they are closed, until stopped. */
+  watch?: WatchOptions;
   sensor: SensorOptions;
   /** Event types it publishes. */
   emits: readonly EventType[];
@@ -87,7 +90,8 @@ export function buildGraph(cfg: Config, req: GraphRequest): PipelineGraph {
     const input = str(cfg, 'input', 'source');
     if (!input) throw new UserError(`${req.role} needs an input: -i <capture|glob|interface> (or input.source in the config)`);
     const live = liveOptions(cfg);
-    g.source = { kind: live ? 'live' : 'file', input, ...(live ? { live } : {}), sensor: sensorOptions(cfg), emits: SENSOR_EVENT_TYPES };
+    const watch = watchOptions(cfg);
+    g.source = { kind: live ? 'live' : 'file', input, ...(live ? { live } : {}), ...(watch ? { watch } : {}), sensor: sensorOptions(cfg), emits: SENSOR_EVENT_TYPES };
   }
   if (req.role === 'run') {
     if (analyzersEnabled(cfg)) g.analyze = analyzeNode(cfg);
@@ -143,7 +147,7 @@ export function checkGraph(g: PipelineGraph): void {
 export function describeGraph(g: PipelineGraph): string {
   const t = (types: readonly EventType[]): string => types.map((x) => topicFor(x, g.transport.prefix)).join(' ');
   const lines: string[] = [`pipeline ${g.role} over ${g.transport.kind}${g.transport.brokers ? ` (${g.transport.brokers.join(',')})` : ''}${g.untilEnd ? ', until its input ends' : ''}`];
-  if (g.source) lines.push(`  source   ${g.source.kind === 'live' ? `live ${g.source.live!.type} on` : 'capture'} ${g.source.input} (observation ${g.source.sensor.observation}) → ${t(g.source.emits)}`);
+  if (g.source) lines.push(`  source   ${g.source.kind === 'live' ? `live ${g.source.live!.type} on` : g.source.watch ? 'watching' : 'capture'} ${g.source.input} (observation ${g.source.sensor.observation}) → ${t(g.source.emits)}`);
   if (g.analyze) {
     const which = [g.analyze.builtins ? `built-ins${g.analyze.disable.length ? ` except ${g.analyze.disable.join(',')}` : ''}` : '', ...g.analyze.dirs].filter(Boolean).join(' + ');
     lines.push(`  analyze  ${which} (group analyzer.<name> each) ← ${t(g.analyze.inputs)} → ${t([g.analyze.output])}`);

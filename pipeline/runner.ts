@@ -24,6 +24,7 @@ import { num } from '../streams/config.js';
 import { FileSource, type SourceProgress, type SourceSummary } from '../sensor/src/file-source.js';
 import { LiveSource } from '../sensor/src/live-source.js';
 import { expandInput } from '../sensor/src/inputs.js';
+import { CaptureWatch } from '../sensor/src/watch.js';
 import type { AnalyzerStats, AnalyzersHandle } from '../analyzers/runtime/index.js';
 import { analyzersOptionsFromConfig } from '../analyzers/runtime/options.js';
 import { consumed, produced, type PipelineGraph, type Role } from './graph.js';
@@ -116,9 +117,18 @@ async function run(g: PipelineGraph, cfg: Config, hooks: PipelineHooks, stopped:
       opts.statusEvents = false;
     }
     // Live: the interface opens here (a bad interface throws before any sink starts).
-    const src = g.source.live
-      ? new LiveSource(opts, g.source.live, gate.emit, hooks.onProgress, () => hooks.onStarted?.(`live capture on ${g.source!.live!.iface} (${g.source!.live!.type})`))
-      : new FileSource(opts, expandInput(g.source.input), gate.emit, hooks.onProgress);
+    let src: FileSource | LiveSource;
+    if (g.source.live) {
+      src = new LiveSource(opts, g.source.live, gate.emit, hooks.onProgress, () => hooks.onStarted?.(`live capture on ${g.source!.live!.iface} (${g.source!.live!.type})`));
+    } else if (g.source.watch) {
+      const watch = new CaptureWatch(g.source.watch);
+      hooks.onStarted?.(`watching ${g.source.watch.source} (${watch.seen} files read before, state ${watch.stateFile})`);
+      const fsrc = new FileSource(opts, watch.files(), gate.emit, hooks.onProgress, 65536, (f) => watch.markDone(f));
+      // Stopping ends the wait for the next file too.
+      src = Object.assign(fsrc, { stop: () => { FileSource.prototype.stop.call(fsrc); watch.stop(); } });
+    } else {
+      src = new FileSource(opts, expandInput(g.source.input), gate.emit, hooks.onProgress);
+    }
     ctl.source = src;
     sourceRun = src.run();
     sourceRun.catch(() => undefined); // awaited below

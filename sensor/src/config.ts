@@ -6,6 +6,7 @@ import { bool, num, str, type Config, type ConfigSchema, type SectionSpec } from
 import { loadNative, type SensorOptions } from './native.js';
 import { UserError } from '../../streams/errors.js';
 import type { LiveOptions, LiveType, FanoutMode } from './live-sensor.js';
+import type { WatchOptions } from './watch.js';
 
 export const SENSOR_CONFIG: ConfigSchema = {
   input: {
@@ -14,6 +15,9 @@ export const SENSOR_CONFIG: ConfigSchema = {
     promisc_off: { type: 'bool', default: false, description: 'Disable promiscuous mode (live capture)' },
     filter: { type: 'string', description: 'BPF filter expression', example: 'tcp or udp' },
     snaplen: { type: 'int', default: 65535, min: 64, max: 262144, description: 'Maximum bytes per packet' },
+    watch: { type: 'bool', default: false, description: 'Watch source (a directory or glob) for rotated capture files: each is read once, when closed, in name order; runs until stopped' },
+    watch_settle_s: { type: 'int', default: 30, min: 1, description: 'With watch: seconds without change after which the newest file counts as closed' },
+    watch_state: { type: 'string', description: 'With watch: file remembering the captures already read, so a restart goes on (default under ~/.local/state/damselfly)', example: '/var/lib/damselfly/watch.jsonl' },
   },
   flow: {
     idle_timeout: { type: 'int', default: 300, min: 1, description: 'Seconds of inactivity before a flow expires' },
@@ -77,6 +81,16 @@ export function sensorOptions(c: Config): SensorOptions {
 }
 
 /** Live capture options when input.live_type is set (input.source is then an interface name). */
+/** Watch mode's options; undefined when input.watch is off. */
+export function watchOptions(c: Config): WatchOptions | undefined {
+  if (!bool(c, 'input', 'watch')) return undefined;
+  if (str(c, 'input', 'live_type') !== undefined) throw new UserError('--watch reads rotated capture files; it does not combine with --live');
+  const source = str(c, 'input', 'source');
+  if (!source || source === '-') throw new UserError('--watch needs a directory or a glob of capture files: -i /data/captures (or -i \'/data/captures/*.pcap\')');
+  const state = str(c, 'input', 'watch_state');
+  return { source, settleSeconds: num(c, 'input', 'watch_settle_s'), ...(state ? { stateFile: state } : {}) };
+}
+
 export function liveOptions(c: Config): LiveOptions | undefined {
   const type = str(c, 'input', 'live_type');
   if (type === undefined) return undefined;

@@ -42,10 +42,13 @@ export class FileSource {
 
   constructor(
     opts: SensorOptions,
-    private readonly files: string[],
+    /** The files, or (watch mode) an endless sequence of them. */
+    private readonly files: string[] | AsyncIterable<string>,
     private readonly emit: EventEmitFn,
     private readonly onProgress?: (p: SourceProgress) => void,
     private readonly batchPackets = 65536,
+    /** Called once a file's events have been handed on (watch mode remembers it). */
+    private readonly onFileDone?: (file: string) => void,
   ) {
     this.sensor = new FileSensor(opts);
   }
@@ -62,12 +65,15 @@ export class FileSource {
 
   async run(): Promise<SourceSummary> {
     const errors: CaptureErrorInfo[] = [];
-    for (let i = 0; i < this.files.length; i++) {
-      const file = this.files[i]!;
+    const total = Array.isArray(this.files) ? this.files.length : 0;
+    let i = -1;
+    for await (const file of this.files) {
+      i++;
       try {
         this.sensor.open(file);
       } catch (e) {
         errors.push({ file, packetIndex: 0, byteOffset: 0, message: (e as Error).message });
+        this.onFileDone?.(file);
         continue;
       }
       // Double-buffered: the worker thread decodes the next batch while this thread hands the
@@ -80,18 +86,19 @@ export class FileSource {
         this.packets += b.packets;
         this.bytes += b.bytes;
         await this.deliver(b);
-        this.onProgress?.({ file, fileIndex: i, files: this.files.length, packets: this.packets, bytes: this.bytes, flows: this.flows });
+        this.onProgress?.({ file, fileIndex: i, files: total || i + 1, packets: this.packets, bytes: this.bytes, flows: this.flows });
         if (b.error) errors.push(b.error);
         if (b.done) break;
       }
       if (this.stopRequested) break;
+      this.onFileDone?.(file);
     }
     await this.deliver(this.sensor.flushAll());
     return {
       packets: this.packets,
       bytes: this.bytes,
       flows: this.flows,
-      files: this.files.length,
+      files: i + 1,
       errors,
       stats: this.sensor.stats(),
     };

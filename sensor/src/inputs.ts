@@ -114,12 +114,26 @@ export function expandInput(source: string): string[] {
     if (st.isFile()) checkCaptureFile(source);
     return [source];
   }
+  const files = expandGlob(source);
+  if (files.length === 0) throw new UserError(`input ${source}: the glob matches no files`);
+  return files;
+}
+
+/** The files a glob matches now, sorted (none: an empty list). A path without glob characters is itself. */
+export function expandGlob(source: string): string[] {
+  if (!GLOB_CHARS.test(source)) return safeIsFile(source) ? [source] : [];
   const abs = isAbsolute(source);
   const segs = source.split(sep).filter((s, i) => s !== '' || (i === 0 && abs));
   const base = abs ? sep : '.';
   const out: string[] = [];
   walk(base, abs ? segs.slice(1) : segs, out);
-  const files = [...new Set(out.map((p) => (abs ? p : p.replace(/^\.\//, ''))))].sort();
-  if (files.length === 0) throw new UserError(`input ${source}: the glob matches no files`);
-  return files;
+  return [...new Set(out.map((p) => (abs ? p : p.replace(/^\.\//, ''))))].sort();
+}
+
+function safeIsFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
