@@ -4,12 +4,17 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { testAnalyzer } from '../../pipeline/replay.js';
+import { specForScript } from '../../analyzers/runtime/discover.js';
+import { typecheckAnalyzer } from '../../analyzers/runtime/typecheck.js';
 import { UserError } from '../../streams/errors.js';
 import { configureLog } from '../../streams/log.js';
 
 const HELP = `Usage:
   damselfly analyzer new NAME [--dir DIR]
       Create DIR/NAME/ (default ./NAME/) with NAME.ts (typed hooks) and config.yaml.
+  damselfly analyzer check FILE.ts|DIR
+      Type-check the analyzer against the SDK's types (strict TypeScript): misspelled event
+      fields, wrong hook signatures; each problem as FILE:LINE:COL, exit 1 when there is one.
   damselfly analyzer test FILE.ts|DIR --replay INPUT [options]
       Run one analyzer on recorded traffic; print its alerts (JSON lines on stdout) and a summary
       with timing (stderr). INPUT: a capture (.pcap/.pcapng/.cap, metered by the sensor),
@@ -88,6 +93,30 @@ function newCommand(args: string[]): number {
   return 0;
 }
 
+/** FILE.ts, or a folder analyzer's index.ts / <folder>.ts. */
+function analyzerScript(arg: string): string {
+  if (!existsSync(arg)) throw new UserError(`${arg}: no such file`);
+  if (!statSync(arg).isDirectory()) return arg;
+  const cands = [path.join(arg, 'index.ts'), path.join(arg, `${path.basename(path.resolve(arg))}.ts`)];
+  const found = cands.find((f) => existsSync(f));
+  if (!found) throw new UserError(`${arg}: no analyzer in this folder (expected ${cands[0]} or ${cands[1]})`);
+  return found;
+}
+
+async function checkCommand(args: string[]): Promise<number> {
+  if (args.length !== 1 || args[0]!.startsWith('-')) throw new UserError('analyzer check needs one analyzer: damselfly analyzer check FILE.ts|DIR');
+  const script = analyzerScript(args[0]!);
+  const spec = specForScript(script);
+  const problems = await typecheckAnalyzer(spec.script, spec.roots);
+  for (const p of problems) process.stdout.write(`${p.file}:${p.line}:${p.column}: ${p.message}\n`);
+  if (problems.length > 0) {
+    process.stderr.write(`damselfly: analyzer ${spec.name}: ${problems.length} type problem${problems.length === 1 ? '' : 's'}\n`);
+    return 1;
+  }
+  process.stderr.write(`analyzer ${spec.name}: no type problems\n`);
+  return 0;
+}
+
 async function testCommand(args: string[]): Promise<number> {
   let script: string | undefined;
   let replay: string | undefined;
@@ -109,14 +138,8 @@ async function testCommand(args: string[]): Promise<number> {
   }
   if (!script) throw new UserError('analyzer test needs the analyzer: damselfly analyzer test FILE.ts|DIR --replay INPUT');
   if (!replay) throw new UserError('analyzer test needs --replay <capture|flows.jsonl|events.jsonl|flows.parquet>');
-  if (!existsSync(script)) throw new UserError(`${script}: no such file`);
   // A folder analyzer (the shape `analyzer new` makes): its index.ts or <folder>.ts.
-  if (statSync(script).isDirectory()) {
-    const dir = script;
-    const found = [path.join(dir, 'index.ts'), path.join(dir, `${path.basename(path.resolve(dir))}.ts`)].find((f) => existsSync(f));
-    if (!found) throw new UserError(`${dir}: no analyzer in this folder (expected ${path.join(dir, 'index.ts')} or ${path.join(dir, `${path.basename(path.resolve(dir))}.ts`)})`);
-    script = found;
-  }
+  script = analyzerScript(script);
   if (!existsSync(replay)) throw new UserError(`${replay}: no such file`);
   configureLog({ verbose });
   const r = await testAnalyzer({
@@ -158,5 +181,6 @@ export async function analyzerCommand(argv: string[]): Promise<number> {
   }
   if (sub === 'new') return newCommand(rest);
   if (sub === 'test') return testCommand(rest);
-  throw new UserError(`analyzer: unknown subcommand '${sub}' (new, test)`);
+  if (sub === 'check') return checkCommand(rest);
+  throw new UserError(`analyzer: unknown subcommand '${sub}' (new, check, test)`);
 }
