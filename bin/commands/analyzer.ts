@@ -15,6 +15,8 @@ const HELP = `Usage:
   damselfly analyzer check FILE.ts|DIR
       Type-check the analyzer against the SDK's types (strict TypeScript): misspelled event
       fields, wrong hook signatures; each problem as FILE:LINE:COL, exit 1 when there is one.
+  damselfly analyzer docs
+      The SDK reference (Markdown; analyzers/sdk/REFERENCE.md is this output).
   damselfly analyzer test FILE.ts|DIR --replay INPUT [options]
       Run one analyzer on recorded traffic; print its alerts (JSON lines on stdout) and a summary
       with timing (stderr). INPUT: a capture (.pcap/.pcapng/.cap, metered by the sensor),
@@ -182,5 +184,11 @@ export async function analyzerCommand(argv: string[]): Promise<number> {
   if (sub === 'new') return newCommand(rest);
   if (sub === 'test') return testCommand(rest);
   if (sub === 'check') return checkCommand(rest);
-  throw new UserError(`analyzer: unknown subcommand '${sub}' (new, check, test)`);
+  if (sub === 'docs') {
+    if (rest.length > 0) throw new UserError('analyzer docs takes no arguments');
+    const { sdkReference } = await import('../../analyzers/runtime/sdk-reference.js');
+    process.stdout.write(await sdkReference());
+    return 0;
+  }
+  throw new UserError(`analyzer: unknown subcommand '${sub}' (new, check, test, docs)`);
 }
