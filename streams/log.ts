@@ -33,6 +33,7 @@ export const LOG_OUTPUT_KEYS: SectionSpec = {
   stats: { type: 'bool', default: false, description: 'Print statistics at exit' },
   verbose: { type: 'int', default: 1, min: 0, max: 3, description: '0=warnings, 1=info, 2=debug, 3=trace' },
   log_file: { type: 'string', description: 'Log file path (default: stderr)', example: '/var/log/damselfly.log' },
+  progress_s: { type: 'number', default: 2, min: 0, description: 'Seconds between progress lines on stderr (0: none)' },
 };
 
 export function configureLogFromConfig(c: Config): void {

@@ -151,7 +151,8 @@ async function testCommand(args: string[]): Promise<number> {
     },
   });
   if (r.notStarted !== undefined || !r.stats) {
-    process.stderr.write(`damselfly: error: analyzer ${r.name} did not start: ${r.notStarted}\n`);
+    // The runtime has logged why (once); the last line says what it means.
+    process.stderr.write(`damselfly: analyzer ${r.name} did not start (the error is above)\n`);
     return 1;
   }
   const st = r.stats;

@@ -14,14 +14,16 @@ export function formatCount(n: number): string {
   return String(n);
 }
 
-/** Progress on stderr for long inputs: first line after 2 s, then every 2 s. */
-export function progressReporter(start: number): (p: SourceProgress) => void {
-  let next = start + 2000;
+/** Progress on stderr for long inputs: first line after `everyS` seconds, then every `everyS` (0: none). */
+export function progressReporter(start: number, everyS = 2): (p: SourceProgress) => void {
+  if (!(everyS > 0)) return () => undefined;
+  const every = everyS * 1000;
+  let next = start + every;
   const tty = process.stderr.isTTY === true;
   return (p) => {
     const now = Date.now();
     if (now < next || !logEnabled('info')) return;
-    next = now + 2000;
+    next = now + every;
     const secs = (now - start) / 1000;
     const line = `progress: file ${p.fileIndex + 1}/${p.files} packets=${formatCount(p.packets)} flows=${formatCount(p.flows)} rate=${formatCount(Math.round(p.packets / secs))} pkt/s`;
     process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
@@ -72,7 +74,7 @@ export async function runRole(component: string, p: Parsed, req: GraphRequest): 
   log('debug', component, describeGraph(g));
   const start = Date.now();
   const running = startPipeline(g, p.config, {
-    onProgress: progressReporter(start),
+    onProgress: progressReporter(start, Number(p.config.output?.progress_s ?? 2)),
     onStarted: (what) => log('info', component, `${what} started`),
   });
   const dispose = stopOnSignals(component, () => running.stop(), g.source ? undefined : 'stopping, writing what was taken');

@@ -111,6 +111,13 @@ const CASES: Case[] = [
     last: /^damselfly: incomplete \(exit 1\): analyzer threat-feed reported 1 error \(last: feed notgranted: cannot read '.*hosts\.txt': not one of analyzer threat-feed's own files/,
   },
   {
+    name: 'analyzer test on an analyzer that does not compile: the compile error printed once',
+    args: (c) => ['analyzer', 'test', join(c.dir, 'syntax', 'syntax.ts'), '--replay', c.pcap],
+    exit: 1,
+    last: /^damselfly: analyzer syntax did not start \(the error is above\)$/,
+    check: (r) => assert.equal(r.stderr.match(/compile error at .*syntax\.ts:1:\d+/g)?.length, 1, r.stderr),
+  },
+  {
     name: 'analyzer test when events failed',
     args: (c) => ['analyzer', 'test', join(c.dir, 'broken', 'broken.ts'), '--replay', c.pcap],
     exit: 1,
@@ -149,10 +156,11 @@ const CASES: Case[] = [
   },
   {
     name: '--alerts-stdout: stdout is pure JSONL, the summary goes to stderr',
-    args: (c) => ['run', '-i', c.pcap, '--parquet-dir', join(c.dir, 'out-k'), '--alerts-stdout'],
+    args: (c) => ['run', '-i', c.pcap, '--parquet-dir', join(c.dir, 'out-k'), '--alerts-stdout', '-c', join(c.dir, 'fast-progress.yaml')],
     exit: 0,
     last: /^summary: .*alerts=\d+/,
     check: (r) => {
+      assert.match(r.stderr, /^progress: file 1\/1 packets=/m, 'progress was on (every 10 ms)');
       const lines = r.stdout.trim().split('\n');
       assert.ok(lines.length > 0);
       for (const l of lines) assert.equal(JSON.parse(l).type, 'alert', `not an alert line: ${l.slice(0, 80)}`);
@@ -170,6 +178,7 @@ describe('exit codes and last lines', { timeout: 600_000 }, () => {
     writeFileSync(join(t.dir, 'empty.pcap'), '');
     writeFileSync(join(t.dir, 'one-attempt.yaml'), 'alerts:\n  webhook_attempts: 1\n');
     writeFileSync(join(t.dir, 'short-connect.yaml'), 'kafka:\n  connect_timeout_s: 2\n');
+    writeFileSync(join(t.dir, 'fast-progress.yaml'), 'output:\n  progress_s: 0.01\n');
     mkdirSync(join(t.dir, 'feeds'));
     writeFileSync(join(t.dir, 'hosts.txt'), '10.0.0.1\n');
     writeFileSync(join(t.dir, 'feeds', 'threat-feed.yaml'), `feeds:\n  - { source: ${join(t.dir, 'hosts.txt')}, format: ip, name: notgranted }\n`);
