@@ -1,8 +1,6 @@
 // Loads the streams addon (streams/native, built by scripts/build-native.sh): the row gathers the
 // Arrow encoder uses when it splits a batch per partition, and Kafka's LZ4/zstd batch compression.
-import { createRequire } from 'node:module';
-import { InternalError } from './errors.js';
-import { packagePath } from './package-root.js';
+import { addonPath, requireAddon } from './addon.js';
 
 export interface StreamsNative {
   /** dst[at + width·i …] = element rows[i] of src (elements of `width` bytes). */
@@ -19,16 +17,9 @@ export interface StreamsNative {
 let addon: StreamsNative | undefined;
 
 export function streamsAddonPath(): string {
-  return packagePath('streams', 'native', 'build', 'Release', 'damselfly_streams.node');
+  return addonPath(['streams', 'native'], 'damselfly_streams');
 }
 
 export function streamsNative(): StreamsNative {
-  if (addon) return addon;
-  const path = streamsAddonPath();
-  try {
-    addon = createRequire(import.meta.url)(path) as StreamsNative;
-  } catch (e) {
-    throw new InternalError(`cannot load the streams addon ${path} (run: npm run build:native): ${(e as Error).message}`, { cause: e });
-  }
-  return addon;
+  return (addon ??= requireAddon<StreamsNative>(streamsAddonPath(), 'the streams addon'));
 }

@@ -3,8 +3,7 @@
 // one string per column, see sensor/native/src/columns.h); this module wraps those columns as
 // EventBatches, validates arguments, maps native errors to the module's error classes and types
 // the results. No per-event work happens here.
-import { createRequire } from 'node:module';
-import { packagePath } from '../../streams/package-root.js';
+import { addonPath as packageAddonPath, requireAddon } from '../../streams/addon.js';
 import type { FlowEvent } from '../../streams/schema.js';
 import { UserError, InternalError } from '../../streams/errors.js';
 import { EventBatch } from '../../streams/events/batch.js';
@@ -106,13 +105,6 @@ export class CaptureOpenError extends UserError {
 }
 
 /** The native addon is missing or failed to load (run `npm run build:native`). */
-export class NativeLoadError extends InternalError {
-  constructor(path: string, cause: unknown) {
-    super(`cannot load the native sensor addon at ${path} (run npm run build:native)`, { cause });
-    this.name = 'NativeLoadError';
-  }
-}
-
 /** A batch as the addon hands it over (columns.h columns_to_js). */
 export interface NativeColumns {
   flow: NativeTypeColumns;
@@ -186,18 +178,12 @@ interface NativeAddon {
 let addon: NativeAddon | undefined;
 
 export function addonPath(): string {
-  return packagePath('sensor', 'native', 'build', 'Release', 'damselfly_native.node');
+  return packageAddonPath(['sensor', 'native'], 'damselfly_native');
 }
 
 export function loadNative(): NativeAddon {
   if (addon) return addon;
-  const path = addonPath();
-  let a: NativeAddon;
-  try {
-    a = createRequire(import.meta.url)(path) as NativeAddon;
-  } catch (e) {
-    throw new NativeLoadError(path, e);
-  }
+  const a = requireAddon<NativeAddon>(addonPath(), 'the native sensor addon');
   const diff = columnListDifferences(a.columns());
   if (diff.length > 0) throw new InternalError(`the native sensor's column lists differ from streams/events/table.ts (rebuild it: npm run build:native): ${diff.join('; ')}`);
   addon = a;

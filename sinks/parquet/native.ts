@@ -1,7 +1,5 @@
 // Loads the native Parquet writer (sinks/parquet/native, built by scripts/build-native.sh).
-import { createRequire } from 'node:module';
-import { packagePath } from '../../streams/package-root.js';
-import { InternalError } from '../../streams/errors.js';
+import { addonPath, requireAddon } from '../../streams/addon.js';
 import type { FieldType } from '../../streams/schema.js';
 import type { ColumnData } from '../../streams/events/columns.js';
 
@@ -31,16 +29,9 @@ export interface ParquetNative {
 let addon: ParquetNative | undefined;
 
 export function parquetAddonPath(): string {
-  return packagePath('sinks', 'parquet', 'native', 'build', 'Release', 'damselfly_parquet.node');
+  return addonPath(['sinks', 'parquet', 'native'], 'damselfly_parquet');
 }
 
 export function loadParquetNative(): ParquetNative {
-  if (addon) return addon;
-  const path = parquetAddonPath();
-  try {
-    addon = createRequire(import.meta.url)(path) as ParquetNative;
-  } catch (e) {
-    throw new InternalError(`cannot load the native Parquet writer ${path} (run: npm run build:native): ${(e as Error).message}`, { cause: e });
-  }
-  return addon;
+  return (addon ??= requireAddon<ParquetNative>(parquetAddonPath(), 'the native Parquet writer'));
 }
