@@ -23,17 +23,17 @@ const T0 = 1_700_000_000_000_000;
 
 /**
  * The flow id by hand (engine.cc flow_uuid): SHA-1 of the observation, a NUL, the flow key (lower
- * address first: each IPv4 address in 16 bytes, zero-padded; key ports and protocol, IP version,
- * ICMP echo id 0) and the start time as 8 little-endian bytes; the first 16 bytes as a version-5 UUID.
+ * address first, 4 bytes each for IPv4; key ports and protocol, IP version, ICMP echo id 0) and
+ * the start time as 8 little-endian bytes; the first 16 bytes as a version-5 UUID.
  */
 function expectedFlowId(obs: string, a: string, b: string, pa: number, pb: number, proto: number, stime: number): string {
-  const key = Buffer.alloc(40);
+  const key = Buffer.alloc(16);
   Buffer.from(a.split('.').map(Number)).copy(key, 0);
-  Buffer.from(b.split('.').map(Number)).copy(key, 16);
-  key.writeUInt16BE(pa, 32);
-  key.writeUInt16BE(pb, 34);
-  key[36] = proto;
-  key[37] = 4;
+  Buffer.from(b.split('.').map(Number)).copy(key, 4);
+  key.writeUInt16BE(pa, 8);
+  key.writeUInt16BE(pb, 10);
+  key[12] = proto;
+  key[13] = 4;
   const t = Buffer.alloc(8);
   t.writeBigInt64LE(BigInt(stime));
   const d = createHash('sha1').update(Buffer.concat([Buffer.from(obs), Buffer.from([0]), key, t])).digest().subarray(0, 16);

@@ -41,14 +41,17 @@ Sensor::~Sensor() {
 
 void Sensor::flow_uuid(const FlowKey& key, int64_t stime_us, uint8_t out[16]) const {
   // Name-based (RFC 9562 §5.5 layout): no namespace UUID, the name is the observation, a NUL, the
-  // 40 key bytes (addresses, key ports, protocol, IP version, ICMP echo id) and the start time
-  // (little-endian µs). Two flows with one key never share a start time in one table.
+  // flow key (the two addresses, 4 bytes each for IPv4, 16 for IPv6; key ports, protocol, IP
+  // version, ICMP echo id) and the start time (little-endian µs). Two flows with one key never
+  // share a start time in one table. An IPv4 name fits one SHA-1 block with an observation name
+  // of up to 21 bytes.
   Sha1 h;
   h.update(cfg_.observation.data(), cfg_.observation.size());
   const uint8_t nul = 0;
   h.update(&nul, 1);
-  h.update(key.a, 16);
-  h.update(key.b, 16);
+  const size_t alen = key.ipver == 4 ? 4 : 16;
+  h.update(key.a, alen);
+  h.update(key.b, alen);
   const uint8_t rest[8] = {(uint8_t)(key.pa >> 8), (uint8_t)key.pa, (uint8_t)(key.pb >> 8), (uint8_t)key.pb, key.proto, key.ipver, key.pad[0], key.pad[1]};
   h.update(rest, sizeof rest);
   uint8_t t[8];

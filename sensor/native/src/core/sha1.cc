@@ -43,14 +43,19 @@ void Sha1::update(const void* data, size_t len) {
 }
 
 void Sha1::final(uint8_t out[20]) {
+  // Padding written into the block buffer at once (it was one update() per zero byte: ~60 calls,
+  // most of the cost of hashing a short message such as a flow key).
   uint64_t bits = total * 8;
-  uint8_t pad = 0x80;
-  update(&pad, 1);
-  uint8_t zero = 0;
-  while (buf_len != 56) update(&zero, 1);
-  uint8_t lenb[8];
-  for (int i = 0; i < 8; i++) lenb[i] = (uint8_t)(bits >> (56 - 8 * i));
-  update(lenb, 8);
+  buf[buf_len++] = 0x80;
+  if (buf_len > 56) {
+    memset(buf + buf_len, 0, 64 - buf_len);
+    sha1_block(h, buf);
+    buf_len = 0;
+  }
+  memset(buf + buf_len, 0, 56 - buf_len);
+  for (int i = 0; i < 8; i++) buf[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
+  sha1_block(h, buf);
+  buf_len = 0;
   for (int i = 0; i < 5; i++) {
     out[4 * i] = (uint8_t)(h[i] >> 24); out[4 * i + 1] = (uint8_t)(h[i] >> 16);
     out[4 * i + 2] = (uint8_t)(h[i] >> 8); out[4 * i + 3] = (uint8_t)h[i];
