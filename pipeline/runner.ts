@@ -123,9 +123,7 @@ async function run(g: PipelineGraph, cfg: Config, hooks: PipelineHooks, stopped:
     } else if (g.source.watch) {
       const watch = new CaptureWatch(g.source.watch);
       hooks.onStarted?.(`watching ${g.source.watch.source} (${watch.seen} files read before, state ${watch.stateFile})`);
-      const fsrc = new FileSource(opts, watch.files(), gate.emit, hooks.onProgress, 65536, (f) => watch.markDone(f));
-      // Stopping ends the wait for the next file too.
-      src = Object.assign(fsrc, { stop: () => { FileSource.prototype.stop.call(fsrc); watch.stop(); } });
+      src = new FileSource(opts, watch, gate.emit, hooks.onProgress, 65536, (f) => watch.markDone(f));
     } else {
       src = new FileSource(opts, expandInput(g.source.input), gate.emit, hooks.onProgress);
     }

@@ -35,16 +35,22 @@ export function specForScript(script: string, builtin = false): AnalyzerSpec {
 }
 
 /** Analyzers in `dir` (both shapes), sorted by name. */
+/** The script of a folder analyzer: DIR/<folder>.ts, else DIR/index.ts; undefined when neither exists. */
+export function folderScript(dir: string): string | undefined {
+  const same = path.join(dir, `${path.basename(path.resolve(dir))}.ts`);
+  if (existsSync(same)) return same;
+  const idx = path.join(dir, 'index.ts');
+  return existsSync(idx) ? idx : undefined;
+}
+
 export function discoverAnalyzers(dir: string, builtin = false): AnalyzerSpec[] {
   const out: AnalyzerSpec[] = [];
   for (const ent of readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, ent.name);
     if (ent.isFile() && /\.ts$/.test(ent.name) && !/\.d\.ts$/.test(ent.name) && !/\.test\.ts$/.test(ent.name)) out.push(specForScript(p, builtin));
     else if (ent.isDirectory()) {
-      const idx = path.join(p, 'index.ts');
-      const same = path.join(p, `${ent.name}.ts`);
-      if (existsSync(same)) out.push(specForScript(same, builtin));
-      else if (existsSync(idx)) out.push(specForScript(idx, builtin));
+      const script = folderScript(p);
+      if (script) out.push(specForScript(script, builtin));
     }
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

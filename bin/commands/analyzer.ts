@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { testAnalyzer } from '../../pipeline/replay.js';
-import { specForScript } from '../../analyzers/runtime/discover.js';
+import { folderScript, specForScript } from '../../analyzers/runtime/discover.js';
 import { typecheckAnalyzer } from '../../analyzers/runtime/typecheck.js';
 import { UserError } from '../../streams/errors.js';
 import { configureLog } from '../../streams/log.js';
@@ -95,13 +95,12 @@ function newCommand(args: string[]): number {
   return 0;
 }
 
-/** FILE.ts, or a folder analyzer's index.ts / <folder>.ts. */
+/** FILE.ts, or a folder analyzer's script (discover.ts folderScript). */
 function analyzerScript(arg: string): string {
   if (!existsSync(arg)) throw new UserError(`${arg}: no such file`);
   if (!statSync(arg).isDirectory()) return arg;
-  const cands = [path.join(arg, 'index.ts'), path.join(arg, `${path.basename(path.resolve(arg))}.ts`)];
-  const found = cands.find((f) => existsSync(f));
-  if (!found) throw new UserError(`${arg}: no analyzer in this folder (expected ${cands[0]} or ${cands[1]})`);
+  const found = folderScript(arg);
+  if (!found) throw new UserError(`${arg}: no analyzer in this folder (expected ${path.join(arg, `${path.basename(path.resolve(arg))}.ts`)} or ${path.join(arg, 'index.ts')})`);
   return found;
 }
 

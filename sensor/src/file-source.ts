@@ -42,8 +42,8 @@ export class FileSource {
 
   constructor(
     opts: SensorOptions,
-    /** The files, or (watch mode) an endless sequence of them. */
-    private readonly files: string[] | AsyncIterable<string>,
+    /** The files, or (watch mode) an endless sequence of them that stop() ends too. */
+    private readonly files: string[] | (AsyncIterable<string> & { stop(): void }),
     private readonly emit: EventEmitFn,
     private readonly onProgress?: (p: SourceProgress) => void,
     private readonly batchPackets = 65536,
@@ -61,6 +61,7 @@ export class FileSource {
   /** Stops reading after the batch in progress; run() then flushes every flow (reason eof) and resolves. */
   stop(): void {
     this.stopRequested = true;
+    if (!Array.isArray(this.files)) this.files.stop();
   }
 
   async run(): Promise<SourceSummary> {

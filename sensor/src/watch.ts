@@ -120,8 +120,12 @@ export class CaptureWatch {
     return out;
   }
 
-  /** Yields each closed, unread file once; ends when stopped. */
-  async *files(): AsyncGenerator<string> {
+  /** Each closed, unread file once; ends when stopped. */
+  [Symbol.asyncIterator](): AsyncGenerator<string> {
+    return this.files();
+  }
+
+  private async *files(): AsyncGenerator<string> {
     while (!this.stopped) {
       const ready = this.ready();
       for (const f of ready) {

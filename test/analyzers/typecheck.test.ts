@@ -9,6 +9,11 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, runCli, tempDir } from '../helpers.js';
 
+/** The package's own tsc over the project in `dir`. */
+function tsc(dir: string): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8', cwd: dir });
+}
+
 test('a misspelled event field is a type problem with its file:line:col; exit 1', () => {
   const t = tempDir();
   try {
@@ -52,11 +57,11 @@ test('the scaffold type-checks outside the repository with only the installed pa
       include: ['outside/*.ts'],
     }));
     writeFileSync(join(t.dir, 'package.json'), '{"type":"module"}\n');
-    const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', t.dir], { encoding: 'utf8', cwd: t.dir });
-    assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+    const ok = tsc(t.dir);
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
     // And a typo is caught there too (the types are real, not `any`).
     writeFileSync(join(t.dir, 'outside', 'typo.ts'), `import type { FlowEvent } from 'damselfly/sdk';\nexport function flow(e: FlowEvent) { return e.sbytez; }\n`);
-    const bad = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', t.dir], { encoding: 'utf8', cwd: t.dir });
+    const bad = tsc(t.dir);
     assert.notEqual(bad.status, 0);
     assert.match(bad.stdout, /typo\.ts\(2,\d+\): error TS2551: Property 'sbytez' does not exist on type 'FlowEvent'/);
   } finally {

@@ -133,7 +133,7 @@ const CASES: Case[] = [
     name: 'analyzer test DIR without an analyzer in it',
     args: (c) => ['analyzer', 'test', join(c.dir, 'syntax', '..'), '--replay', c.pcap],
     exit: 2,
-    last: /^damselfly: error: .*: no analyzer in this folder \(expected .*index\.ts or .*\.ts\)$/,
+    last: /^damselfly: error: .*: no analyzer in this folder \(expected .*\.ts or .*index\.ts\)$/,
   },
   {
     name: 'a dead broker: gives up after kafka.connect_timeout_s with one line',
