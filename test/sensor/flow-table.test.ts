@@ -54,8 +54,8 @@ test('TCP handshake, data, FIN both ways and final ACK -> reason end with featur
     { ts: T0 + 5000, data: tcpFrame(C, S, 40000, 80, TCP.F | TCP.A, 201) },
     { ts: T0 + 6000, data: tcpFrame(S, C, 80, 40000, TCP.F | TCP.A, 1201) },
     { ts: T0 + 7000, data: tcpFrame(C, S, 40000, 80, TCP.A, 202) },
-    // after the flow ended: a stray packet starts a new flow
-    { ts: T0 + 8000, data: tcpFrame(S, C, 80, 40000, TCP.A, 1202) },
+    // after the close and its linger (Sensor::kCloseLinger, 2 s): a stray packet starts a new flow
+    { ts: T0 + 7000 + 2_500_000, data: tcpFrame(S, C, 80, 40000, TCP.A, 1202) },
   ]);
   const { flows } = await runFiles([p]);
   assert.equal(flows.length, 2);
@@ -105,6 +105,41 @@ test('RST ends the flow immediately, RST packet included', async () => {
   const { flows } = await runFiles([p]);
   assert.deepEqual(flows.map((f) => [f.reason, f.spkts, f.dpkts]), [['rst', 1, 1], ['eof', 1, 0]]);
   assert.equal(flows[0]!.uflags, 'SRA');
+});
+
+test('packets trailing a close join the closed flow, which ends at the linger; a SYN on the tuple starts a new one', async () => {
+  const p = pcap([
+    // closed by RST: the client closed first and its kernel answers each late segment with a RST
+    { ts: T0, data: tcpFrame(C, S, 40005, 8443, TCP.S, 1) },
+    { ts: T0 + 100, data: tcpFrame(S, C, 8443, 40005, TCP.S | TCP.A, 9) },
+    { ts: T0 + 200, data: tcpFrame(C, S, 40005, 8443, TCP.A, 2) },
+    { ts: T0 + 300, data: tcpFrame(C, S, 40005, 8443, TCP.F | TCP.A, 2) },
+    { ts: T0 + 400, data: tcpFrame(S, C, 8443, 40005, TCP.P | TCP.A, 10, Buffer.alloc(24, 0x17)) },
+    { ts: T0 + 500, data: tcpFrame(S, C, 8443, 40005, TCP.F | TCP.A, 34) },
+    { ts: T0 + 600, data: tcpFrame(C, S, 40005, 8443, TCP.R, 3) },
+    { ts: T0 + 700, data: tcpFrame(C, S, 40005, 8443, TCP.R, 3) },
+    // closed by FIN both ways and the last ACK; the peer retransmits its FIN, the ACK is repeated
+    { ts: T0 + 1000, data: tcpFrame(C, S, 40006, 80, TCP.S, 1) },
+    { ts: T0 + 1100, data: tcpFrame(S, C, 80, 40006, TCP.S | TCP.A, 9) },
+    { ts: T0 + 1200, data: tcpFrame(C, S, 40006, 80, TCP.F | TCP.A, 2) },
+    { ts: T0 + 1300, data: tcpFrame(S, C, 80, 40006, TCP.F | TCP.A, 10) },
+    { ts: T0 + 1400, data: tcpFrame(C, S, 40006, 80, TCP.A, 3) },
+    { ts: T0 + 300_000, data: tcpFrame(S, C, 80, 40006, TCP.F | TCP.A, 10) },
+    { ts: T0 + 300_100, data: tcpFrame(C, S, 40006, 80, TCP.A, 3) },
+    // a new connection reusing the first tuple within the linger: its own flow
+    { ts: T0 + 500_000, data: tcpFrame(C, S, 40005, 8443, TCP.S, 1000) },
+    { ts: T0 + 500_100, data: tcpFrame(S, C, 8443, 40005, TCP.R | TCP.A, 0) },
+    // later traffic: packet time passes the linger, the closed flows end before the capture does
+    { ts: T0 + 4_000_000, data: udpFrame(C, S, 1, 2) },
+  ]);
+  const { flows } = await runFiles([p]);
+  const row = (f: (typeof flows)[number]) => [f.proto, f.sport, f.dport, f.reason, f.spkts, f.dpkts, f.etime];
+  assert.deepEqual(flows.map(row), [
+    ['TCP', 40005, 8443, 'rst', 5, 3, T0 + 700],
+    ['TCP', 40006, 80, 'end', 4, 3, T0 + 300_100],
+    ['TCP', 40005, 8443, 'rst', 1, 1, T0 + 500_100],
+    ['UDP', 1, 2, 'eof', 1, 0, T0 + 4_000_000],
+  ]);
 });
 
 test('FIN in both directions without the last ACK ends with reason end at idle expiry', async () => {

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <deque>
 #include <vector>
 
 #include "features.h"
@@ -87,6 +88,8 @@ class Sensor {
   void flow_packet(PacketInfo& pi);
   void flow_end(uint32_t idx, uint8_t reason);
   void flow_expire_idle(int64_t now);
+  void flow_expire_closed(int64_t now);
+  void flow_close(uint32_t idx, uint8_t reason, int64_t now);
   void l7_packet(Flow& fl, int dir, const PacketInfo& pi);
   void l7_drain(Flow& fl, int64_t ts);
   void l7_keep_extras(Flow& fl);
@@ -108,6 +111,14 @@ class Sensor {
   std::vector<std::string> l7_bodies_;
   L7Extras l7_extras_;
   int64_t last_scan_sec_ = INT64_MIN;
+  // Closed TCP flows in closing order (packet time only grows): slot, flow id prefix, close time.
+  // An entry whose slot no longer holds that closed flow (ended since by a SYN on the tuple, idle,
+  // eof or eviction; flow_end clears the closed bits) is skipped.
+ public:
+  static constexpr int64_t kCloseLinger = 2000000;  // µs
+ private:
+  struct ClosedRef { uint32_t idx; uint64_t id; int64_t closed_at; };
+  std::deque<ClosedRef> closed_;
 
   void map_open();
   bool map_read_batch(uint64_t max_packets, bool* has_error, CaptureError* err, uint64_t* pkts_out, uint64_t* bytes_out);

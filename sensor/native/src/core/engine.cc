@@ -186,6 +186,12 @@ void Sensor::l7_packet(Flow& fl, int dir, const PacketInfo& pi) {
   if (!more) l7_done(fl, pi.ts_us);
 }
 
+// The reason a flow ends with: its close (END/RST) when it closed, else `open_reason`.
+static inline uint8_t closed_or(const FlowState& f, uint8_t open_reason) {
+  uint8_t r = flow_closed_reason(f);
+  return r != REASON_NONE ? r : open_reason;
+}
+
 void Sensor::flow_end(uint32_t idx, uint8_t reason) {
   Flow& fl = table_.at(idx);
   if (fl.l7 && fl.l7_state != 2) l7_done(fl, fl.f.etime);
@@ -221,6 +227,7 @@ void Sensor::flow_end(uint32_t idx, uint8_t reason) {
   ended_.emplace_back();
   flow_features_finalize(fl.f, table_.addrs(idx), ended_.back(), reason, es_);
   ended_.back().xidx = xidx;
+  fl.f.fin_mask = 0;  // not closed any more: a queued ClosedRef for this slot is skipped
   table_.flow_remove(idx);
   stats_.flows_ended++;
   stats_.flows_active = table_.active();
@@ -233,7 +240,26 @@ void Sensor::flow_expire_idle(int64_t now) {
     if (h == kNil) break;
     Flow& fl = table_.at(h);
     if (now - fl.f.etime < cfg_.idle_timeout_us) break;
-    flow_end(h, fl.f.fin_mask == 3 ? REASON_END : REASON_IDLE);
+    flow_end(h, closed_or(fl.f, (fl.f.fin_mask & 3) == 3 ? REASON_END : REASON_IDLE));
+  }
+}
+
+void Sensor::flow_close(uint32_t idx, uint8_t reason, int64_t now) {
+  Flow& fl = table_.at(idx);
+  fl.f.fin_mask |= reason == REASON_RST ? kClosedRst : kClosedEnd;
+  uint64_t id;
+  memcpy(&id, fl.f.uuid, 8);
+  closed_.push_back(ClosedRef{idx, id, now});
+}
+
+void Sensor::flow_expire_closed(int64_t now) {
+  while (!closed_.empty() && now - closed_.front().closed_at >= kCloseLinger) {
+    ClosedRef r = closed_.front();
+    closed_.pop_front();
+    Flow& fl = table_.at(r.idx);
+    uint64_t id;
+    memcpy(&id, fl.f.uuid, 8);
+    if (fl.in_use && flow_closed_reason(fl.f) && id == r.id) flow_end(r.idx, flow_closed_reason(fl.f));
   }
 }
 
@@ -241,11 +267,14 @@ void Sensor::flow_flush() {
   for (;;) {
     uint32_t h = table_.lru_head();
     if (h == kNil) break;
-    flow_end(h, REASON_EOF);
+    Flow& fl = table_.at(h);
+    flow_end(h, closed_or(fl.f, REASON_EOF));
   }
+  closed_.clear();
 }
 
 void Sensor::flow_tick(int64_t now_us) {
+  flow_expire_closed(now_us);
   flow_expire_idle(now_us);
   if (!cfg_.frag.disabled && frags_.size()) frags_.frag_expire(now_us, stats_);
 }
@@ -257,6 +286,7 @@ void Sensor::flow_packet(PacketInfo& pi) {
   int64_t sec = now / 1000000;
   if (sec != last_scan_sec_) {
     last_scan_sec_ = sec;
+    flow_expire_closed(now);
     flow_expire_idle(now);
     if (!cfg_.frag.disabled && frags_.size()) frags_.frag_expire(now, stats_);
   }
@@ -280,7 +310,10 @@ void Sensor::flow_packet(PacketInfo& pi) {
   if (idx != kNil) {
     Flow& fl = table_.at(idx);
     if (now - fl.f.etime >= cfg_.idle_timeout_us) {
-      flow_end(idx, fl.f.fin_mask == 3 ? REASON_END : REASON_IDLE);
+      flow_end(idx, closed_or(fl.f, (fl.f.fin_mask & 3) == 3 ? REASON_END : REASON_IDLE));
+      idx = kNil;
+    } else if (flow_closed_reason(fl.f) && pi.has_tcp && (pi.tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+      flow_end(idx, flow_closed_reason(fl.f));  // a new connection on the tuple of a closed one
       idx = kNil;
     } else if (now - fl.f.stime >= cfg_.active_timeout_us) {
       flow_end(idx, REASON_ACTIVE);
@@ -343,9 +376,10 @@ void Sensor::flow_packet(PacketInfo& pi) {
   if (fl.l7_state != 2 && pi.payload_caplen > 0 && (pi.has_tcp || pi.proto == IPPROTO_UDP_)) l7_packet(fl, dir, pi);
   if (pi.has_tcp) {
     uint8_t flags = pi.tcp_flags;
-    if (flags & TCP_RST) { flow_end(idx, REASON_RST); return; }
+    if (fl.f.fin_mask & (kClosedEnd | kClosedRst)) return;  // a packet trailing the close: counted above, the flow ends at the linger
+    if (flags & TCP_RST) { flow_close(idx, REASON_RST, now); return; }
     if (fl.f.fin_mask == 3 && (flags & (TCP_ACK | TCP_SYN | TCP_FIN | TCP_RST)) == TCP_ACK && pi.payload_len == 0) {
-      flow_end(idx, REASON_END);
+      flow_close(idx, REASON_END, now);
       return;
     }
     if (flags & TCP_FIN) fl.f.fin_mask |= (uint8_t)(1u << dir);

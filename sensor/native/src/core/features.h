@@ -88,12 +88,21 @@ struct FlowState {
   uint16_t sport = 0, dport = 0;
   uint8_t hs = 0;           // handshake: 1 = SYN seen (dir hs_dir), 2 = SYN/ACK seen, 4 = done
   uint8_t hs_dir = 0;
+  // fin_mask: bit 0/1 FIN seen from source/destination; bit 2 (kClosedEnd: the last ACK after
+  // FIN both ways) or bit 3 (kClosedRst) once the TCP connection closed: the record then waits
+  // Sensor::kCloseLinger for the packets that trail a close (the RST a closed socket answers each
+  // late segment with, a retransmitted FIN/ACK) so they join this flow instead of starting one.
   uint8_t iflags = 0, uflags = 0, fin_mask = 0;
   uint8_t spd_n = 0, spd_dirs = 0;
   bool has_mac = false;
   uint8_t smac[6], dmac[6];
   DirStats d[2];
 };
+
+constexpr uint8_t kClosedEnd = 4, kClosedRst = 8;
+inline uint8_t flow_closed_reason(const FlowState& f) {
+  return (f.fin_mask & kClosedEnd) ? REASON_END : (f.fin_mask & kClosedRst) ? REASON_RST : REASON_NONE;
+}
 
 // Output record (start/update/end).
 struct FlowFeatures {
