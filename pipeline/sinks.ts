@@ -5,6 +5,7 @@ import { str, type Config } from '../streams/config.js';
 import type { EventBatch } from '../streams/events/batch.js';
 import { SENSOR_EVENT_TYPES, type EventType } from '../streams/events/table.js';
 import type { Sink, SinkResult, SinkStats } from '../sinks/sink.js';
+import type { JsonlFormat } from '../sinks/jsonl/index.js';
 import { parquetSinkOptionsFromConfig, resolveParquetSinkOptions } from '../sinks/parquet/config.js';
 import { alertSinkOptionsFromConfig, describeAlertOutputs } from '../sinks/alerts/config.js';
 import { UserError } from '../streams/errors.js';
@@ -63,7 +64,7 @@ export const SINK_KINDS = {
     describe: () => 'stdout',
     async create(cfg) {
       const { JsonlSink } = await import('../sinks/jsonl/index.js');
-      return new JsonlSink(process.stdout, (str(cfg, 'output', 'format') ?? 'jsonl') as 'jsonl' | 'ecs') as unknown as AnySink;
+      return new JsonlSink(process.stdout, (str(cfg, 'output', 'format') ?? 'jsonl') as JsonlFormat) as unknown as AnySink;
     },
   },
 } as const satisfies Record<string, SinkKindSpec>;

@@ -1,19 +1,23 @@
 // The JSON-lines sink: events of any type written as one JSON object per line to a stream
-// (stdout for `damselfly sensor --format jsonl|ecs`), with the stream's backpressure: the events as
-// they are (jsonl), or as Elastic Common Schema documents (ecs.ts).
+// (stdout for `damselfly sensor --format jsonl|ecs|ipfix-json`), with the stream's backpressure: the
+// events as they are (jsonl), as Elastic Common Schema documents (ecs.ts), or keyed by IPFIX
+// information-element names (ipfix.ts).
 import type { Writable } from 'node:stream';
 import type { EventBatch } from '../../streams/events/batch.js';
 import { encodeJsonLines } from '../../streams/events/json.js';
 import type { Sink, SinkResult, SinkStats } from '../sink.js';
 import type { SectionSpec } from '../../streams/config.js';
 import { encodeEcsLines } from './ecs.js';
+import { encodeIpfixLines } from './ipfix.js';
 
-export type JsonlFormat = 'jsonl' | 'ecs';
-export const JSONL_FORMATS: readonly JsonlFormat[] = ['jsonl', 'ecs'];
+/** The formats, each with its encoder: one table. */
+const ENCODERS = { jsonl: encodeJsonLines, ecs: encodeEcsLines, 'ipfix-json': encodeIpfixLines } as const;
+export type JsonlFormat = keyof typeof ENCODERS;
+export const JSONL_FORMATS = Object.keys(ENCODERS) as readonly JsonlFormat[];
 
 /** The sink's key of the `output` section. */
 export const JSONL_OUTPUT_KEYS: SectionSpec = {
-  format: { type: 'string', default: 'jsonl', enum: JSONL_FORMATS, description: 'How `sensor` prints events (stdout): jsonl (the events as they are) or ecs (Elastic Common Schema 8.11 documents)' },
+  format: { type: 'string', default: 'jsonl', enum: JSONL_FORMATS, description: 'How `sensor` prints events (stdout): jsonl (the events as they are), ecs (Elastic Common Schema 8.11 documents) or ipfix-json (IPFIX information-element names, RFC 5102/5103)' },
 };
 
 export class JsonlSink implements Sink<EventBatch, SinkStats> {
@@ -30,7 +34,7 @@ export class JsonlSink implements Sink<EventBatch, SinkStats> {
     this.received += batch.length;
     if (batch.length === 0) return;
     try {
-      await writeText(this.out, this.format === 'ecs' ? encodeEcsLines(batch) : encodeJsonLines(batch));
+      await writeText(this.out, ENCODERS[this.format](batch));
     } catch (e) {
       this.errors++;
       throw e;
