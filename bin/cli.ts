@@ -71,9 +71,12 @@ export const OUTPUT_FLAGS: FlagSpec[] = [
   { long: 'parquet-dir', arg: 'DIR', path: 'output.parquet_dir', help: 'Output directory for Parquet files' },
   { long: 'parquet-batch-size', arg: 'N', path: 'output.parquet_batch_size', help: 'Flows per file' },
   { long: 'parquet-prefix', arg: 'PREFIX', path: 'output.parquet_file_prefix', help: 'Filename prefix' },
-  { long: 'parquet-schema', arg: 'TYPE', path: 'output.parquet_schema', help: 'Schema tier: simple (Community v1)' },
+  { long: 'parquet-schema', arg: 'TYPE', path: 'output.parquet_schema', help: 'Schema tier: community, basic, professional, enterprise' },
   { long: 'observation', arg: 'NAME', path: 'output.observation', help: 'Observation domain name' },
   { long: 'hive-boundary-flush', path: 'output.hive_boundary_flush', set: true, help: 'Flush at day boundaries' },
+  { long: 'geoip-country-db', arg: 'FILE', path: 'geoip.country_db', help: 'GeoLite2 Country database (.mmdb)' },
+  { long: 'geoip-city-db', arg: 'FILE', path: 'geoip.city_db', help: 'GeoLite2 City database (.mmdb)' },
+  { long: 'geoip-asn-db', arg: 'FILE', path: 'geoip.asn_db', help: 'GeoLite2 ASN database (.mmdb)' },
 ];
 export const KAFKA_FLAGS: FlagSpec[] = [
   { long: 'kafka', arg: 'BROKERS', path: 'kafka.brokers', help: 'Publish/consume over Kafka (host:port[,host:port]) instead of in-process' },

@@ -12,6 +12,7 @@ import { ANALYZERS_CONFIG_SECTION } from '../analyzers/runtime/options.js';
 import { TRANSPORT_CONFIG_SECTION } from '../streams/transport-config.js';
 import { KAFKA_CONFIG_SECTION } from '../streams/kafka/config.js';
 import { LOG_OUTPUT_KEYS } from '../streams/log.js';
+import { GEOIP_CONFIG_SECTION } from '../enrich/geoip.js';
 
 export const PIPELINE_CONFIG_SECTION: SectionSpec = {
   until_end: {
@@ -25,6 +26,7 @@ export const PROCESS_CONFIG: ConfigSchema = {
   output: { ...PARQUET_OUTPUT_KEYS, ...SENSOR_OUTPUT_KEYS, ...JSONL_OUTPUT_KEYS, ...LOG_OUTPUT_KEYS },
   analyzers: ANALYZERS_CONFIG_SECTION,
   alerts: ALERTS_CONFIG_SECTION,
+  geoip: GEOIP_CONFIG_SECTION,
   transport: TRANSPORT_CONFIG_SECTION,
   kafka: KAFKA_CONFIG_SECTION,
   pipeline: PIPELINE_CONFIG_SECTION,

@@ -4,7 +4,7 @@
 // Parquet schema (Rockfish Community tier) so users' queries carry over unchanged.
 
 export { EVENT_SCHEMA_VERSION, DEFAULT_TOPIC_PREFIX, topicFor, typeOfTopic, type EventType } from './events/table.js';
-export { COMMUNITY_FIELDS, NDPI_FIELDS, type FieldSpec, type FieldType } from './events/fields.js';
+export { ANOMALY_FIELDS, COMMUNITY_FIELDS, GEO_FIELDS, GEO_ORG_FIELDS, NDPI_FIELDS, type FieldSpec, type FieldType } from './events/fields.js';
 import type { EventType } from './events/table.js';
 
 export type FlowKind = 'start' | 'update' | 'end';

@@ -4,6 +4,8 @@
 // from a validated config.
 import { UserError } from '../../streams/errors.js';
 import { num, str, type Config, type SectionSpec } from '../../streams/config.js';
+import { PARQUET_SCHEMA_NAMES, type Tier } from './schema.js';
+import { geoIpOptionsFromConfig, type GeoIpOptions } from '../../enrich/geoip.js';
 
 export interface ParquetSinkOptions {
   /** Root directory (`parquet_dir`); files go to <dir>/<observation>/v1/year=/month=/day=/. */
@@ -20,6 +22,10 @@ export interface ParquetSinkOptions {
    * 0 disables deduplication.
    */
   dedupCapacity?: number;
+  /** Schema tier (`parquet_schema`; default community). */
+  tier?: Tier;
+  /** GeoIP databases for the Basic+ columns (the `geoip` section); without them those columns are NULL. */
+  geoip?: GeoIpOptions;
 }
 
 export interface ResolvedParquetSinkOptions {
@@ -28,6 +34,8 @@ export interface ResolvedParquetSinkOptions {
   batchSize: number;
   prefix: string;
   dedupCapacity: number;
+  tier: Tier;
+  geoip?: GeoIpOptions;
 }
 
 export const PARQUET_SINK_DEFAULTS = {
@@ -46,6 +54,8 @@ export function resolveParquetSinkOptions(o: ParquetSinkOptions): ResolvedParque
     batchSize: o.batchSize ?? PARQUET_SINK_DEFAULTS.batchSize,
     prefix: o.prefix ?? PARQUET_SINK_DEFAULTS.prefix,
     dedupCapacity: o.dedupCapacity ?? PARQUET_SINK_DEFAULTS.dedupCapacity,
+    tier: o.tier ?? 'community',
+    ...(o.geoip ? { geoip: o.geoip } : {}),
   };
   const problems: string[] = [];
   if (typeof r.dir !== 'string' || r.dir === '') problems.push('parquet_dir: must be a non-empty path');
@@ -68,7 +78,10 @@ export const PARQUET_OUTPUT_KEYS: SectionSpec = {
   parquet_dir: { type: 'string', description: 'Output directory for Parquet files (the Parquet sink runs when it is set)', example: '/var/lib/damselfly/flows' },
   parquet_batch_size: { type: 'int', default: PARQUET_SINK_DEFAULTS.batchSize, min: 1, description: 'Max flows per file before rotation' },
   parquet_file_prefix: { type: 'string', default: PARQUET_SINK_DEFAULTS.prefix, description: 'Filename prefix' },
-  parquet_schema: { type: 'string', default: 'simple', enum: ['simple'], description: 'Schema tier (simple = Community v1)' },
+  parquet_schema: {
+    type: 'string', default: 'community', enum: Object.keys(PARQUET_SCHEMA_NAMES),
+    description: 'Schema tier: community (v1, 45 columns), basic (v1, 55: + GeoIP country/city/ASN, nDPI labels), professional (v2, 61: + AS organization, nDPI fingerprints), enterprise (v2, 64: + anomaly score/severity/factors); simple = community, extended = professional',
+  },
   hive_boundary_flush: { type: 'bool', default: true, description: 'Split files at UTC day boundaries (always on: hive partitions never mix days)' },
 };
 
@@ -79,10 +92,13 @@ export const PARQUET_OUTPUT_KEYS: SectionSpec = {
 export function parquetSinkOptionsFromConfig(c: Config): ParquetSinkOptions | undefined {
   const dir = str(c, 'output', 'parquet_dir');
   if (dir === undefined || dir === '') return undefined;
+  const geo = geoIpOptionsFromConfig(c);
   return {
     dir,
     observation: str(c, 'output', 'observation') ?? 'damselfly',
     batchSize: num(c, 'output', 'parquet_batch_size'),
     prefix: str(c, 'output', 'parquet_file_prefix') ?? PARQUET_SINK_DEFAULTS.prefix,
+    tier: PARQUET_SCHEMA_NAMES[str(c, 'output', 'parquet_schema') ?? 'community'] ?? 'community',
+    ...(geo ? { geoip: geo } : {}),
   };
 }

@@ -7,9 +7,10 @@ import type { ColumnData } from '../../streams/events/columns.js';
 export interface ParquetStage {
   /**
    * Appends rows sel[0..n) (rows 0..n without sel) of a columnar batch: `cols` in schema order, each
-   * a numeric typed array or a string column {data, offsets} (streams/events/columns.ts).
+   * a numeric typed array or a string column {data, offsets} (streams/events/columns.ts). `valid`:
+   * per column, a validity array over the batch's rows (0 = NULL) or null/undefined for no nulls.
    */
-  appendColumns(cols: readonly ColumnData[], sel: Int32Array | null, n: number): void;
+  appendColumns(cols: readonly ColumnData[], sel: Int32Array | null, n: number, valid?: readonly (Uint8Array | null | undefined)[]): void;
   rows(): number;
   /** Bytes held: compressed pages plus the open pages. */
   heldBytes(): number;

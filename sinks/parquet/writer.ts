@@ -1,4 +1,6 @@
-// Community-tier Parquet sink: flow `end` events → hive-partitioned zstd Parquet files.
+// The lake's Parquet sink: flow `end` events → hive-partitioned zstd Parquet files of one tier
+// (schema.ts: Community, Basic, Professional, Enterprise). Columns the flow events do not carry
+// come from the GeoIP enrichment (enrich/geoip.ts) when configured, else are NULL.
 //
 // Threading/memory model: on the pipeline's JS thread the sink picks the rows to write from a
 // batch's columns — flow end records, not seen before (dedup by flowid + seq, for batches from a
@@ -28,7 +30,8 @@ import type { ColumnData, StringData } from '../../streams/events/columns.js';
 import type { Sink, SinkResult, SinkStats } from '../sink.js';
 import { SinkPathError, SinkWriteError, describeFsError } from '../errors.js';
 import { resolveParquetSinkOptions, type ParquetSinkOptions, type ResolvedParquetSinkOptions } from './config.js';
-import { COLUMNS, CREATED_BY, fileNameFor, kvMetadata, utcDay } from './schema.js';
+import { CREATED_BY, fileNameFor, kvMetadata, utcDay, TIER_SCHEMAS, type TierSchema } from './schema.js';
+import { GeoIp, geoColumns, GEO_COLUMN_NAMES, type EnrichedColumn } from '../../enrich/geoip.js';
 import { loadParquetNative, type ParquetStage } from './native.js';
 import { FlowKeyFilter } from './dedup.js';
 
@@ -76,10 +79,18 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
   private chain: Promise<unknown> = Promise.resolve();
   private closed: Promise<SinkResult> | null = null;
   private s = { received: 0, written: 0, errors: 0, skippedNonEnd: 0, duplicates: 0 };
+  private readonly schema: TierSchema;
+  private readonly geo: GeoIp | null;
+  /** Whether the tier has columns the GeoIP enrichment fills. */
+  private readonly wantsGeo: boolean;
 
   constructor(opts: ParquetSinkOptions) {
     this.o = resolveParquetSinkOptions(opts);
     this.dedup = this.o.dedupCapacity > 0 ? new FlowKeyFilter(this.o.dedupCapacity) : null;
+    this.schema = TIER_SCHEMAS[this.o.tier];
+    // opened here, so that a missing or unreadable database stops the pipeline before it starts
+    this.geo = this.o.geoip ? new GeoIp(this.o.geoip) : null;
+    this.wantsGeo = this.schema.columns.some((c) => (GEO_COLUMN_NAMES as readonly string[]).includes(c.name));
   }
 
   /** Check the output directory (a user error names it) and load the writer. Called by write() if needed. */
@@ -175,15 +186,15 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
 
   /** Append a pick's rows to its stage; a stage that reaches batchSize rows becomes a file. */
   private async stageRows(batch: EventBatch<'flow'>, p: Pick): Promise<void> {
-    const cols: ColumnData[] = COLUMNS.map((c) => batch.column(c.name));
+    const { cols, valid } = this.tierColumns(batch, p.rows);
     const stime = batch.cols.stime as Float64Array;
     const key = `${p.observation}/${p.day}`;
     for (let off = 0; off < p.rows.length; ) {
       let st = this.stages.get(key);
-      if (!st) this.stages.set(key, (st = { observation: p.observation, rows: 0, firstStime: stime[p.rows[off]!]!, native: newStage() }));
+      if (!st) this.stages.set(key, (st = { observation: p.observation, rows: 0, firstStime: stime[p.rows[off]!]!, native: newStage(this.schema) }));
       const n = Math.min(p.rows.length - off, this.o.batchSize - st.rows);
       try {
-        st.native.appendColumns(cols, Int32Array.from(p.rows.slice(off, off + n)), n);
+        st.native.appendColumns(cols, Int32Array.from(p.rows.slice(off, off + n)), n, valid);
       } catch (e) {
         this.s.errors++;
         throw new SinkWriteError(NAME, this.o.dir, e);
@@ -198,7 +209,7 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
   private async flushStage(key: string): Promise<void> {
     const st = this.stages.get(key);
     if (!st) return;
-    const name = fileNameFor(this.o.prefix, st.observation, st.firstStime);
+    const name = fileNameFor(this.o.prefix, st.observation, st.firstStime, this.schema);
     const dir = path.join(path.resolve(this.o.dir), name.partition);
     try {
       await makeDirs(dir);
@@ -209,7 +220,7 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
     const final = this.uniqueName(dir, name.stem);
     const tmp = path.join(dir, `.${path.basename(final)}.tmp-${process.pid}`);
     try {
-      await st.native.writeFile(tmp, kvMetadata(st.observation, st.rows, new Date()), CREATED_BY);
+      await st.native.writeFile(tmp, kvMetadata(st.observation, st.rows, new Date(), this.schema), CREATED_BY);
       await rename(tmp, final);
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => undefined);
@@ -221,6 +232,35 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
     this.stages.delete(key);
     this.s.written += st.rows;
     this.files.push(final);
+  }
+
+  /**
+   * The tier's columns over the batch's rows, with their validity: the batch's own columns; the
+   * `version` column as the tier's schema version; GeoIP columns from the enrichment (for `rows`);
+   * a column nobody determined (no database, the anomaly fields without scores) all NULL.
+   */
+  private tierColumns(batch: EventBatch<'flow'>, rows: readonly number[]): { cols: ColumnData[]; valid: (Uint8Array | undefined)[] } {
+    const n = batch.length;
+    const geo: Partial<Record<string, EnrichedColumn>> = this.geo && this.wantsGeo ? geoColumns(this.geo, batch, rows) : {};
+    const cols: ColumnData[] = [];
+    const valid: (Uint8Array | undefined)[] = [];
+    for (const c of this.schema.columns) {
+      const e = geo[c.name];
+      if (c.name === 'version') {
+        cols.push(new Uint16Array(n).fill(this.schema.version));
+        valid.push(undefined);
+      } else if (batch.cols[c.name] !== undefined) {
+        cols.push(batch.column(c.name));
+        valid.push(batch.valid[c.name]);
+      } else if (e) {
+        cols.push(e.data);
+        valid.push(e.valid);
+      } else {
+        cols.push(c.type === 'String' ? { data: '', offsets: new Int32Array(n + 1), ascii: true } : new Float64Array(n));
+        valid.push(new Uint8Array(n));
+      }
+    }
+    return { cols, valid };
   }
 
   /** <stem>.parquet, or <stem>-NNNN.parquet when that name exists or was used by this sink. */
@@ -248,8 +288,8 @@ function sameText(c: StringData, a: number, b: number): boolean {
   return true;
 }
 
-function newStage(): ParquetStage {
-  return new (loadParquetNative().ParquetStage)(COLUMNS, {});
+function newStage(schema: TierSchema): ParquetStage {
+  return new (loadParquetNative().ParquetStage)(schema.columns, {});
 }
 
 // ------------------------------------------------------------------------------------------------

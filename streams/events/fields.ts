@@ -13,7 +13,7 @@ export interface FieldSpec extends ColumnSpec {
 }
 
 export const COMMUNITY_FIELDS: readonly FieldSpec[] = [
-  { name: 'version', type: 'UInt16', description: 'Schema version (1)' },
+  { name: 'version', type: 'UInt16', description: 'Schema version: 1 (Community, Basic), 2 (Professional, Enterprise)' },
   { name: 'flowid', type: 'String', description: 'Unique flow UUID' },
   { name: 'obname', type: 'String', description: 'Observation domain name' },
   { name: 'stime', type: 'Timestamp', description: 'Flow start time (UTC, microseconds)' },
@@ -75,6 +75,28 @@ export const NDPI_FIELDS: readonly FieldSpec[] = [
   { name: 'ndpi_risk_list', type: 'String', nullable: true, description: 'nDPI risk names joined by "," (empty = none); nDPI on' },
   { name: 'ndpi_tcp_fp', type: 'String', nullable: true, description: 'TCP fingerprint of the SYN with nDPI\'s OS hint, "fingerprint/os"; nDPI on, TCP flows whose SYN was seen' },
   { name: 'ndpi_fp', type: 'String', nullable: true, description: 'nDPI composite client fingerprint (32 hex digits); nDPI on, TLS flows' },
+];
+
+/**
+ * Fields an enrichment stage adds to flows for the lake's higher tiers (GeoIP from MaxMind
+ * databases, anomaly scores from the analyzers); NULL where the pipeline could not determine them.
+ */
+export const GEO_FIELDS: readonly FieldSpec[] = [
+  { name: 'scountry', type: 'String', nullable: true, description: 'Source country (ISO 3166-1 alpha-2); GeoIP country or city database' },
+  { name: 'dcountry', type: 'String', nullable: true, description: 'Destination country (ISO 3166-1 alpha-2)' },
+  { name: 'scity', type: 'String', nullable: true, description: 'Source city (English name); GeoIP city database' },
+  { name: 'dcity', type: 'String', nullable: true, description: 'Destination city (English name)' },
+  { name: 'sasn', type: 'UInt32', nullable: true, description: 'Source autonomous system number; GeoIP ASN database' },
+  { name: 'dasn', type: 'UInt32', nullable: true, description: 'Destination autonomous system number' },
+];
+export const GEO_ORG_FIELDS: readonly FieldSpec[] = [
+  { name: 'sasnorg', type: 'String', nullable: true, description: 'Source AS organization; GeoIP ASN database' },
+  { name: 'dasnorg', type: 'String', nullable: true, description: 'Destination AS organization' },
+];
+export const ANOMALY_FIELDS: readonly FieldSpec[] = [
+  { name: 'anomaly_score', type: 'Float32', nullable: true, description: 'Anomaly score 0.0-1.0: the highest analyzer score for this flow' },
+  { name: 'anomaly_severity', type: 'String', nullable: true, description: 'Severity of that score: LOW, MEDIUM, HIGH, CRITICAL' },
+  { name: 'anomaly_factors', type: 'String', nullable: true, description: 'Analyzers and reasons that contributed, "analyzer: reason" joined by "; "' },
 ];
 
 /** Envelope columns every event type starts with. `type` and `v` belong to the whole batch. */

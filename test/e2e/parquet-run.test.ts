@@ -58,7 +58,7 @@ test('run writes Parquet that DuckDB reads with the Community schema', async () 
     // Rotation by row count: ceil(rows/500) files at least (more when the data spans days).
     const files = await query(`SELECT DISTINCT filename FROM read_parquet('${glob}', filename=true)`);
     assert.ok(files.length >= Math.ceil(gen.flows.length / 500), `${files.length} files`);
-    for (const f of files) assert.match(String(f.filename), /\/lab-1\/v1\/year=\d{4}\/month=\d{2}\/day=\d{2}\/damselfly-lab-1-v1-\d{8}-\d{6}(-\d+)?\.parquet$/);
+    for (const f of files) assert.match(String(f.filename), /\/lab-1\/v1\/year=\d{4}\/month=\d{2}\/day=\d{2}\/damselfly-v1-\d{8}-\d{6}(-\d+)?\.parquet$/);
     const meta = await query(`SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata('${files[0]!.filename}')`);
     const m = Object.fromEntries(meta.map((x) => [x.k, x.v]));
     assert.equal(m['damselfly.observation'], 'lab-1');

@@ -125,6 +125,50 @@ test('many pages and row groups read back exactly; statistics are the true min/m
   }
 });
 
+test('NULLs: definition levels across pages, row groups and batches; values and null counts read back exactly', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'damselfly-pqn-'));
+  try {
+    const { ParquetStage } = loadParquetNative();
+    const st = new ParquetStage(COLS, { pageBytes: 4096, rowGroupRows: 3000 });
+    const N = 10_007;
+    // per column a pattern: u8 every 3rd row null, s every 7th, ts none (no validity given), u64 a
+    // run of 2000 nulls (whole pages), i32 all null, f32 every other, u16 only row 5000, empty
+    // none (validity all 1), u32 null in the middle batch only
+    const isNull = (c: number, i: number): boolean => [
+      i % 3 === 0, i % 7 === 0, false, i >= 4000 && i < 6000, true, i % 2 === 1, i !== 5000, false, i >= 1234 && i < 2468,
+    ][c]!;
+    for (let off = 0; off < N; off += 1234) {
+      const n = Math.min(1234, N - off);
+      const valid = COLS.map((_, c) => (c === 2 ? null : Uint8Array.from({ length: n }, (_, k) => (isNull(c, off + k) ? 0 : 1))));
+      st.appendColumns(batch(off, n), null, n, valid);
+    }
+    const file = path.join(dir, 'nulls.parquet');
+    await st.writeFile(file, [], 'damselfly version 0.1.0');
+    const con = await duck();
+    const rows = (await con.runAndReadAll(`SELECT u8, s, epoch_us(ts) AS ts, u64, i32, f32, u16, empty, u32 FROM read_parquet(${lit(file)})`)).getRowObjectsJS();
+    assert.equal(rows.length, N);
+    const names = ['u8', 's', 'ts', 'u64', 'i32', 'f32', 'u16', 'empty', 'u32'];
+    for (let i = 0; i < N; i++) {
+      const r = row(i);
+      const vals = [r.nums[0], r.strs[0], r.nums[1], r.nums[2], r.nums[3], Math.fround(r.nums[4]!), r.nums[5], '', r.nums[6]];
+      const want = Object.fromEntries(names.map((n, c) => [n, isNull(c, i) ? null : vals[c]]));
+      const got = Object.fromEntries(Object.entries(rows[i]!).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]));
+      assert.deepEqual(got, want, `row ${i}`);
+    }
+    const stats = (await con.runAndReadAll(`SELECT path_in_schema AS c, sum(stats_null_count)::BIGINT AS nulls, min(stats_min_value) AS lo FROM parquet_metadata(${lit(file)}) GROUP BY 1`)).getRowObjectsJS();
+    const byCol = Object.fromEntries(stats.map((s) => [String(s.c), Number(s.nulls)]));
+    names.forEach((n, c) => {
+      let want = 0;
+      for (let i = 0; i < N; i++) want += isNull(c, i) ? 1 : 0;
+      assert.equal(byCol[n], want, `null_count of ${n}`);
+    });
+    assert.equal(stats.find((s) => s.c === 'u16')!.lo, String(row(5000).nums[5]), 'min/max over the defined values only');
+    assert.equal(stats.find((s) => s.c === 'i32')!.lo, null, 'an all-NULL column has no min/max');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('numbers convert like a typed-array store: truncation, wrap to the width, NaN and infinities → 0', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'damselfly-pqn-'));
   try {

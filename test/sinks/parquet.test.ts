@@ -128,10 +128,10 @@ test('rotation by row count: ceil(n / batch) files, all rows once, names follow 
   const files = listParquet(dir);
   assert.equal(files.length, 5);
   for (const f of files) {
-    assert.match(f, /^obs1\/v1\/year=2024\/month=03\/day=05\/damselfly-obs1-v1-20240305-\d{6}(-\d{4})?\.parquet$/);
+    assert.match(f, /^obs1\/v1\/year=2024\/month=03\/day=05\/damselfly-v1-20240305-\d{6}(-\d{4})?\.parquet$/);
   }
   // first row of the first file: stime 13:14:15 → name; same-second files get -NNNN
-  assert.ok(files.includes('obs1/v1/year=2024/month=03/day=05/damselfly-obs1-v1-20240305-131415.parquet'), files.join(' '));
+  assert.ok(files.includes('obs1/v1/year=2024/month=03/day=05/damselfly-v1-20240305-131415.parquet'), files.join(' '));
   const con = await duck();
   const r = await con.runAndReadAll(
     `SELECT count(*) AS c, count(DISTINCT flowid) AS d FROM read_parquet('${glob(dir)}')`,
@@ -157,9 +157,9 @@ test('rows of two UTC days land in two day= partitions, never in one file', asyn
   assert.equal(res.files.length, 3);
   const files = listParquet(dir);
   assert.deepEqual(files, [
-    'obs1/v1/year=2024/month=12/day=30/damselfly-obs1-v1-20241230-235959.parquet',
-    'obs1/v1/year=2024/month=12/day=31/damselfly-obs1-v1-20241231-000000.parquet',
-    'obs1/v1/year=2025/month=01/day=01/damselfly-obs1-v1-20250101-000005.parquet',
+    'obs1/v1/year=2024/month=12/day=30/damselfly-v1-20241230-235959.parquet',
+    'obs1/v1/year=2024/month=12/day=31/damselfly-v1-20241231-000000.parquet',
+    'obs1/v1/year=2025/month=01/day=01/damselfly-v1-20250101-000005.parquet',
   ]);
   const con = await duck();
   const r = await con.runAndReadAll(
@@ -179,7 +179,7 @@ test('key/value metadata is present', async () => {
   await sink.write(EventBatch.fromRows('flow', [flow(0, { obname: 'edge-7' }), flow(1, { obname: 'edge-7' }), flow(2, { obname: 'edge-7' })]));
   const res = await sink.close();
   const f = res.files[0]!;
-  assert.match(path.basename(f), /^acme-edge-7-v1-20240305-131415\.parquet$/);
+  assert.match(path.basename(f), /^acme-v1-20240305-131415\.parquet$/);
   const con = await duck();
   const r = await con.runAndReadAll(
     `SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata('${f.replace(/'/g, "''")}')`,
@@ -200,8 +200,8 @@ test('rows keep the observation of the sensor that wrote them: folder, file name
   await sink.write(EventBatch.fromRows('flow', [flow(0, { obname: 'sensor-a' }), flow(1, { obname: 'sensor-b' }), flow(2, { obname: 'sensor-a' })]));
   const res = await sink.close();
   assert.deepEqual(listParquet(dir), [
-    'sensor-a/v1/year=2024/month=03/day=05/damselfly-sensor-a-v1-20240305-131415.parquet',
-    'sensor-b/v1/year=2024/month=03/day=05/damselfly-sensor-b-v1-20240305-131415.parquet',
+    'sensor-a/v1/year=2024/month=03/day=05/damselfly-v1-20240305-131415.parquet',
+    'sensor-b/v1/year=2024/month=03/day=05/damselfly-v1-20240305-131415.parquet',
   ]);
   assert.equal(res.rows, 3);
   const con = await duck();
@@ -263,8 +263,8 @@ test('an existing file name gets a -NNNN suffix instead of being overwritten', a
   const sink = new ParquetSink({ dir, observation: 'obs1' });
   await sink.write(EventBatch.fromRows('flow', [flow(0)]));
   const res = await sink.close();
-  assert.equal(path.basename(res.files[0]!), 'damselfly-obs1-v1-20240305-131415-0001.parquet');
-  assert.ok(existsSync(path.join(part, 'damselfly-obs1-v1-20240305-131415.parquet')));
+  assert.equal(path.basename(res.files[0]!), 'damselfly-v1-20240305-131415-0001.parquet');
+  assert.ok(existsSync(path.join(part, 'damselfly-v1-20240305-131415.parquet')));
   rmSync(dir, { recursive: true });
 });
 

@@ -1,8 +1,9 @@
 // N-API face of the Parquet writer (writer.h): class ParquetStage.
 //   new ParquetStage(columns: {name, type}[], opts?: {pageBytes, rowGroupRows, level})
-//   appendColumns(cols, sel: Int32Array | null, n)  — sync; cols in schema order, each a numeric
+//   appendColumns(cols, sel: Int32Array | null, n, valid?)  — sync; cols in schema order, each a numeric
 //     typed array or a string column {data: string, offsets: Int32Array} (streams/events/columns.ts);
-//     the rows written are sel[0..n) (or 0..n without sel), read straight from the batch's columns
+//     the rows written are sel[0..n) (or 0..n without sel), read straight from the batch's columns;
+//     valid: per column a Uint8Array over the batch's rows (0 = NULL) or null (no nulls)
 //   rows(): number; heldBytes(): number
 //   writeFile(path, kv: [string, string][], createdBy): Promise<number>  — on a libuv worker
 //   release(): frees the buffers
@@ -163,8 +164,32 @@ class ParquetStage : public Napi::ObjectWrap<ParquetStage> {
         nums.push_back(out.data());
       }
     }
+    // validity (optional 4th argument): per column a Uint8Array over the batch's rows (1 = present)
+    // or null/undefined (no nulls)
+    std::vector<std::vector<uint8_t>> validStore;
+    std::vector<const uint8_t*> valid;
+    if (info.Length() > 3 && !info[3].IsNull() && !info[3].IsUndefined()) {
+      if (!info[3].IsArray() || info[3].As<Napi::Array>().Length() != cols.Length()) throw Napi::TypeError::New(env, "appendColumns: valid must be an array with one entry per column");
+      Napi::Array va = info[3].As<Napi::Array>();
+      validStore.reserve(cols.Length());
+      for (uint32_t c = 0; c < va.Length(); c++) {
+        Napi::Value v = va.Get(c);
+        if (v.IsNull() || v.IsUndefined()) {
+          valid.push_back(nullptr);
+          continue;
+        }
+        const std::string& name = stage_->columns()[c].name;
+        if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) throw Napi::TypeError::New(env, "appendColumns: validity of " + name + " must be a Uint8Array");
+        Napi::TypedArray t = v.As<Napi::TypedArray>();
+        if (t.ElementLength() < batchRows) throw Napi::RangeError::New(env, "appendColumns: validity of " + name + " is shorter than the rows");
+        const uint8_t* base = static_cast<const uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+        std::vector<uint8_t>& out = validStore.emplace_back(n);
+        for (size_t i = 0; i < n; i++) out[i] = base[row(i)];
+        valid.push_back(out.data());
+      }
+    }
     try {
-      stage_->append(nums, strs, n);
+      stage_->append(nums, strs, n, valid);
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, e.what());
     }

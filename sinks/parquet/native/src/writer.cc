@@ -101,14 +101,20 @@ struct Stage::Page {
 
 struct Stage::Chunk {
   std::vector<std::unique_ptr<Page>> pages;  // in order; stable addresses for the compressor
-  int64_t values = 0;
+  int64_t values = 0;  // rows, nulls included (Parquet's num_values)
+  int64_t nulls = 0;
   bool stats = false;
   std::string min, max;  // PLAIN-encoded
 };
 
 struct Stage::ColState {
-  std::string raw;  // PLAIN values of the open page
-  uint32_t rawCount = 0;
+  std::string raw;  // PLAIN values of the open page (defined values only)
+  uint32_t rawCount = 0;  // rows of the open page, nulls included
+  // definition levels of the open page, one byte per row, kept only once the page has a null
+  // (`levels`; until then every level is 1 and `defs` is empty)
+  std::string defs;
+  bool levels = false;
+  int64_t nulls = 0;  // nulls of the open row group
   Chunk chunk;
   // running min/max of the open row group
   bool any = false;
@@ -233,8 +239,11 @@ uint64_t Stage::heldBytes() {
   return n;
 }
 
-void Stage::append(const std::vector<const double*>& nums, const std::vector<std::vector<std::string_view>>& strs, size_t n) {
+void Stage::append(const std::vector<const double*>& nums, const std::vector<std::vector<std::string_view>>& strs, size_t n,
+                   const std::vector<const uint8_t*>& valid) {
   if (nums.size() != numeric_ || strs.size() != stringColumns()) throw std::invalid_argument("append: wrong number of columns");
+  if (!valid.empty() && valid.size() != cols_.size()) throw std::invalid_argument("append: validity for a wrong number of columns");
+  std::vector<double> packed;  // a numeric column's defined values, when it has nulls
   for (const auto& s : strs) {
     if (s.size() < n) throw std::invalid_argument("append: a string column is shorter than the batch");
   }
@@ -244,9 +253,27 @@ void Stage::append(const std::vector<const double*>& nums, const std::vector<std
     for (size_t c = 0; c < cols_.size(); c++) {
       ColState& st = open_[c];
       const Kind k = cols_[c].kind;
+      const uint8_t* ok = valid.empty() ? nullptr : valid[c];
+      size_t defined = seg;
+      if (ok) {  // nulls: definition levels per row, values only for the defined rows
+        defined = 0;
+        for (size_t i = off; i < off + seg; i++) defined += ok[i] != 0;
+        if (defined < seg && !st.levels) {
+          st.defs.assign(st.rawCount, '\1');
+          st.levels = true;
+        }
+        if (st.levels) {
+          for (size_t i = off; i < off + seg; i++) st.defs.push_back(ok[i] ? '\1' : '\0');
+        }
+        st.nulls += static_cast<int64_t>(seg - defined);
+        if (defined == seg) ok = nullptr;
+      } else if (st.levels) {
+        st.defs.append(seg, '\1');
+      }
       if (k == Kind::String) {
         const auto& col = strs[slot_[c]];
         for (size_t i = off; i < off + seg; i++) {
+          if (ok && !ok[i]) continue;
           std::string_view v = col[i];
           putLE32(st.raw, static_cast<uint32_t>(v.size()));
           st.raw.append(v.data(), v.size());
@@ -267,18 +294,25 @@ void Stage::append(const std::vector<const double*>& nums, const std::vector<std
         }
       } else {
         const double* src = nums[slot_[c]] + off;
+        if (ok) {
+          packed.clear();
+          for (size_t i = off; i < off + seg; i++) {
+            if (ok[i]) packed.push_back(nums[slot_[c]][i]);
+          }
+          src = packed.data();
+        }
         switch (k) {
-          case Kind::U8: encodeInts<uint8_t, uint32_t>(src, seg, st.raw, st.any, st.umin, st.umax); break;
-          case Kind::U16: encodeInts<uint16_t, uint32_t>(src, seg, st.raw, st.any, st.umin, st.umax); break;
-          case Kind::U32: encodeInts<uint32_t, uint32_t>(src, seg, st.raw, st.any, st.umin, st.umax); break;
-          case Kind::I32: encodeInts<int32_t, int32_t>(src, seg, st.raw, st.any, st.smin, st.smax); break;
-          case Kind::U64: encodeInts<uint64_t, uint64_t>(src, seg, st.raw, st.any, st.umin, st.umax); break;
-          case Kind::Timestamp: encodeInts<int64_t, int64_t>(src, seg, st.raw, st.any, st.smin, st.smax); break;
+          case Kind::U8: encodeInts<uint8_t, uint32_t>(src, defined, st.raw, st.any, st.umin, st.umax); break;
+          case Kind::U16: encodeInts<uint16_t, uint32_t>(src, defined, st.raw, st.any, st.umin, st.umax); break;
+          case Kind::U32: encodeInts<uint32_t, uint32_t>(src, defined, st.raw, st.any, st.umin, st.umax); break;
+          case Kind::I32: encodeInts<int32_t, int32_t>(src, defined, st.raw, st.any, st.smin, st.smax); break;
+          case Kind::U64: encodeInts<uint64_t, uint64_t>(src, defined, st.raw, st.any, st.umin, st.umax); break;
+          case Kind::Timestamp: encodeInts<int64_t, int64_t>(src, defined, st.raw, st.any, st.smin, st.smax); break;
           case Kind::F32: {  // no statistics for floats
             const size_t at = st.raw.size();
-            st.raw.resize(at + seg * 4);
+            st.raw.resize(at + defined * 4);
             char* dst = st.raw.data() + at;
-            for (size_t i = 0; i < seg; i++, dst += 4) {
+            for (size_t i = 0; i < defined; i++, dst += 4) {
               const float x = static_cast<float>(src[i]);
               std::memcpy(dst, &x, 4);
             }
@@ -302,16 +336,31 @@ void Stage::append(const std::vector<const double*>& nums, const std::vector<std
 void Stage::sealPage(size_t c) {
   ColState& st = open_[c];
   if (st.rawCount == 0) return;
-  // Definition levels (max level 1, all defined): a 4-byte length, then one RLE run
-  // (header = count << 1, value 1 in one byte); then the PLAIN values.
+  // Definition levels (max level 1, bit width 1): a 4-byte length, then RLE runs of the
+  // RLE/bit-packed hybrid (header = run length << 1 as a varint, then the level in one byte) —
+  // one run when every row is defined; then the PLAIN values of the defined rows.
   std::string rle;
-  uint64_t h = static_cast<uint64_t>(st.rawCount) << 1;
-  while (h >= 0x80) {
-    rle.push_back(static_cast<char>((h & 0x7f) | 0x80));
-    h >>= 7;
+  auto run = [&rle](uint64_t count, char level) {
+    uint64_t h = count << 1;
+    while (h >= 0x80) {
+      rle.push_back(static_cast<char>((h & 0x7f) | 0x80));
+      h >>= 7;
+    }
+    rle.push_back(static_cast<char>(h));
+    rle.push_back(level);
+  };
+  if (!st.levels) {
+    run(st.rawCount, 1);
+  } else {
+    for (size_t i = 0; i < st.defs.size();) {
+      size_t j = i + 1;
+      while (j < st.defs.size() && st.defs[j] == st.defs[i]) j++;
+      run(j - i, st.defs[i]);
+      i = j;
+    }
+    st.defs.clear();
+    st.levels = false;
   }
-  rle.push_back(static_cast<char>(h));
-  rle.push_back(1);
   std::string body;
   body.reserve(4 + rle.size() + st.raw.size());
   putLE32(body, static_cast<uint32_t>(rle.size()));
@@ -344,6 +393,7 @@ void Stage::closeRowGroup() {
     sealPage(c);
     ColState& st = open_[c];
     Chunk ch = std::move(st.chunk);
+    ch.nulls = st.nulls;
     const Kind k = cols_[c].kind;
     if (st.any && st.statsOk && k != Kind::F32) {
       ch.stats = true;
@@ -435,11 +485,13 @@ std::string Stage::encodeFooter(const KeyValues& kv, const std::string& createdB
       w.i64(6, chUnc);
       w.i64(7, chComp);
       w.i64(9, offsets[g][c]);
-      if (ch.stats) {
+      if (ch.stats || ch.nulls > 0) {
         w.begin(12);  // Statistics
-        w.i64(3, 0);  // null_count
-        w.binary(5, ch.max);  // max_value
-        w.binary(6, ch.min);  // min_value
+        w.i64(3, ch.nulls);  // null_count
+        if (ch.stats) {
+          w.binary(5, ch.max);  // max_value
+          w.binary(6, ch.min);  // min_value
+        }
         w.end();
       }
       w.end();

@@ -1,7 +1,7 @@
 // A Parquet file writer for flat schemas of integers, floats, timestamps and strings.
 //
 // Rows are appended in batches (columns of doubles and of strings) to a Stage, which encodes them
-// at once (PLAIN, every column OPTIONAL with all values defined, like DuckDB writes) into pages of
+// at once (PLAIN, every column OPTIONAL, nulls as definition level 0, like DuckDB writes) into pages of
 // about `pageBytes`, compresses each full page with zstd, and groups pages into row groups of
 // `rowGroupRows` rows. Everything stays in memory until writeFile(), which compresses the open
 // pages and writes header, row groups and footer (Thrift compact) in one go, so a failed write
@@ -61,9 +61,12 @@ class Stage {
   /**
    * Appends n rows. nums[k] holds n values of the k-th non-string column, strs[s] n values of the
    * s-th string column (both in schema order). Numbers convert like a JS typed array store:
-   * truncated toward zero, NaN → 0, then wrapped to the column's width.
+   * truncated toward zero, NaN → 0, then wrapped to the column's width. `valid` (empty, or one
+   * entry per column in schema order) marks nulls: valid[c][i] == 0 makes row i of column c NULL
+   * (its value is ignored); a nullptr entry means no nulls in that column.
    */
-  void append(const std::vector<const double*>& nums, const std::vector<std::vector<std::string_view>>& strs, size_t n);
+  void append(const std::vector<const double*>& nums, const std::vector<std::vector<std::string_view>>& strs, size_t n,
+              const std::vector<const uint8_t*>& valid = {});
 
   uint64_t rows() const { return rows_; }
   /** Bytes held (compressed pages plus open page buffers). */
@@ -79,7 +82,7 @@ class Stage {
   struct Page;       // header + compressed body, filled by the compressor
   struct Job {
     Page* page;
-    std::string body;  // uncompressed: definition levels + PLAIN values
+    std::string body;  // uncompressed: definition levels + PLAIN values of the defined ones
     uint32_t values;
   };
   struct Chunk;      // one column's pages in one row group

@@ -1,6 +1,6 @@
 // Stress driver for the Parquet writer under sanitizers (test/sinks/parquet-native-sanitizers.test.ts
 // builds it with ASan+UBSan and with TSan): random page and row-group sizes, random batches, the
-// compressor thread racing appends, heldBytes() and clear(). Prints "ok" and exits 0 when clean.
+// compressor thread racing appends, heldBytes() and clear(), random NULLs. Prints "ok" and exits 0 when clean.
 // Usage: stress OUT.parquet
 #include "writer.h"
 #include <cstdio>
@@ -25,7 +25,17 @@ int main(int argc, char** argv) {
       }
       for (size_t i = 0; i < n; i++) { strs[0].emplace_back(store[2*i]); strs[1].emplace_back(store[2*i+1]); }
       std::vector<const double*> np; for (auto& c : nums) np.push_back(c.data());
-      st.append(np, strs, n);
+      // every other batch: random NULLs (some columns none, some mostly, one all)
+      std::vector<std::vector<uint8_t>> okStore(cols.size(), std::vector<uint8_t>(n));
+      std::vector<const uint8_t*> ok;
+      if (b % 2) {
+        for (size_t c = 0; c < cols.size(); c++) {
+          const unsigned pct = c == 5 ? 0 : (unsigned)(rng() % 101);
+          for (size_t i = 0; i < n; i++) okStore[c][i] = rng() % 100 < pct;
+          ok.push_back(c == 2 ? nullptr : okStore[c].data());
+        }
+      }
+      st.append(np, strs, n, ok);
       (void)st.heldBytes();
     }
     st.writeFile(argv[1], {{"k", "v"}}, "x");
