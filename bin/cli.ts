@@ -74,6 +74,7 @@ export const OUTPUT_FLAGS: FlagSpec[] = [
   { long: 'parquet-schema', arg: 'TYPE', path: 'output.parquet_schema', help: 'Schema tier: community, basic, professional, enterprise' },
   { long: 'observation', arg: 'NAME', path: 'output.observation', help: 'Observation domain name' },
   { long: 'hive-boundary-flush', path: 'output.hive_boundary_flush', set: true, help: 'Flush at day boundaries' },
+  { long: 'license', arg: 'FILE', path: 'license.path', help: 'License file: caps the tier, goes into every file\'s signed metadata (also DAMSELFLY_LICENSE_PATH)' },
   { long: 'geoip-country-db', arg: 'FILE', path: 'geoip.country_db', help: 'GeoLite2 Country database (.mmdb)' },
   { long: 'geoip-city-db', arg: 'FILE', path: 'geoip.city_db', help: 'GeoLite2 City database (.mmdb)' },
   { long: 'geoip-asn-db', arg: 'FILE', path: 'geoip.asn_db', help: 'GeoLite2 ASN database (.mmdb)' },

@@ -16,6 +16,8 @@ const COMMANDS: Record<string, Command> = {
   sink: { summary: 'one sink over Kafka: sink parquet | sink alerts (scale-out)', load: async () => (await import('./commands/sink.js')).sinkCommand },
   demo: { summary: 'generate a synthetic capture and run the pipeline on it', load: async () => (await import('./commands/demo.js')).demoCommand },
   alerts: { summary: 'report alerts per analyzer and host from an alerts JSONL file or directory', load: async () => (await import('./commands/alerts.js')).alertsCommand },
+  license: { summary: 'license keygen | issue | verify: Ed25519 keys and signed licenses', load: async () => (await import('./commands/license.js')).licenseCommand },
+  verify: { summary: 'verify FILE|DIR: the signed provenance of Parquet files (who wrote them, unaltered)', load: async () => (await import('./commands/verify.js')).verifyCommand },
   config: { summary: 'config example (every key, annotated) | config print [-c FILE] (the effective config)', load: async () => (await import('./commands/config.js')).configCommand },
   analyzer: { summary: 'analyzer new NAME | analyzer test FILE.ts --replay <capture|jsonl|parquet>', load: async () => (await import('./commands/analyzer.js')).analyzerCommand },
 };

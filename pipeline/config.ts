@@ -13,6 +13,7 @@ import { TRANSPORT_CONFIG_SECTION } from '../streams/transport-config.js';
 import { KAFKA_CONFIG_SECTION } from '../streams/kafka/config.js';
 import { LOG_OUTPUT_KEYS } from '../streams/log.js';
 import { GEOIP_CONFIG_SECTION } from '../enrich/geoip.js';
+import { LICENSE_CONFIG_SECTION } from '../license/license.js';
 
 export const PIPELINE_CONFIG_SECTION: SectionSpec = {
   until_end: {
@@ -27,6 +28,7 @@ export const PROCESS_CONFIG: ConfigSchema = {
   analyzers: ANALYZERS_CONFIG_SECTION,
   alerts: ALERTS_CONFIG_SECTION,
   geoip: GEOIP_CONFIG_SECTION,
+  license: LICENSE_CONFIG_SECTION,
   transport: TRANSPORT_CONFIG_SECTION,
   kafka: KAFKA_CONFIG_SECTION,
   pipeline: PIPELINE_CONFIG_SECTION,

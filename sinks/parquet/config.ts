@@ -6,6 +6,7 @@ import { UserError } from '../../streams/errors.js';
 import { num, str, type Config, type SectionSpec } from '../../streams/config.js';
 import { PARQUET_SCHEMA_NAMES, type Tier } from './schema.js';
 import { geoIpOptionsFromConfig, type GeoIpOptions } from '../../enrich/geoip.js';
+import { loadLicense, type License } from '../../license/license.js';
 
 export interface ParquetSinkOptions {
   /** Root directory (`parquet_dir`); files go to <dir>/<observation>/v1/year=/month=/day=/. */
@@ -26,6 +27,12 @@ export interface ParquetSinkOptions {
   tier?: Tier;
   /** GeoIP databases for the Basic+ columns (the `geoip` section); without them those columns are NULL. */
   geoip?: GeoIpOptions;
+  /** The checked license: caps the tier and goes into every file's signed metadata. */
+  license?: License;
+  /** Signing key file (`license.signing_key`); unset: the default key, created on first use. */
+  signingKey?: string;
+  /** Write files without the provenance signature (tests of the writer alone). */
+  unsigned?: boolean;
 }
 
 export interface ResolvedParquetSinkOptions {
@@ -36,6 +43,9 @@ export interface ResolvedParquetSinkOptions {
   dedupCapacity: number;
   tier: Tier;
   geoip?: GeoIpOptions;
+  license?: License;
+  signingKey?: string;
+  unsigned: boolean;
 }
 
 export const PARQUET_SINK_DEFAULTS = {
@@ -56,6 +66,9 @@ export function resolveParquetSinkOptions(o: ParquetSinkOptions): ResolvedParque
     dedupCapacity: o.dedupCapacity ?? PARQUET_SINK_DEFAULTS.dedupCapacity,
     tier: o.tier ?? 'community',
     ...(o.geoip ? { geoip: o.geoip } : {}),
+    ...(o.license ? { license: o.license } : {}),
+    ...(o.signingKey ? { signingKey: o.signingKey } : {}),
+    unsigned: o.unsigned ?? false,
   };
   const problems: string[] = [];
   if (typeof r.dir !== 'string' || r.dir === '') problems.push('parquet_dir: must be a non-empty path');
@@ -93,6 +106,7 @@ export function parquetSinkOptionsFromConfig(c: Config): ParquetSinkOptions | un
   const dir = str(c, 'output', 'parquet_dir');
   if (dir === undefined || dir === '') return undefined;
   const geo = geoIpOptionsFromConfig(c);
+  const license = loadLicense(c); // refused licenses stop here, before anything runs
   return {
     dir,
     observation: str(c, 'output', 'observation') ?? 'damselfly',
@@ -100,5 +114,7 @@ export function parquetSinkOptionsFromConfig(c: Config): ParquetSinkOptions | un
     prefix: str(c, 'output', 'parquet_file_prefix') ?? PARQUET_SINK_DEFAULTS.prefix,
     tier: PARQUET_SCHEMA_NAMES[str(c, 'output', 'parquet_schema') ?? 'community'] ?? 'community',
     ...(geo ? { geoip: geo } : {}),
+    ...(license ? { license } : {}),
+    ...(str(c, 'license', 'signing_key') ? { signingKey: str(c, 'license', 'signing_key') } : {}),
   };
 }

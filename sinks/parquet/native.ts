@@ -14,6 +14,8 @@ export interface ParquetStage {
   rows(): number;
   /** Bytes held: compressed pages plus the open pages. */
   heldBytes(): number;
+  /** Hex SHA-256 of what writeFile() writes before the footer ("PAR1" and the pages); closes the open row group. */
+  contentSha256(): string;
   /** Writes the file on a worker thread; resolves with its size. The stage is kept (a retry writes it again). */
   writeFile(path: string, kv: [string, string][], createdBy: string): Promise<number>;
   /** Frees the staged rows. */

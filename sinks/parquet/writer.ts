@@ -32,6 +32,10 @@ import { SinkPathError, SinkWriteError, describeFsError } from '../errors.js';
 import { resolveParquetSinkOptions, type ParquetSinkOptions, type ResolvedParquetSinkOptions } from './config.js';
 import { CREATED_BY, fileNameFor, kvMetadata, utcDay, TIER_SCHEMAS, type TierSchema } from './schema.js';
 import { GeoIp, geoColumns, GEO_COLUMN_NAMES, type EnrichedColumn } from '../../enrich/geoip.js';
+import { signingKey, type KeyPair } from '../../license/keys.js';
+import { tierRank, type License } from '../../license/license.js';
+import { licenseMetadata, signMetadata } from '../../license/provenance.js';
+import { log } from '../../streams/log.js';
 import { loadParquetNative, type ParquetStage } from './native.js';
 import { FlowKeyFilter } from './dedup.js';
 
@@ -84,10 +88,26 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
   /** Whether the tier has columns the GeoIP enrichment fills. */
   private readonly wantsGeo: boolean;
 
+  private readonly license: License | undefined;
+  private signer: KeyPair | null = null;
+
   constructor(opts: ParquetSinkOptions) {
     this.o = resolveParquetSinkOptions(opts);
     this.dedup = this.o.dedupCapacity > 0 ? new FlowKeyFilter(this.o.dedupCapacity) : null;
-    this.schema = TIER_SCHEMAS[this.o.tier];
+    this.license = this.o.license;
+    // The license caps the tier: without one, Community (one warning).
+    const allowed = this.license?.tier ?? 'community';
+    let tier = this.o.tier;
+    if (tierRank(tier) > tierRank(allowed)) {
+      log('warn', NAME, this.license
+        ? `parquet_schema ${tier} needs a license of the ${tier} tier; license ${this.license.id} is ${allowed}: writing the ${allowed} schema`
+        : `parquet_schema ${tier} needs a license (license.path, ${'DAMSELFLY_LICENSE_PATH'} or --license): writing the community schema`);
+      tier = allowed;
+    }
+    this.schema = TIER_SCHEMAS[tier];
+    if (!this.o.unsigned) {
+      this.signer = signingKey(this.o.signingKey, (p, id) => log('info', NAME, `created the signing key ${id} at ${p} (it signs every Parquet file this writer makes)`));
+    }
     // opened here, so that a missing or unreadable database stops the pipeline before it starts
     this.geo = this.o.geoip ? new GeoIp(this.o.geoip) : null;
     this.wantsGeo = this.schema.columns.some((c) => (GEO_COLUMN_NAMES as readonly string[]).includes(c.name));
@@ -98,6 +118,7 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
     if (this.opened) return;
     await ensureWritableDir(path.resolve(this.o.dir));
     loadParquetNative();
+
     this.opened = true;
   }
 
@@ -220,7 +241,9 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
     const final = this.uniqueName(dir, name.stem);
     const tmp = path.join(dir, `.${path.basename(final)}.tmp-${process.pid}`);
     try {
-      await st.native.writeFile(tmp, kvMetadata(st.observation, st.rows, new Date(), this.schema), CREATED_BY);
+      let kv = [...kvMetadata(st.observation, st.rows, new Date(), this.schema), ...licenseMetadata(this.license)];
+      if (this.signer) kv = signMetadata(kv, st.native.contentSha256(), this.signer);
+      await st.native.writeFile(tmp, kv, CREATED_BY);
       await rename(tmp, final);
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => undefined);

@@ -19,7 +19,7 @@ for (const [name, flags] of [
   test(`Parquet writer stress under ${name}: clean, and DuckDB reads the result`, async () => {
     mkdirSync(OUT, { recursive: true });
     const bin = join(OUT, `stress-${name.replace(/\W/g, '')}`);
-    const cc = spawnSync('g++', ['-std=c++17', '-O1', '-g', ...flags, '-o', bin, join(SRC, 'test', 'stress.cc'), join(SRC, 'src', 'writer.cc'), `-I${join(SRC, 'src')}`, '-lzstd'], { encoding: 'utf8' });
+    const cc = spawnSync('g++', ['-std=c++17', '-O1', '-g', ...flags, '-o', bin, join(SRC, 'test', 'stress.cc'), join(SRC, 'src', 'writer.cc'), `-I${join(SRC, 'src')}`, '-lzstd', '-lcrypto'], { encoding: 'utf8' });
     assert.equal(cc.status, 0, cc.stderr);
     const file = join(OUT, `out-${name.replace(/\W/g, '')}.parquet`);
     const r = spawnSync(bin, [file], { encoding: 'utf8', env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1', ASAN_OPTIONS: 'detect_leaks=1' } });

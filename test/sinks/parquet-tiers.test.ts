@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { runCli, tempDir, ROOT, sharedData, missingShared } from '../helpers.js';
@@ -65,8 +65,21 @@ describe('lake tiers and GeoIP', { timeout: 300_000 }, () => {
   const pcap = join(t.dir, 'geo.pcap');
   const cityDb = join(t.dir, 'city.mmdb');
   const asnDb = join(t.dir, 'asn.mmdb');
+  const cfg = join(t.dir, 'license.yaml');
   before(() => {
     capture(pcap);
+    // an Enterprise license (the tier caps what a sink writes), issued by a key the config trusts
+    const key = (f: string): string => {
+      const r = runCli(['license', 'keygen', '--out', join(t.dir, f)]);
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    const issuer = key('issuer.key');
+    key('sensor.key');
+    const l = runCli(['license', 'issue', '--key', join(t.dir, 'issuer.key'), '--id', 'lic_test', '--tier', 'enterprise', '--company', 'Test',
+      '--email', 't@example.com', '--observation', 'lab-1', '--expires', '2099-01-01', '--out', join(t.dir, 'license.json')]);
+    assert.equal(l.status, 0, l.stderr);
+    writeFileSync(cfg, `license:\n  path: ${join(t.dir, 'license.json')}\n  trusted_keys: ${issuer}\n  signing_key: ${join(t.dir, 'sensor.key')}\n`);
     for (const [kind, out] of [['city', cityDb], ['asn', asnDb]] as const) {
       const p = spawnSync('perl', [join(ROOT, 'test', 'sinks', 'fixtures', 'make-mmdb.pl'), kind, out], { encoding: 'utf8' });
       assert.equal(p.status, 0, `perl MaxMind::DB::Writer (libmaxmind-db-writer-perl): ${p.stderr}`);
@@ -75,7 +88,7 @@ describe('lake tiers and GeoIP', { timeout: 300_000 }, () => {
   after(() => t.cleanup());
 
   function run(tier: string, out: string, extra: string[] = []): void {
-    const r = runCli(['run', '-i', pcap, '--parquet-dir', out, '--parquet-schema', tier, '--observation', 'lab-1', '--no-builtin-analyzers', '--ndpi', ...extra]);
+    const r = runCli(['run', '-c', cfg, '-i', pcap, '--parquet-dir', out, '--parquet-schema', tier, '--observation', 'lab-1', '--no-builtin-analyzers', '--ndpi', ...extra]);
     assert.equal(r.status, 0, r.stderr);
   }
 
@@ -148,7 +161,7 @@ describe('lake tiers and GeoIP', { timeout: 300_000 }, () => {
       [['--geoip-asn-db', cityDb], /geoip\.asn_db: .*city\.mmdb is a GeoLite2-City database, not the kind this key takes/],
     ];
     for (const [flags, re] of cases) {
-      const r = runCli(['run', '-i', pcap, '--parquet-dir', join(t.dir, 'bad'), '--parquet-schema', 'basic', '--no-builtin-analyzers', ...flags]);
+      const r = runCli(['run', '-c', cfg, '-i', pcap, '--parquet-dir', join(t.dir, 'bad'), '--parquet-schema', 'basic', '--no-builtin-analyzers', ...flags]);
       assert.equal(r.status, 2, `${flags.join(' ')}: ${r.stderr}`);
       const lines = r.stderr.trim().split('\n');
       assert.match(lines[lines.length - 1]!, re);

@@ -8,7 +8,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-O2", "-O0"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-lzstd"]
+      "libraries": ["-lzstd", "-lcrypto"]
     }
   ]
 }

@@ -5,6 +5,7 @@
 //     the rows written are sel[0..n) (or 0..n without sel), read straight from the batch's columns;
 //     valid: per column a Uint8Array over the batch's rows (0 = NULL) or null (no nulls)
 //   rows(): number; heldBytes(): number
+//   contentSha256(): string  — hex SHA-256 of what writeFile writes before the footer
 //   writeFile(path, kv: [string, string][], createdBy): Promise<number>  — on a libuv worker
 //   release(): frees the buffers
 #include <napi.h>
@@ -26,6 +27,7 @@ class ParquetStage : public Napi::ObjectWrap<ParquetStage> {
                        {InstanceMethod("appendColumns", &ParquetStage::AppendColumns),
                         InstanceMethod("rows", &ParquetStage::Rows),
                         InstanceMethod("heldBytes", &ParquetStage::HeldBytes), InstanceMethod("writeFile", &ParquetStage::WriteFile),
+                        InstanceMethod("contentSha256", &ParquetStage::ContentSha256),
                         InstanceMethod("release", &ParquetStage::Release)});
   }
 
@@ -194,6 +196,25 @@ class ParquetStage : public Napi::ObjectWrap<ParquetStage> {
       throw Napi::Error::New(env, e.what());
     }
     return env.Undefined();
+  }
+
+  // SHA-256 (hex) of the bytes writeFile() writes before the footer.
+  Napi::Value ContentSha256(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    check(env);
+    std::string md;
+    try {
+      md = stage_->contentSha256();
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, e.what());
+    }
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : md) {
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+    return Napi::String::New(env, out);
   }
 
   template <typename T, typename Row>

@@ -1,6 +1,7 @@
 // Parquet format reference: https://github.com/apache/parquet-format (parquet.thrift, Encodings.md).
 #include "writer.h"
 
+#include <openssl/evp.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -522,6 +523,28 @@ std::string Stage::encodeFooter(const KeyValues& kv, const std::string& createdB
   }
   w.finish();
   return out;
+}
+
+std::string Stage::contentSha256() {
+  closeRowGroup();
+  drain();
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
+    EVP_MD_CTX_free(ctx);
+    throw std::runtime_error("sha256: cannot initialise");
+  }
+  bool ok = EVP_DigestUpdate(ctx, "PAR1", 4) == 1;
+  for (const RowGroup& g : groups_) {
+    for (const Chunk& ch : g.cols) {
+      for (const auto& p : ch.pages) ok = ok && EVP_DigestUpdate(ctx, p->bytes.data(), p->bytes.size()) == 1;
+    }
+  }
+  unsigned char md[32];
+  unsigned int len = 0;
+  ok = ok && EVP_DigestFinal_ex(ctx, md, &len) == 1 && len == 32;
+  EVP_MD_CTX_free(ctx);
+  if (!ok) throw std::runtime_error("sha256 failed");
+  return std::string(reinterpret_cast<char*>(md), 32);
 }
 
 uint64_t Stage::writeFile(const std::string& path, const KeyValues& kv, const std::string& createdBy) {

@@ -72,6 +72,13 @@ class Stage {
   /** Bytes held (compressed pages plus open page buffers). */
   uint64_t heldBytes();
 
+  /**
+   * SHA-256 (32 raw bytes) of everything writeFile() writes before the footer: "PAR1" and every
+   * page. Closes the open row group (rows appended later start a new one). The provenance
+   * signature in the footer covers it (license/provenance.ts).
+   */
+  std::string contentSha256();
+
   /** Writes the Parquet file at `path`; returns its size. Throws std::runtime_error (the file removed). */
   uint64_t writeFile(const std::string& path, const KeyValues& kv, const std::string& createdBy);
 
