@@ -23,6 +23,8 @@ export interface ParquetSinkOptions {
    * 0 disables deduplication.
    */
   dedupCapacity?: number;
+  /** Seconds after which a file that got rows is closed even if not full (`parquet_flush_interval`; 0: only when full or at close). */
+  flushIntervalS?: number;
   /** Schema tier (`parquet_schema`; default community). */
   tier?: Tier;
   /** GeoIP databases for the Basic+ columns (the `geoip` section); without them those columns are NULL. */
@@ -41,6 +43,7 @@ export interface ResolvedParquetSinkOptions {
   batchSize: number;
   prefix: string;
   dedupCapacity: number;
+  flushIntervalS: number;
   tier: Tier;
   geoip?: GeoIpOptions;
   license?: License;
@@ -52,6 +55,7 @@ export const PARQUET_SINK_DEFAULTS = {
   batchSize: 1_000_000,
   prefix: 'damselfly',
   dedupCapacity: 2_000_000,
+  flushIntervalS: 60,
 } as const;
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -64,6 +68,7 @@ export function resolveParquetSinkOptions(o: ParquetSinkOptions): ResolvedParque
     batchSize: o.batchSize ?? PARQUET_SINK_DEFAULTS.batchSize,
     prefix: o.prefix ?? PARQUET_SINK_DEFAULTS.prefix,
     dedupCapacity: o.dedupCapacity ?? PARQUET_SINK_DEFAULTS.dedupCapacity,
+    flushIntervalS: o.flushIntervalS ?? PARQUET_SINK_DEFAULTS.flushIntervalS,
     tier: o.tier ?? 'community',
     ...(o.geoip ? { geoip: o.geoip } : {}),
     ...(o.license ? { license: o.license } : {}),
@@ -79,6 +84,7 @@ export function resolveParquetSinkOptions(o: ParquetSinkOptions): ResolvedParque
   if (typeof r.prefix !== 'string' || !NAME_RE.test(r.prefix)) {
     problems.push(`parquet_file_prefix: must be letters, digits, '.', '_' or '-' (got '${String(r.prefix)}')`);
   }
+  if (!Number.isFinite(r.flushIntervalS) || r.flushIntervalS < 0) problems.push(`parquet_flush_interval: must be a number of seconds >= 0 (got ${r.flushIntervalS})`);
   if (!Number.isInteger(r.dedupCapacity) || r.dedupCapacity < 0) {
     problems.push(`dedup_capacity: must be an integer >= 0 (got ${r.dedupCapacity})`);
   }
@@ -91,6 +97,10 @@ export const PARQUET_OUTPUT_KEYS: SectionSpec = {
   parquet_dir: { type: 'string', description: 'Output directory for Parquet files (the Parquet sink runs when it is set)', example: '/var/lib/damselfly/flows' },
   parquet_batch_size: { type: 'int', default: PARQUET_SINK_DEFAULTS.batchSize, min: 1, description: 'Max flows per file before rotation' },
   parquet_file_prefix: { type: 'string', default: PARQUET_SINK_DEFAULTS.prefix, description: 'Filename prefix' },
+  parquet_flush_interval: {
+    type: 'number', default: PARQUET_SINK_DEFAULTS.flushIntervalS, min: 0,
+    description: 'Seconds after its first row at which a file is closed even if not full, so a quiet sensor\'s flows reach the lake (0: only when full, at a day boundary or at the end)',
+  },
   parquet_schema: {
     type: 'string', default: 'community', enum: Object.keys(PARQUET_SCHEMA_NAMES),
     description: 'Schema tier: community (v1, 45 columns), basic (v1, 55: + GeoIP country/city/ASN, nDPI labels), professional (v2, 61: + AS organization, nDPI fingerprints), enterprise (v2, 64: + anomaly score/severity/factors); simple = community, extended = professional',
@@ -111,6 +121,7 @@ export function parquetSinkOptionsFromConfig(c: Config): ParquetSinkOptions | un
     dir,
     observation: str(c, 'output', 'observation') ?? 'damselfly',
     batchSize: num(c, 'output', 'parquet_batch_size'),
+    flushIntervalS: num(c, 'output', 'parquet_flush_interval'),
     prefix: str(c, 'output', 'parquet_file_prefix') ?? PARQUET_SINK_DEFAULTS.prefix,
     tier: PARQUET_SCHEMA_NAMES[str(c, 'output', 'parquet_schema') ?? 'community'] ?? 'community',
     ...(geo ? { geoip: geo } : {}),

@@ -40,6 +40,8 @@ import { loadParquetNative, type ParquetStage } from './native.js';
 import { FlowKeyFilter } from './dedup.js';
 
 export interface ParquetSinkStats extends SinkStats {
+  /** Files closed by parquet_flush_interval before they were full. */
+  timedFlushes: number;
   /** Flow events of kind start/update (archived in a later tier; ignored here). */
   skippedNonEnd: number;
   /** Rows dropped because their (flowid, seq) was already taken. */
@@ -58,6 +60,8 @@ interface Stage {
   rows: number;
   /** stime of the stage's first row: names the file. */
   firstStime: number;
+  /** When (wall clock, ms) the stage got its first row: parquet_flush_interval counts from here. */
+  openedAt: number;
   native: ParquetStage;
 }
 
@@ -82,7 +86,9 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
   /** Serializes stage/flush requests (write() and close() may overlap). */
   private chain: Promise<unknown> = Promise.resolve();
   private closed: Promise<SinkResult> | null = null;
-  private s = { received: 0, written: 0, errors: 0, skippedNonEnd: 0, duplicates: 0 };
+  private s = { received: 0, written: 0, errors: 0, skippedNonEnd: 0, duplicates: 0, timedFlushes: 0 };
+  private timer: NodeJS.Timeout | null = null;
+  private timedFailed = false;
   private readonly schema: TierSchema;
   private readonly geo: GeoIp | null;
   /** Whether the tier has columns the GeoIP enrichment fills. */
@@ -118,6 +124,11 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
     if (this.opened) return;
     await ensureWritableDir(path.resolve(this.o.dir));
     loadParquetNative();
+    if (this.o.flushIntervalS > 0) {
+      const every = Math.min(1000, Math.max(50, (this.o.flushIntervalS * 1000) / 4));
+      this.timer = setInterval(() => void this.flushOld(), every);
+      this.timer.unref();
+    }
 
     this.opened = true;
   }
@@ -182,7 +193,33 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
     }
   }
 
+  /** Closes the files whose first row came parquet_flush_interval ago (on the sink's serial chain). */
+  private async flushOld(): Promise<void> {
+    if (this.closed) return;
+    const limit = Date.now() - this.o.flushIntervalS * 1000;
+    const due = [...this.stages.entries()].filter(([, st]) => st.openedAt <= limit).map(([k]) => k);
+    if (due.length === 0) return;
+    try {
+      await this.serial(async () => {
+        for (const key of due.sort()) {
+          if (!this.stages.has(key)) continue;
+          await this.flushStage(key);
+          this.s.timedFlushes++;
+        }
+      });
+      this.timedFailed = false;
+    } catch (e) {
+      // the stage stays staged (errors counted by flushStage); the next tick or close() tries again
+      if (!this.timedFailed) log('warn', NAME, `a timed flush failed, retrying: ${(e as Error).message}`);
+      this.timedFailed = true;
+    }
+  }
+
   close(): Promise<SinkResult> {
+    if (this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
     if (!this.closed) {
       this.closed = this.serial(async () => {
         const order = [...this.stages.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
@@ -212,7 +249,7 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
     const key = `${p.observation}/${p.day}`;
     for (let off = 0; off < p.rows.length; ) {
       let st = this.stages.get(key);
-      if (!st) this.stages.set(key, (st = { observation: p.observation, rows: 0, firstStime: stime[p.rows[off]!]!, native: newStage(this.schema) }));
+      if (!st) this.stages.set(key, (st = { observation: p.observation, rows: 0, firstStime: stime[p.rows[off]!]!, openedAt: Date.now(), native: newStage(this.schema) }));
       const n = Math.min(p.rows.length - off, this.o.batchSize - st.rows);
       try {
         st.native.appendColumns(cols, Int32Array.from(p.rows.slice(off, off + n)), n, valid);

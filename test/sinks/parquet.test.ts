@@ -112,6 +112,25 @@ test('a string containing the staging separator U+001F still round-trips', async
   rmSync(dir, { recursive: true });
 });
 
+test('parquet_flush_interval: a quiet sink\'s rows reach a file without close(); later rows start a new file', async () => {
+  const dir = tmp();
+  const sink = new ParquetSink({ dir, observation: 'obs1', flushIntervalS: 0.3 });
+  await sink.write(EventBatch.fromRows('flow', [flow(0), flow(1)]));
+  const deadline = Date.now() + 5000;
+  while (sink.stats().files === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(sink.stats().files, 1, 'the file was closed by the interval');
+  assert.equal(sink.stats().timedFlushes, 1);
+  assert.equal(listParquet(dir).length, 1);
+  await sink.write(EventBatch.fromRows('flow', [flow(2)]));
+  const res = await sink.close();
+  assert.equal(res.files.length, 2);
+  assert.equal(res.rows, 3);
+  const con = await duck();
+  const r = await con.runAndReadAll(`SELECT count(DISTINCT flowid) AS d FROM read_parquet('${glob(dir)}')`);
+  assert.equal(r.getRowObjects()[0]!['d'], 3n);
+  rmSync(dir, { recursive: true });
+});
+
 test('rotation by row count: ceil(n / batch) files, all rows once, names follow the layout', async () => {
   const dir = tmp();
   const sink = new ParquetSink({ dir, observation: 'obs1', batchSize: 1000 });
