@@ -21,10 +21,10 @@ async function one(n: number, runs: number, mix: Mix): Promise<void> {
   for (let i = 0; i < runs + 1; i++) {
     const pq = join(work, 'parquet');
     rmSync(pq, { recursive: true, force: true });
-    // The flow meter's job, like Argus: capture → flows → Parquet (no analyzers).
-    const a = timeCommand([...node, 'run', '-i', pcap, '--parquet-dir', pq, '--no-builtin-analyzers', '-q']);
+    // The flow meter's job, like Argus: capture → flows → Parquet (no analyzers, no L7 datasets).
+    const a = timeCommand([...node, 'run', '-i', pcap, '--parquet-dir', pq, '--no-builtin-analyzers', '--parquet-datasets', 'flows', '-q']);
     rmSync(pq, { recursive: true, force: true });
-    // The default pipeline: also DNS/TLS/HTTP events, start/update records, DGA + threat-feed.
+    // The default pipeline: also DNS/TLS/HTTP events (and their lake datasets), start/update records, DGA + threat-feed.
     const c = timeCommand([...node, 'run', '-i', pcap, '--parquet-dir', pq, '-q']);
     const argusOut = join(work, 'out.argus');
     rmSync(argusOut, { force: true });

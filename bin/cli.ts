@@ -72,6 +72,7 @@ export const OUTPUT_FLAGS: FlagSpec[] = [
   { long: 'parquet-batch-size', arg: 'N', path: 'output.parquet_batch_size', help: 'Flows per file' },
   { long: 'parquet-prefix', arg: 'PREFIX', path: 'output.parquet_file_prefix', help: 'Filename prefix' },
   { long: 'parquet-schema', arg: 'TYPE', path: 'output.parquet_schema', help: 'Schema tier: community, basic, professional, enterprise' },
+  { long: 'parquet-datasets', arg: 'LIST', path: 'output.parquet_datasets', help: 'Datasets of the lake: flows,dns,tls,http,alerts (default all)' },
   { long: 'observation', arg: 'NAME', path: 'output.observation', help: 'Observation domain name' },
   { long: 'hive-boundary-flush', path: 'output.hive_boundary_flush', set: true, help: 'Flush at day boundaries' },
   { long: 'license', arg: 'FILE', path: 'license.path', help: 'License file: caps the tier, goes into every file\'s signed metadata (also DAMSELFLY_LICENSE_PATH)' },

@@ -17,7 +17,7 @@ import { liveOptions, sensorOptions, watchOptions } from '../sensor/src/config.j
 import type { WatchOptions } from '../sensor/src/watch.js';
 import type { LiveOptions } from '../sensor/src/live-sensor.js';
 import type { SensorOptions } from '../sensor/src/native.js';
-import { SINK_KINDS, type SinkKind } from './sinks.js';
+import { SINK_KINDS, type SinkKind, type SinkKindSpec } from './sinks.js';
 
 export type Role = 'run' | 'sensor' | 'analyze' | 'sink';
 
@@ -45,6 +45,10 @@ export interface AnalyzeNode {
 export interface SinkNode {
   kind: SinkKind;
   inputs: readonly EventType[];
+  /** Of the flow records it reads only the end records (the sensor may skip start/update records for it). */
+  flowEndsOnly: boolean;
+  /** It reads L7 events. */
+  readsL7: boolean;
   group: string;
   /** Where it writes, in words. */
   target: string;
@@ -83,7 +87,10 @@ export function buildGraph(cfg: Config, req: GraphRequest): PipelineGraph {
   };
   const addSink = (kind: SinkKind): void => {
     const k = SINK_KINDS[kind];
-    g.sinks.push({ kind, inputs: k.inputs, group: str(cfg, 'kafka', 'group') ?? k.group, target: k.describe(cfg) });
+    const spec = k as SinkKindSpec;
+    const inputs = typeof spec.inputs === 'function' ? spec.inputs(cfg) : spec.inputs;
+    const readsL7 = spec.readsL7 ? spec.readsL7(cfg) : inputs.some((t) => t === 'dns' || t === 'tls' || t === 'http');
+    g.sinks.push({ kind, inputs, flowEndsOnly: spec.flowEndsOnly === true, readsL7, group: str(cfg, 'kafka', 'group') ?? k.group, target: k.describe(cfg) });
   };
 
   if (req.role === 'run' || req.role === 'sensor') {

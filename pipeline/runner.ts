@@ -30,7 +30,7 @@ import { analyzersOptionsFromConfig } from '../analyzers/runtime/options.js';
 import { consumed, produced, type PipelineGraph, type Role } from './graph.js';
 import { StartGate } from './gate.js';
 import { problemLines } from './report.js';
-import { SINK_KINDS, type AnySink, type SinkKind, type SinkKindSpec, type SinkResult, type SinkStats } from './sinks.js';
+import { SINK_KINDS, type AnySink, type SinkKind, type SinkResult, type SinkStats } from './sinks.js';
 
 export interface PipelineReport {
   role: Role;
@@ -110,11 +110,12 @@ async function run(g: PipelineGraph, cfg: Config, hooks: PipelineHooks, stopped:
   let sourceRun: Promise<SourceSummary> | undefined;
   if (g.source) {
     const opts = { ...g.source.sensor };
-    // In one process without analyzers the Parquet sink keeps only flow end records: the sensor
-    // then skips making start/update records and L7 events.
-    if (!kafka && !g.analyze && g.sinks.every((s) => (SINK_KINDS[s.kind] as SinkKindSpec).flowEndsOnly === true)) {
-      opts.l7 = false;
+    // In one process without analyzers, sinks that keep only flow end records let the sensor skip
+    // start/update records, and skip its L7 parsers too when no sink reads L7 events (the lake's
+    // dns/tls/http datasets do, unless output.parquet_datasets leaves them out).
+    if (!kafka && !g.analyze && g.sinks.every((s) => s.flowEndsOnly)) {
       opts.statusEvents = false;
+      if (!g.sinks.some((s) => s.readsL7)) opts.l7 = false;
     }
     // Live: the interface opens here (a bad interface throws before any sink starts).
     let src: FileSource | LiveSource;

@@ -6,7 +6,7 @@ import type { EventBatch } from '../streams/events/batch.js';
 import { SENSOR_EVENT_TYPES, type EventType } from '../streams/events/table.js';
 import type { Sink, SinkResult, SinkStats } from '../sinks/sink.js';
 import type { JsonlFormat } from '../sinks/jsonl/index.js';
-import { parquetSinkOptionsFromConfig, resolveParquetSinkOptions } from '../sinks/parquet/config.js';
+import { parquetSinkOptionsFromConfig, resolveParquetSinkOptions, lakeDatasets, DATASET_TYPE } from '../sinks/parquet/config.js';
 import { alertSinkOptionsFromConfig, describeAlertOutputs } from '../sinks/alerts/config.js';
 import { UserError } from '../streams/errors.js';
 
@@ -14,14 +14,16 @@ export type AnySink = Sink<EventBatch<never>, SinkStats> & { write(batch: EventB
 
 export interface SinkKindSpec {
   readonly summary: string;
-  /** Event types it consumes. */
-  readonly inputs: readonly EventType[];
+  /** Event types it consumes (or, for a sink whose config picks them, a function of the config). */
+  readonly inputs: readonly EventType[] | ((cfg: Config) => readonly EventType[]);
   /** Its consumer group (one per kind: sinks of one kind in several processes share the work). */
   readonly group: string;
   /** Key of the report's summary line for its rows. */
   readonly rowsKey: string;
-  /** Reads only flow end records (the sensor may skip start/update records and L7 events for it). */
+  /** Of the flow records it reads only the end records (the sensor may skip start/update records for it). */
   readonly flowEndsOnly?: boolean;
+  /** Whether it reads L7 events (dns/tls/http): without a reader of them the sensor may skip its L7 parsers. */
+  readonly readsL7?: (cfg: Config) => boolean;
   /** Where its output goes, in words; throws UserError when the config lacks what it needs. */
   describe(cfg: Config): string;
   create(cfg: Config): Promise<AnySink>;
@@ -29,11 +31,12 @@ export interface SinkKindSpec {
 
 export const SINK_KINDS = {
   parquet: {
-    summary: 'flow end records → hive-partitioned zstd Parquet (community tier)',
-    inputs: ['flow'],
+    summary: 'the lake: flow end records (tiered) and the dns, tls, http and alerts datasets → hive-partitioned zstd Parquet',
+    inputs: (cfg) => lakeDatasets(cfg).map((d) => DATASET_TYPE[d]),
     group: 'sink.parquet',
     rowsKey: 'parquet_rows',
     flowEndsOnly: true,
+    readsL7: (cfg) => lakeDatasets(cfg).some((d) => d === 'dns' || d === 'tls' || d === 'http'),
     describe(cfg) {
       const o = parquetSinkOptionsFromConfig(cfg);
       if (!o) throw new UserError('the parquet sink needs an output directory: --parquet-dir DIR (or output.parquet_dir in the config)');

@@ -74,7 +74,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const code = await runRole('demo', p, { role: 'run' });
 
   // Show what landed: the same queries an analyst would type into DuckDB.
-  const glob = join(out, 'flows', '**', '*.parquet').replace(/'/g, "''");
+  const glob = join(out, 'flows', '*', 'v*', '**', '*.parquet').replace(/'/g, "''"); // the flow records (dns, tls, http, alerts are datasets beside them)
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   const show = async (title: string, sql: string): Promise<void> => {

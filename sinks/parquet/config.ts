@@ -8,6 +8,23 @@ import { PARQUET_SCHEMA_NAMES, type Tier } from './schema.js';
 import { geoIpOptionsFromConfig, type GeoIpOptions } from '../../enrich/geoip.js';
 import { loadLicense, type License } from '../../license/license.js';
 
+/** The lake's datasets and the event type each holds: flows (tiered), and one row per DNS/TLS/HTTP event and alert. */
+export const DATASET_TYPE = { flows: 'flow', dns: 'dns', tls: 'tls', http: 'http', alerts: 'alert' } as const;
+export type Dataset = keyof typeof DATASET_TYPE;
+export const DATASETS = Object.keys(DATASET_TYPE) as Dataset[];
+
+/** `output.parquet_datasets` as a checked list (a UserError names an unknown one). */
+export function parseDatasets(v: string): Dataset[] {
+  const list = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const bad = list.filter((x) => !(DATASETS as string[]).includes(x));
+  if (bad.length > 0 || list.length === 0) throw new UserError(`parquet_datasets: ${bad.length ? `unknown ${bad.join(', ')}` : 'empty'} (choose from ${DATASETS.join(', ')})`, { code: 'CONFIG' });
+  return DATASETS.filter((d) => list.includes(d));
+}
+
+export function lakeDatasets(c: Config): Dataset[] {
+  return parseDatasets(str(c, 'output', 'parquet_datasets') ?? DATASETS.join(','));
+}
+
 export interface ParquetSinkOptions {
   /** Root directory (`parquet_dir`); files go to <dir>/<observation>/v1/year=/month=/day=/. */
   dir: string;
@@ -25,6 +42,8 @@ export interface ParquetSinkOptions {
   dedupCapacity?: number;
   /** Seconds after which a file that got rows is closed even if not full (`parquet_flush_interval`; 0: only when full or at close). */
   flushIntervalS?: number;
+  /** Datasets written (`parquet_datasets`; default all): batches of other types are received and not written. */
+  datasets?: Dataset[];
   /** Schema tier (`parquet_schema`; default community). */
   tier?: Tier;
   /** GeoIP databases for the Basic+ columns (the `geoip` section); without them those columns are NULL. */
@@ -44,6 +63,7 @@ export interface ResolvedParquetSinkOptions {
   prefix: string;
   dedupCapacity: number;
   flushIntervalS: number;
+  datasets: Dataset[];
   tier: Tier;
   geoip?: GeoIpOptions;
   license?: License;
@@ -69,6 +89,7 @@ export function resolveParquetSinkOptions(o: ParquetSinkOptions): ResolvedParque
     prefix: o.prefix ?? PARQUET_SINK_DEFAULTS.prefix,
     dedupCapacity: o.dedupCapacity ?? PARQUET_SINK_DEFAULTS.dedupCapacity,
     flushIntervalS: o.flushIntervalS ?? PARQUET_SINK_DEFAULTS.flushIntervalS,
+    datasets: o.datasets ?? DATASETS,
     tier: o.tier ?? 'community',
     ...(o.geoip ? { geoip: o.geoip } : {}),
     ...(o.license ? { license: o.license } : {}),
@@ -97,6 +118,10 @@ export const PARQUET_OUTPUT_KEYS: SectionSpec = {
   parquet_dir: { type: 'string', description: 'Output directory for Parquet files (the Parquet sink runs when it is set)', example: '/var/lib/damselfly/flows' },
   parquet_batch_size: { type: 'int', default: PARQUET_SINK_DEFAULTS.batchSize, min: 1, description: 'Max flows per file before rotation' },
   parquet_file_prefix: { type: 'string', default: PARQUET_SINK_DEFAULTS.prefix, description: 'Filename prefix' },
+  parquet_datasets: {
+    type: 'string', default: DATASETS.join(','),
+    description: 'Datasets of the lake, comma separated: flows (the tiered flow records), dns, tls, http (one row per event, joined to flows by flowid/community_id), alerts',
+  },
   parquet_flush_interval: {
     type: 'number', default: PARQUET_SINK_DEFAULTS.flushIntervalS, min: 0,
     description: 'Seconds after its first row at which a file is closed even if not full, so a quiet sensor\'s flows reach the lake (0: only when full, at a day boundary or at the end)',
@@ -122,6 +147,7 @@ export function parquetSinkOptionsFromConfig(c: Config): ParquetSinkOptions | un
     observation: str(c, 'output', 'observation') ?? 'damselfly',
     batchSize: num(c, 'output', 'parquet_batch_size'),
     flushIntervalS: num(c, 'output', 'parquet_flush_interval'),
+    datasets: lakeDatasets(c),
     prefix: str(c, 'output', 'parquet_file_prefix') ?? PARQUET_SINK_DEFAULTS.prefix,
     tier: PARQUET_SCHEMA_NAMES[str(c, 'output', 'parquet_schema') ?? 'community'] ?? 'community',
     ...(geo ? { geoip: geo } : {}),

@@ -31,6 +31,9 @@ import type { Sink, SinkResult, SinkStats } from '../sink.js';
 import { SinkPathError, SinkWriteError, describeFsError } from '../errors.js';
 import { resolveParquetSinkOptions, type ParquetSinkOptions, type ResolvedParquetSinkOptions } from './config.js';
 import { CREATED_BY, fileNameFor, kvMetadata, utcDay, TIER_SCHEMAS, type TierSchema } from './schema.js';
+import { datasetBatchColumns, datasetColumns, datasetFileName, datasetMetadata, datasetOf } from './dataset.js';
+import { DATASET_TYPE, type Dataset } from './config.js';
+import type { EventType } from '../../streams/events/table.js';
 import { GeoIp, geoColumns, GEO_COLUMN_NAMES, type EnrichedColumn } from '../../enrich/geoip.js';
 import { signingKey, type KeyPair } from '../../license/keys.js';
 import { tierRank, type License } from '../../license/license.js';
@@ -40,6 +43,10 @@ import { loadParquetNative, type ParquetStage } from './native.js';
 import { FlowKeyFilter } from './dedup.js';
 
 export interface ParquetSinkStats extends SinkStats {
+  /** Rows written to the dns, tls, http and alerts datasets (`written` counts flow rows). */
+  datasetRows: number;
+  /** Events of a dataset the config leaves out (parquet_datasets). */
+  skippedDataset: number;
   /** Files closed by parquet_flush_interval before they were full. */
   timedFlushes: number;
   /** Flow events of kind start/update (archived in a later tier; ignored here). */
@@ -56,6 +63,8 @@ const NAME = 'sink.parquet';
 
 /** One observation's rows of one UTC day, encoded and compressed in native memory, waiting for their file. */
 interface Stage {
+  /** 'flows', or the dataset of L7 events / alerts (dataset.ts). */
+  dataset: Dataset;
   observation: string;
   rows: number;
   /** stime of the stage's first row: names the file. */
@@ -86,7 +95,7 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
   /** Serializes stage/flush requests (write() and close() may overlap). */
   private chain: Promise<unknown> = Promise.resolve();
   private closed: Promise<SinkResult> | null = null;
-  private s = { received: 0, written: 0, errors: 0, skippedNonEnd: 0, duplicates: 0, timedFlushes: 0 };
+  private s = { received: 0, written: 0, errors: 0, skippedNonEnd: 0, duplicates: 0, timedFlushes: 0, skippedDataset: 0, datasetRows: 0 };
   private timer: NodeJS.Timeout | null = null;
   private timedFailed = false;
   private readonly schema: TierSchema;
@@ -141,8 +150,13 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
   async write(batch: EventBatch<'flow'>): Promise<void> {
     if (this.closed) throw new SinkWriteError(NAME, this.o.dir, new Error('write() after close()'));
     if (!this.opened) await this.open();
+    if ((batch.type as EventType) !== 'flow') return this.writeDataset(batch as unknown as EventBatch);
     const n = batch.length;
     this.s.received += n;
+    if (!this.o.datasets.includes('flows')) {
+      this.s.skippedDataset += n;
+      return;
+    }
     const kind = batch.cols.kind as Uint8Array;
     const seq = batch.cols.seq as Uint32Array;
     const stime = batch.cols.stime as Float64Array;
@@ -249,7 +263,7 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
     const key = `${p.observation}/${p.day}`;
     for (let off = 0; off < p.rows.length; ) {
       let st = this.stages.get(key);
-      if (!st) this.stages.set(key, (st = { observation: p.observation, rows: 0, firstStime: stime[p.rows[off]!]!, openedAt: Date.now(), native: newStage(this.schema) }));
+      if (!st) this.stages.set(key, (st = { dataset: 'flows', observation: p.observation, rows: 0, firstStime: stime[p.rows[off]!]!, openedAt: Date.now(), native: newStage(this.schema.columns) }));
       const n = Math.min(p.rows.length - off, this.o.batchSize - st.rows);
       try {
         st.native.appendColumns(cols, Int32Array.from(p.rows.slice(off, off + n)), n, valid);
@@ -267,7 +281,8 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
   private async flushStage(key: string): Promise<void> {
     const st = this.stages.get(key);
     if (!st) return;
-    const name = fileNameFor(this.o.prefix, st.observation, st.firstStime, this.schema);
+    const flows = st.dataset === 'flows';
+    const name = flows ? fileNameFor(this.o.prefix, st.observation, st.firstStime, this.schema) : datasetFileName(this.o.prefix, st.observation, st.dataset, st.firstStime);
     const dir = path.join(path.resolve(this.o.dir), name.partition);
     try {
       await makeDirs(dir);
@@ -278,7 +293,10 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
     const final = this.uniqueName(dir, name.stem);
     const tmp = path.join(dir, `.${path.basename(final)}.tmp-${process.pid}`);
     try {
-      let kv = [...kvMetadata(st.observation, st.rows, new Date(), this.schema), ...licenseMetadata(this.license)];
+      const meta = flows
+        ? kvMetadata(st.observation, st.rows, new Date(), this.schema)
+        : datasetMetadata(st.dataset, kvMetadata(st.observation, st.rows, new Date(), { ...this.schema, columns: datasetColumns(DATASET_TYPE[st.dataset]) as unknown as TierSchema['columns'] }));
+      let kv = [...meta, ...licenseMetadata(this.license)];
       if (this.signer) kv = signMetadata(kv, st.native.contentSha256(), this.signer);
       await st.native.writeFile(tmp, kv, CREATED_BY);
       await rename(tmp, final);
@@ -290,8 +308,54 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
     }
     st.native.release();
     this.stages.delete(key);
-    this.s.written += st.rows;
+    if (st.dataset === 'flows') this.s.written += st.rows;
+    else this.s.datasetRows += st.rows;
     this.files.push(final);
+  }
+
+  /**
+   * L7 events and alerts: every row, grouped by observation and UTC day of `ts`, into the stage
+   * of its dataset (columns as dataset.ts lays them out). Not deduplicated: a transport that
+   * redelivers may repeat an event (flows are deduplicated by flowid + seq).
+   */
+  private async writeDataset(batch: EventBatch): Promise<void> {
+    const n = batch.length;
+    this.s.received += n;
+    const dataset = datasetOf(batch.type);
+    if (!dataset || !this.o.datasets.includes(dataset)) {
+      this.s.skippedDataset += n;
+      return;
+    }
+    if (n === 0) return;
+    const ts = batch.cols.ts as Float64Array;
+    const groups = new Map<string, { observation: string; rows: number[] }>();
+    for (let i = 0; i < n; i++) {
+      const observation = batch.str('obname', i) || this.o.observation;
+      const k = `${dataset}/${observation}/${utcDay(ts[i]!)}`;
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = { observation, rows: [] }));
+      g.rows.push(i);
+    }
+    const { cols, valid } = datasetBatchColumns(batch);
+    const columns = datasetColumns(batch.type);
+    await this.serial(async () => {
+      for (const [key, g] of [...groups.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+        for (let off = 0; off < g.rows.length; ) {
+          let st = this.stages.get(key);
+          if (!st) this.stages.set(key, (st = { dataset, observation: g.observation, rows: 0, firstStime: ts[g.rows[off]!]!, openedAt: Date.now(), native: newStage(columns) }));
+          const m = Math.min(g.rows.length - off, this.o.batchSize - st.rows);
+          try {
+            st.native.appendColumns(cols, Int32Array.from(g.rows.slice(off, off + m)), m, valid);
+          } catch (e) {
+            this.s.errors++;
+            throw new SinkWriteError(NAME, this.o.dir, e);
+          }
+          st.rows += m;
+          off += m;
+          if (st.rows >= this.o.batchSize) await this.flushStage(key);
+        }
+      }
+    });
   }
 
   /**
@@ -348,8 +412,8 @@ function sameText(c: StringData, a: number, b: number): boolean {
   return true;
 }
 
-function newStage(schema: TierSchema): ParquetStage {
-  return new (loadParquetNative().ParquetStage)(schema.columns, {});
+function newStage(columns: readonly { name: string; type: string }[]): ParquetStage {
+  return new (loadParquetNative().ParquetStage)(columns as never, {});
 }
 
 // ------------------------------------------------------------------------------------------------

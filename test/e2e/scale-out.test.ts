@@ -38,7 +38,7 @@ function start(name: string, args: string[]): Proc {
 async function flows(dir: string): Promise<string[]> {
   const db = await DuckDBInstance.create(':memory:');
   const c = await db.connect();
-  const rows = (await c.runAndReadAll(`SELECT * EXCLUDE (flowid) FROM read_parquet('${dir}/**/*.parquet') ORDER BY ALL`)).getRowObjectsJson();
+  const rows = (await c.runAndReadAll(`SELECT * EXCLUDE (flowid) FROM read_parquet('${dir}/*/v*/**/*.parquet') ORDER BY ALL`)).getRowObjectsJson();
   c.closeSync();
   return rows.map((r) => JSON.stringify(r));
 }

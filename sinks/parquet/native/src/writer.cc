@@ -21,7 +21,7 @@ namespace damselfly::parquet {
 namespace {
 
 // parquet.thrift enums
-enum PhysicalType : int32_t { kInt32 = 1, kInt64 = 2, kFloat = 4, kByteArray = 6 };
+enum PhysicalType : int32_t { kInt32 = 1, kInt64 = 2, kFloat = 4, kDouble = 5, kByteArray = 6 };
 enum ConvertedType : int32_t { kUtf8 = 0, kTimestampMicros = 10, kUint8 = 11, kUint16 = 12, kUint32 = 13, kUint64 = 14, kInt32Conv = 17 };
 constexpr int32_t kEncPlain = 0, kEncRle = 3, kCodecZstd = 6, kPageData = 0, kOptional = 1, kRequired = 0;
 constexpr size_t kMaxStatBytes = 64;  // longer strings: no min/max for that chunk (it would not be exact)
@@ -33,6 +33,8 @@ PhysicalType physical(Kind k) {
       return kInt64;
     case Kind::F32:
       return kFloat;
+    case Kind::F64:
+      return kDouble;
     case Kind::String:
       return kByteArray;
     default:
@@ -84,7 +86,7 @@ void encodeInts(const double* src, size_t n, std::string& raw, bool& any, Acc& l
 bool kindFromName(const std::string& n, Kind* out) {
   static const std::pair<const char*, Kind> table[] = {
       {"UInt8", Kind::U8}, {"UInt16", Kind::U16}, {"UInt32", Kind::U32}, {"Int32", Kind::I32},
-      {"UInt64", Kind::U64}, {"Float32", Kind::F32}, {"Timestamp", Kind::Timestamp}, {"String", Kind::String},
+      {"UInt64", Kind::U64}, {"Float32", Kind::F32}, {"Float64", Kind::F64}, {"Timestamp", Kind::Timestamp}, {"String", Kind::String},
   };
   for (const auto& [name, kind] : table) {
     if (n == name) {
@@ -319,6 +321,12 @@ void Stage::append(const std::vector<const double*>& nums, const std::vector<std
             }
             break;
           }
+          case Kind::F64: {  // no statistics for floats
+            const size_t at = st.raw.size();
+            st.raw.resize(at + defined * 8);
+            std::memcpy(st.raw.data() + at, src, defined * 8);
+            break;
+          }
           case Kind::String:
             break;
         }
@@ -396,7 +404,7 @@ void Stage::closeRowGroup() {
     Chunk ch = std::move(st.chunk);
     ch.nulls = st.nulls;
     const Kind k = cols_[c].kind;
-    if (st.any && st.statsOk && k != Kind::F32) {
+    if (st.any && st.statsOk && k != Kind::F32 && k != Kind::F64) {
       ch.stats = true;
       if (k == Kind::String) {
         ch.min = std::move(st.strMin);
@@ -452,7 +460,9 @@ std::string Stage::encodeFooter(const KeyValues& kv, const std::string& createdB
         w.end();
         w.end();
         break;
-      case Kind::F32: break;
+      case Kind::F32:
+      case Kind::F64:
+        break;
     }
     w.end();
   }

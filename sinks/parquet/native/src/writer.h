@@ -29,9 +29,9 @@ struct ZSTD_CCtx_s;
 
 namespace damselfly::parquet {
 
-enum class Kind { U8, U16, U32, I32, U64, F32, Timestamp, String };
+enum class Kind { U8, U16, U32, I32, U64, F32, F64, Timestamp, String };
 
-/** Parses the schema's type names (UInt8 UInt16 UInt32 Int32 UInt64 Float32 Timestamp String). */
+/** Parses the schema's type names (UInt8 UInt16 UInt32 Int32 UInt64 Float32 Float64 Timestamp String). */
 bool kindFromName(const std::string& name, Kind* out);
 
 struct Column {
