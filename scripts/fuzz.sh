@@ -43,7 +43,7 @@ for t in "${TARGETS[@]}"; do
   if [ ! -x "$bin" ]; then
     echo "fuzz: linking fuzz_$t"
     "$CXX" "${CXXFLAGS[@]}" -fsanitize=fuzzer -o "$bin" "$NATIVE/fuzz/fuzz_$t.cc" "$CACHE"/obj/*.o \
-      -lpcap -lz -lzstd "${NDPI_LIBS[@]}"
+      -lpcap -lz -lzstd -lcrypto "${NDPI_LIBS[@]}"
   fi
 done
 [ "$BUILD_ONLY" -eq 1 ] && exit 0

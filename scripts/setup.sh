@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Build: libpcap, nDPI, clang (fuzzing, sanitizers). Peers and oracles for tests and benchmarks:
 # argus, tshark, tcpdump, ndpiReader. Kafka broker: Java + Maven. Network-namespace tests: iproute2,
 # util-linux (nsenter, setpriv), openssl, python3.
-APT_PACKAGES=(libpcap-dev libzstd-dev liblz4-dev zlib1g-dev tcpreplay argus-server argus-client tshark tcpdump clang libclang-rt-14-dev libndpi-dev libndpi-bin
+APT_PACKAGES=(libpcap-dev libssl-dev libzstd-dev liblz4-dev zlib1g-dev tcpreplay argus-server argus-client tshark tcpdump clang libclang-rt-14-dev libndpi-dev libndpi-bin
   maven openjdk-17-jre-headless iproute2 util-linux openssl python3 python3-venv lz4 pkg-config)
 
 missing=()

@@ -4,7 +4,7 @@
 // Parquet schema (Rockfish Community tier) so users' queries carry over unchanged.
 
 export { EVENT_SCHEMA_VERSION, DEFAULT_TOPIC_PREFIX, topicFor, typeOfTopic, type EventType } from './events/table.js';
-export { COMMUNITY_FIELDS, NDPI_FIELDS, type FieldSpec, type FieldType } from './events/fields.js';
+export { COMMUNITY_FIELDS, NDPI_FIELDS, QUIC_FIELDS, type FieldSpec, type FieldType } from './events/fields.js';
 import type { EventType } from './events/table.js';
 
 export type FlowKind = 'start' | 'update' | 'end';
@@ -79,6 +79,12 @@ export interface FlowRecord {
   ndpi_tcp_fp?: string;
   /** nDPI composite client fingerprint (32 hex digits) over the TCP fingerprint and JA4; end records of TLS flows, nDPI enabled only. */
   ndpi_fp?: string;
+  /** QUIC version of the client's Initial (end records of QUIC flows only). */
+  quic_version?: number;
+  /** Destination connection id of the client's first Initial, lowercase hex (QUIC flows only). */
+  quic_dcid?: string;
+  /** Source connection id of the client's first Initial, lowercase hex (QUIC flows only). */
+  quic_scid?: string;
 }
 
 /** Envelope fields every event carries. */

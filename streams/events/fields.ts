@@ -77,6 +77,13 @@ export const NDPI_FIELDS: readonly FieldSpec[] = [
   { name: 'ndpi_fp', type: 'String', nullable: true, description: 'nDPI composite client fingerprint (32 hex digits); nDPI on, TLS flows' },
 ];
 
+/** Fields of a QUIC flow's end record, from the client's first Initial packet; null for other flows. */
+export const QUIC_FIELDS: readonly FieldSpec[] = [
+  { name: 'quic_version', type: 'UInt32', nullable: true, description: 'QUIC version of the client\'s Initial (1 = v1, 1798521807 = 0x6b3343cf v2, 0xff0000NN drafts); QUIC flows' },
+  { name: 'quic_dcid', type: 'String', nullable: true, description: 'Destination connection id of the client\'s first Initial, lowercase hex; QUIC flows' },
+  { name: 'quic_scid', type: 'String', nullable: true, description: 'Source connection id of the client\'s first Initial, lowercase hex (empty when zero-length); QUIC flows' },
+];
+
 /** Envelope columns every event type starts with. `type` and `v` belong to the whole batch. */
 export const ENVELOPE: readonly ColumnSpec[] = [
   { name: 'obname', type: 'String', description: 'Observation domain name of the sensor (or component) that produced the event' },

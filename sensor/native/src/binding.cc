@@ -75,6 +75,8 @@ class NativeSensor : public Napi::ObjectWrap<NativeSensor> {
     if (se.IsBoolean()) cfg.status = se.As<Napi::Boolean>().Value();
     Napi::Value l7 = o.Get("l7");
     if (l7.IsBoolean()) cfg.l7 = l7.As<Napi::Boolean>().Value();
+    Napi::Value qd = o.Get("quicDecrypt");
+    if (qd.IsBoolean()) cfg.quic_decrypt = qd.As<Napi::Boolean>().Value();
     Napi::Value fr = o.Get("fragment");
     if (fr.IsObject()) {
       Napi::Object fo = fr.As<Napi::Object>();
