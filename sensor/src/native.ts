@@ -193,6 +193,8 @@ interface NativeAddon {
   communityId(saddr: string, daddr: string, proto: number, sport: number, dport: number): string;
   /** null when the BPF expression compiles (Ethernet link type), else libpcap's message. */
   checkFilter(expr: string): string | null;
+  /** Test helper: the client's QUIC Initial keys the parser derives (hex), null for an unknown version. */
+  quicClientKeys(version: number, dcid: Buffer): { key: string; iv: string; hp: string } | null;
   columns(): Record<string, NativeColumnList>;
 }
 
