@@ -91,7 +91,7 @@ test('HelloRetryRequest: the two ClientHellos of one TCP stream get two tls even
 });
 
 /** One DTLS record with one unfragmented handshake message. */
-function dtlsHandshake(type: number, body: Buffer, mseq: number, recSeq: number): Buffer {
+function dtlsHandshake(type: number, body: Buffer, mseq: number, recSeq: number): Buffer<ArrayBuffer> {
   const hs = Buffer.alloc(12);
   hs[0] = type;
   hs.writeUIntBE(body.length, 1, 3);
