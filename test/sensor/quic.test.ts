@@ -13,7 +13,7 @@ import { tempDir } from '../helpers.js';
 import { collect } from './collect.js';
 import { runFiles, options, udpFrame, writePcap } from './helpers.js';
 import { alpn, clientHelloBody, groups, handshake, ja4, opaque, sigAlgs, sni, versions, type Hello } from './hello.js';
-import { QUIC_V1, QUIC_V2, clientInitialKeys, cryptoFrame, initialPacket } from './quic-initial.js';
+import { QUIC_V1, QUIC_V2, clientInitialKeys, cryptoFrame, initialPacket } from '../../synth/quic.js';
 
 const DCID = Buffer.from('8394c8f03e515708', 'hex');
 const SCID = Buffer.from('f067a5502a4262b5', 'hex');

@@ -1,9 +1,10 @@
-// QUIC Initial packets built the way a client sends them, for the sensor's QUIC tests: the
-// client's Initial keys (RFC 9001 5.2, RFC 9369 3.3.1) with HKDF-Expand-Label written here (Node's
-// crypto.hkdfSync is RFC 5869 HKDF, not TLS 1.3's labelled expansion), AES-128-GCM payload
-// protection and AES-128-ECB header protection with Node's crypto, CRYPTO frames, padding.
-// Independent of the sensor's C++ (quic_crypto.cc): both must agree for a test to pass.
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+// QUIC client Initial packets built the way a client sends them, for the sensor's QUIC tests and
+// bench/quic-initials.ts: the client's Initial keys (RFC 9001 5.2, RFC 9369 3.3.1) with
+// HKDF-Expand-Label written here (Node's crypto.hkdfSync is RFC 5869 HKDF, not TLS 1.3's
+// labelled expansion), AES-128-GCM payload protection and AES-128-ECB header protection with
+// Node's crypto, CRYPTO frames, padding. Independent of the sensor's C++ (quic_crypto.cc): the
+// tests pass only when both agree.
+import { createCipheriv, createHmac } from 'node:crypto';
 
 export const QUIC_V1 = 0x00000001;
 export const QUIC_V2 = 0x6b3343cf;
@@ -69,7 +70,8 @@ export function initialPacket(o: InitialOpts): Buffer {
   const pnLen = 2;
   let payload = o.frames;
   if (o.padTo !== undefined && payload.length < o.padTo) payload = Buffer.concat([payload, Buffer.alloc(o.padTo - payload.length)]);
-  if (payload.length + pnLen < 4 + 16 - 16) payload = Buffer.concat([payload, Buffer.alloc(4)]); // sample room
+  // the header protection sample starts 4 bytes after the packet number: 4 payload bytes at least
+  if (payload.length < 4) payload = Buffer.concat([payload, Buffer.alloc(4 - payload.length)]);
   const typeBits = o.version === QUIC_V2 ? 0x01 : 0x00; // Initial: v1 0b00, v2 0b01
   const first = 0xc0 | (typeBits << 4) | (pnLen - 1);
   const len = pnLen + payload.length + 16;
@@ -93,24 +95,4 @@ export function initialPacket(o: InitialOpts): Buffer {
   pkt[0]! ^= mask[0]! & 0x0f;
   for (let i = 0; i < pnLen; i++) pkt[pnOff + i]! ^= mask[1 + i]!;
   return pkt;
-}
-
-/** Decrypts a client Initial (for looking at what a capture holds; 1-4 byte packet numbers). */
-export function openInitial(pkt: Buffer, keys: InitialKeys, pnOff: number): Buffer {
-  const sample = pkt.subarray(pnOff + 4, pnOff + 20);
-  const e = createCipheriv('aes-128-ecb', keys.hp, null);
-  e.setAutoPadding(false);
-  const mask = Buffer.concat([e.update(sample), e.final()]);
-  const h = Buffer.from(pkt);
-  h[0]! ^= mask[0]! & 0x0f;
-  const pnLen = (h[0]! & 3) + 1;
-  let pn = 0;
-  for (let i = 0; i < pnLen; i++) { h[pnOff + i]! ^= mask[1 + i]!; pn = pn * 256 + h[pnOff + i]!; }
-  const nonce = Buffer.from(keys.iv);
-  for (let i = 0; i < 6; i++) nonce[11 - i]! ^= Math.floor(pn / 2 ** (8 * i)) & 0xff;
-  const d = createDecipheriv('aes-128-gcm', keys.key, nonce);
-  d.setAAD(h.subarray(0, pnOff + pnLen));
-  const body = h.subarray(pnOff + pnLen);
-  d.setAuthTag(body.subarray(body.length - 16));
-  return Buffer.concat([d.update(body.subarray(0, body.length - 16)), d.final()]);
 }
