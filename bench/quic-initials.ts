@@ -9,7 +9,7 @@
 // only the client Initials (every flow stays active), RSS after minus before, per flow; once with
 // decryption (the QUIC state is freed when the hello is parsed: what stays is the flow's JA4 and
 // ids) and once without, plus one-packet non-QUIC UDP flows as the baseline.
-// Usage: node dist/bench/quic-initials.js [--flows 30000] [--runs 5]
+// Usage: node dist/bench/quic-initials.js [--flows 30000] [--runs 5] [--write FILE (the capture only)]
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -136,6 +136,8 @@ async function main(): Promise<void> {
   if (ci >= 0) return measure(process.argv[ci + 1]!, process.argv[ci + 2] === 'decrypt');
   const flows = Number(arg('flows', '30000'));
   const runs = Number(arg('runs', '5'));
+  const only = arg('write', '');
+  if (only) { writeCapture(only, flows, true); return; }  // --write FILE: the capture only (profiling)
   const dir = mkdtempSync(join(tmpdir(), 'damselfly-quic-bench-'));
   try {
     const full = join(dir, 'quic-full.pcap');

@@ -1,14 +1,17 @@
-// QUIC Initial packet protection over libcrypto (see quic_crypto.h).
-// Threading: one EVP_CIPHER_CTX per thread and purpose (thread_local, created on first use and
-// reset per call), so concurrent sensors on different threads never share one. Memory: the two
-// contexts per thread live as long as the thread.
+// QUIC Initial packet protection (see quic_crypto.h): AES over libcrypto, HMAC-SHA256 over the
+// core's own SHA-256 (digest.h; OpenSSL 3's one-shot HMAC() fetches and allocates per call, which
+// was most of the cost of a flow's key derivation).
+// Threading: the EVP_CIPHERs are fetched once (immutable, shareable); one EVP_CIPHER_CTX per
+// thread and purpose (thread_local, re-keyed per call), so concurrent sensors on different threads
+// never share one. Memory: the two contexts per thread live as long as the thread.
 #include "quic_crypto.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <cstring>
 #include <memory>
+
+#include "../digest.h"
 
 namespace dfly {
 
@@ -34,6 +37,23 @@ using Ctx = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
 
 EVP_CIPHER_CTX* ctx_ecb() { thread_local Ctx c(EVP_CIPHER_CTX_new()); return c.get(); }
 EVP_CIPHER_CTX* ctx_gcm() { thread_local Ctx c(EVP_CIPHER_CTX_new()); return c.get(); }
+// Fetched once: passing EVP_aes_128_*() to every init makes OpenSSL 3 look the cipher up again.
+const EVP_CIPHER* cipher_ecb() { static EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, "AES-128-ECB", nullptr); return c; }
+const EVP_CIPHER* cipher_gcm() { static EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr); return c; }
+
+// HMAC-SHA256 (RFC 2104) of a message of at most 128 bytes with a key of at most 64 bytes.
+bool hmac_sha256(const uint8_t* key, size_t key_len, const uint8_t* msg, size_t msg_len, uint8_t out[32]) {
+  if (key_len > 64 || msg_len > 128) return false;
+  uint8_t buf[64 + 128];
+  uint8_t inner[32];
+  for (size_t i = 0; i < 64; i++) buf[i] = (uint8_t)((i < key_len ? key[i] : 0) ^ 0x36);
+  memcpy(buf + 64, msg, msg_len);
+  sha256(buf, 64 + msg_len, inner);
+  for (size_t i = 0; i < 64; i++) buf[i] = (uint8_t)((i < key_len ? key[i] : 0) ^ 0x5c);
+  memcpy(buf + 64, inner, 32);
+  sha256(buf, 64 + 32, out);
+  return true;
+}
 
 }  // namespace
 
@@ -64,7 +84,7 @@ bool hkdf_expand_label(const uint8_t* secret, size_t secret_len, const char* lab
   info[n++] = 0;  // empty context
   // HKDF-Expand (RFC 5869 2.3): T(i) = HMAC(secret, T(i-1) | info | i); at most 255 bytes here.
   uint8_t t[32];
-  unsigned tl = 0;
+  size_t tl = 0;
   size_t done = 0;
   for (uint8_t i = 1; done < len; i++) {
     uint8_t buf[32 + sizeof info + 1];
@@ -72,7 +92,8 @@ bool hkdf_expand_label(const uint8_t* secret, size_t secret_len, const char* lab
     memcpy(buf, t, tl); bn += tl;
     memcpy(buf + bn, info, n); bn += n;
     buf[bn++] = i;
-    if (!HMAC(EVP_sha256(), secret, (int)secret_len, buf, bn, t, &tl) || tl != 32) return false;
+    if (!hmac_sha256(secret, secret_len, buf, bn, t)) return false;
+    tl = 32;
     size_t take = len - done < 32 ? len - done : 32;
     memcpy(out + done, t, take);
     done += take;
@@ -85,9 +106,8 @@ bool quic_client_initial_keys(uint32_t version, const uint8_t* dcid, size_t dcid
   QuicFamily fam = quic_version_salt(version, &salt);
   if (fam == QUIC_UNKNOWN) return false;
   uint8_t initial[32], client[32];
-  unsigned il = 0;
   // HKDF-Extract(salt, dcid) = HMAC(salt, dcid)
-  if (!HMAC(EVP_sha256(), salt, 20, dcid, dcid_len, initial, &il) || il != 32) return false;
+  if (!hmac_sha256(salt, 20, dcid, dcid_len, initial)) return false;
   if (!hkdf_expand_label(initial, 32, "client in", client, 32)) return false;
   bool v2 = fam == QUIC_V2;
   if (!hkdf_expand_label(client, 32, v2 ? "quicv2 key" : "quic key", k->key, 16)) return false;
@@ -99,7 +119,7 @@ bool quic_client_initial_keys(uint32_t version, const uint8_t* dcid, size_t dcid
 
 bool quic_hp_mask(const uint8_t hp[16], const uint8_t* sample, uint8_t mask[5]) {
   EVP_CIPHER_CTX* c = ctx_ecb();
-  if (!c || EVP_EncryptInit_ex(c, EVP_aes_128_ecb(), nullptr, hp, nullptr) != 1) return false;
+  if (!c || !cipher_ecb() || EVP_EncryptInit_ex(c, cipher_ecb(), nullptr, hp, nullptr) != 1) return false;
   EVP_CIPHER_CTX_set_padding(c, 0);
   uint8_t block[32];
   int n = 0;
@@ -115,7 +135,7 @@ bool quic_aead_open(const QuicKeys& k, uint64_t pn, const uint8_t* aad, size_t a
   memcpy(nonce, k.iv, 12);
   for (int i = 0; i < 8; i++) nonce[11 - i] ^= (uint8_t)(pn >> (8 * i));
   EVP_CIPHER_CTX* c = ctx_gcm();
-  if (!c || EVP_DecryptInit_ex(c, EVP_aes_128_gcm(), nullptr, k.key, nonce) != 1) return false;
+  if (!c || !cipher_gcm() || EVP_DecryptInit_ex(c, cipher_gcm(), nullptr, k.key, nonce) != 1) return false;
   int n = 0;
   if (EVP_DecryptUpdate(c, nullptr, &n, aad, (int)aad_len) != 1) return false;
   size_t body = ct_len - 16;

@@ -1,6 +1,7 @@
 // QUIC Initial packet protection (RFC 9001 section 5, RFC 9369 for QUIC v2): the client's
 // Initial secrets from the destination connection id, HKDF-Expand-Label, the AES-128-ECB header
-// protection mask and AES-128-GCM payload decryption, over OpenSSL's libcrypto.
+// protection mask and AES-128-GCM payload decryption (AES from OpenSSL's libcrypto, HMAC-SHA256 on
+// the core's SHA-256).
 // Threading: the cipher contexts are thread_local (one per thread that decrypts), everything
 // else is pure. Memory: no allocation per call besides OpenSSL's own first-use setup.
 #pragma once
