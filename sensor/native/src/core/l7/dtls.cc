@@ -22,7 +22,8 @@ struct DtlsState {
   TlsHello ch, sh;
 };
 
-bool dtls_version(uint8_t a, uint8_t b) { return a == 0xfe && (b == 0xff || b == 0xfd || b == 0xfc); }
+// DTLS 1.0/1.2/1.3, and 0x0100: OpenSSL's pre-RFC DTLS1_BAD_VER, still spoken by Cisco AnyConnect
+bool dtls_version(uint8_t a, uint8_t b) { return (a == 0xfe && (b == 0xff || b == 0xfd || b == 0xfc)) || (a == 0x01 && b == 0x00); }
 
 bool dtls_match(const L7Packet& p) {
   // record header (13 bytes) + handshake header (12 bytes) of a ClientHello or ServerHello
