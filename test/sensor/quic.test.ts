@@ -125,3 +125,12 @@ test('QUIC: CRYPTO data beyond the 16 KiB reassembly window is counted', async (
   assert.equal(r.stats.quic_crypto_dropped, 30);
   assert.equal(r.stats.quic_hello_incomplete, 1);
 });
+
+test('QUIC: a UDP flow that is not QUIC has no quic_* fields and no tls event', async () => {
+  const r = await run([Buffer.from('this is not a QUIC long header, just a datagram to port 443')]);
+  assert.equal(r.tls.length, 0);
+  assert.equal(r.end.quic_version, undefined);
+  assert.equal(r.end.quic_dcid, undefined);
+  assert.equal(r.end.quic_scid, undefined);
+  assert.equal(r.stats.quic_initials, 0);
+});
