@@ -57,7 +57,7 @@ export interface FlowRecord {
   smac: string;
   dmac: string;
   community_id: string;
-  /** JA4 of the flow's TLS ClientHello (end records of TLS flows only). */
+  /** JA4 of the flow's (last) ClientHello: TLS, QUIC and DTLS flows (end records only). */
   ndpi_ja4?: string;
   /** JA3S of the flow's TLS ServerHello (end records of TLS flows only). */
   ndpi_ja3s?: string;

@@ -66,7 +66,7 @@ export const COMMUNITY_FIELDS: readonly FieldSpec[] = [
  * for TLS flows with or without nDPI.
  */
 export const NDPI_FIELDS: readonly FieldSpec[] = [
-  { name: 'ndpi_ja4', type: 'String', nullable: true, description: 'JA4 of the flow\'s TLS ClientHello (TLS flows)' },
+  { name: 'ndpi_ja4', type: 'String', nullable: true, description: 'JA4 of the flow\'s (last) ClientHello: TLS (t), QUIC (q, from the decrypted Initial) and DTLS (d) flows' },
   { name: 'ndpi_ja3s', type: 'String', nullable: true, description: 'JA3S of the flow\'s TLS ServerHello (TLS flows)' },
   { name: 'ndpi_appid', type: 'String', nullable: true, description: 'nDPI application id, master.app (e.g. "TLS.YouTube"); nDPI on' },
   { name: 'ndpi_category', type: 'String', nullable: true, description: 'nDPI category (e.g. "Media"); nDPI on' },
