@@ -40,11 +40,17 @@ const HELLO: Hello = {
 const CH = handshake(1, clientHelloBody(HELLO));
 const CLIENT = ['10.1.0.1', '10.1.0.2', 50000, 443] as const;
 
-async function run(datagrams: Buffer[], over = {}): Promise<{ tls: TlsEvent[]; end: FlowEvent; stats: Record<string, number> }> {
+/** Datagrams client -> server, or server -> client when wrapped as { server }. */
+async function run(datagrams: (Buffer | { server: Buffer })[], over = {}): Promise<{ tls: TlsEvent[]; end: FlowEvent; stats: Record<string, number> }> {
   const t = tempDir();
   try {
     const pcap = join(t.dir, 'q.pcap');
-    writePcap(pcap, datagrams.map((d, i) => ({ ts: 1_700_000_000_000_000 + i * 1000, data: udpFrame(CLIENT[0], CLIENT[1], CLIENT[2], CLIENT[3], Buffer.from(d)) })));
+    writePcap(pcap, datagrams.map((d, i) => ({
+      ts: 1_700_000_000_000_000 + i * 1000,
+      data: Buffer.isBuffer(d)
+        ? udpFrame(CLIENT[0], CLIENT[1], CLIENT[2], CLIENT[3], Buffer.from(d))
+        : udpFrame(CLIENT[1], CLIENT[0], CLIENT[3], CLIENT[2], Buffer.from(d.server)),
+    })));
     const events = await collect(pcap, over);
     const tls = events.filter((e): e is TlsEvent => e.type === 'tls');
     const ends = events.filter((e): e is FlowEvent => e.type === 'flow' && e.kind === 'end');
@@ -133,4 +139,14 @@ test('QUIC: a UDP flow that is not QUIC has no quic_* fields and no tls event', 
   assert.equal(r.end.quic_dcid, undefined);
   assert.equal(r.end.quic_scid, undefined);
   assert.equal(r.stats.quic_initials, 0);
+});
+
+test('QUIC: a capture that starts with the server\'s Initial still decrypts the client\'s and takes its ids', async () => {
+  // the server's Initial: its own ids, protected with keys the sensor cannot derive (random here)
+  const srvKeys = { key: Buffer.alloc(16, 1), iv: Buffer.alloc(12, 2), hp: Buffer.alloc(16, 3), secret: Buffer.alloc(32) };
+  const server = initialPacket({ version: QUIC_V1, dcid: SCID, scid: Buffer.from('5e5e5e5e', 'hex'), pn: 0, frames: Buffer.alloc(40, 0), padTo: 1100, keys: srvKeys });
+  const client = initialPacket({ version: QUIC_V1, dcid: DCID, scid: SCID, pn: 0, frames: cryptoFrame(0, CH), padTo: 1162 });
+  const r = await run([{ server }, client]);
+  assert.equal(r.stats.quic_decrypt_failed, 1, 'the server\'s Initial');
+  checkEvent(r, QUIC_V1);
 });

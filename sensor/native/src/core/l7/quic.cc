@@ -5,8 +5,8 @@
 // JA4 "q..." per flow. Coalesced packets in a datagram are walked; CRYPTO data may come in any
 // order and across Initial packets; PADDING, PING and ACK frames are stepped over. The flow gets
 // the version and the client's connection ids (flow columns quic_version/quic_dcid/quic_scid).
-// Only the client's direction is decrypted (the server's Initials use the server's keys and
-// carry no ClientHello). What is not used is counted in the sensor stats (quic_*).
+// Once a client Initial decrypted, only its direction is looked at (the server's Initials use
+// the server's keys and carry no ClientHello). What is not used is counted in the sensor stats (quic_*).
 // Threading: single-threaded (Sensor batch thread). Memory: per flow a QuicState (~100 bytes)
 // plus the CRYPTO reassembly buffer, allocated at the first CRYPTO frame and bounded by
 // kQuicMaxCrypto; a decrypted packet goes through a per-thread scratch buffer. Every read of
@@ -24,8 +24,9 @@ constexpr uint32_t kQuicMaxCrypto = 16384;  // CRYPTO stream bytes kept per flow
 constexpr size_t kQuicMaxRanges = 32;       // disjoint CRYPTO ranges tracked per flow
 
 struct QuicState {
-  int client_dir = -1;
-  bool ids_set = false, have_keys = false, emitted = false;
+  int client_dir = -1;  // set by the first Initial that decrypts with client keys
+  int ids_dir = -1;     // direction of the Initial the ids were taken from
+  bool have_keys = false, emitted = false;
   uint32_t version = 0;
   uint8_t dcid_len = 0, scid_len = 0;
   uint8_t dcid[20], scid[20];
@@ -239,7 +240,9 @@ bool try_hello(QuicState* s, L7Out& out) {
 
 L7Status quic_payload(void* st, const L7Packet& p, L7Out& out) {
   QuicState* s = (QuicState*)st;
-  if (s->client_dir >= 0 && p.dir != s->client_dir) return L7_MORE;  // server keys: not derived
+  // the server's packets use server keys (not derived); until a client Initial decrypted, both
+  // directions are tried
+  if (s->client_dir >= 0 && p.dir != s->client_dir) return L7_MORE;
   size_t off = 0;
   bool any = false;
   while (off < p.len) {
@@ -270,19 +273,26 @@ L7Status quic_payload(void* st, const L7Packet& p, L7Out& out) {
     size_t pn_off = r.off;
     size_t pkt_len = pn_off + (size_t)len;
     if (type == 0) {
-      if (s->client_dir < 0) s->client_dir = p.dir;
-      if (!s->ids_set) {
-        s->ids_set = true;
+      // The ids of the first Initial (the client speaks first); replaced by those of the first
+      // Initial that decrypts with client keys when that came the other way (a capture that
+      // missed the client's first datagram and starts with the server's Initial).
+      auto take_ids = [&]() {
+        s->ids_dir = p.dir;
         s->version = v;
         s->dcid_len = dl; s->scid_len = sl;
         memcpy(s->dcid, dcid, dl);
         memcpy(s->scid, scid, sl);
         keep_ids(s, out);
-      }
+      };
+      if (s->ids_dir < 0) take_ids();
       if (!out.quic_decrypt) return L7_DONE;  // the ids are all we take
       s->version = v;
       bool ok = open_initial(s, p.data + off, pkt_len, pn_off, dcid, dl, out);
       if (!ok) DFLY_L7_COUNT(out, quic_decrypt_failed, 1);
+      if (ok && s->client_dir < 0) {
+        s->client_dir = p.dir;
+        if (s->ids_dir != p.dir) take_ids();
+      }
       any |= ok;
     }
     off += pkt_len;
