@@ -4,7 +4,7 @@
 // whose TLS runs inside an encapsulation the core's decoder does not take apart (IP-in-IP, VXLAN,
 // CAPWAP) are compared and reported, but not counted in the gated agreement.
 // QUIC (UDP lines with JA4 "q..."): our tls events from decrypted client Initials against nDPI's
-// SNI, advertised ALPNs and JA4, per file, gated at 99% on their own. nDPI 4.x's two JA4 quirks
+// SNI, advertised ALPNs, JA3C and JA4, per file, gated at 99% on their own. nDPI 4.x's two JA4 quirks
 // (ALPN characters, e3b0c44298fc for an empty extension list) are allowed for and counted.
 // DTLS (UDP lines with JA4 "d..."): compared and printed, not gated — nDPI 4.x takes the
 // numerically largest supported version (DTLS 1.2's 0xfefd over DTLS 1.3's 0xfefc: "d2" where
@@ -139,13 +139,13 @@ test('TLS SNI/JA3C/JA4/JA3S agree with nDPI results on its captures (>= 99%)', {
   assert.ok(pct >= 99, `agreement ${pct.toFixed(2)}% < 99% (${problems.length} disagreements, first: ${problems.slice(0, 20).join('\n')})`);
 });
 
-test('QUIC: SNI/ALPN/JA4 from decrypted client Initials agree with nDPI results on its captures (>= 99%)', { skip: !ndpi && missingShared('ndpi'), timeout: 600_000 }, async (t) => {
+test('QUIC: SNI/ALPN/JA3C/JA4 from decrypted client Initials agree with nDPI results on its captures (>= 99%)', { skip: !ndpi && missingShared('ndpi'), timeout: 600_000 }, async (t) => {
   const resDir = join(ndpi!, 'result');
   const pcapDir = join(ndpi!, 'pcap');
   let compared = 0;
   let agreed = 0;
   let quirks = 0;
-  const perField: Record<string, [number, number]> = { sni: [0, 0], alpn: [0, 0], ja4: [0, 0] };
+  const perField: Record<string, [number, number]> = { sni: [0, 0], alpn: [0, 0], ja3c: [0, 0], ja4: [0, 0] };
   const notGated = { compared: 0, agreed: 0 };
   const problems: string[] = [];
   for (const out of readdirSync(resDir).filter((f) => f.endsWith('.out')).sort()) {
@@ -167,6 +167,7 @@ test('QUIC: SNI/ALPN/JA4 from decrypted client Initials agree with nDPI results 
       const checks: [string, string | undefined, (x: TlsEvent) => string][] = [
         ['sni', e.sni, (x) => x.sni],
         ['alpn', e.alpn, (x) => x.alpn],
+        ['ja3c', e.ja3c, (x) => x.ja3],
         ['ja4', e.ja4, (x) => (e.ja4 !== undefined && x.ja4 !== e.ja4 && ndpi4Variants(x).includes(e.ja4) ? (quirks++, e.ja4) : x.ja4)],
       ];
       for (const [name, want, get] of checks) {
