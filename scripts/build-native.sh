@@ -19,7 +19,7 @@ if [[ "${1:-}" == "--asan" ]]; then
   mkdir -p "$NATIVE/build-asan"
   "$CXX" -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
     -fno-sanitize-recover=undefined -Wall -Wextra \
-    -o "$NATIVE/build-asan/damselfly-replay" "${NDPI_CFLAGS[@]}" "$NATIVE/tools/replay.cc" "${CORE_SRCS[@]}" -lpcap -lz -lzstd "${NDPI_LIBS[@]}"
+    -o "$NATIVE/build-asan/damselfly-replay" "${NDPI_CFLAGS[@]}" "$NATIVE/tools/replay.cc" "${CORE_SRCS[@]}" -lpcap -lz -lzstd -lcrypto "${NDPI_LIBS[@]}"
   echo "built $NATIVE/build-asan/damselfly-replay"
   exit 0
 fi
@@ -28,7 +28,7 @@ NODEDIR="${NODEDIR:-/usr}"
 cd "$NATIVE"
 "$ROOT/node_modules/.bin/node-gyp" rebuild --nodedir="$NODEDIR" --release --loglevel=warn -j 2 >/dev/null
 "$CXX" -std=c++17 -O3 -Wall -Wextra -o "$NATIVE/build/damselfly-replay" \
-  "${NDPI_CFLAGS[@]}" "$NATIVE/tools/replay.cc" "${CORE_SRCS[@]}" -lpcap -lz -lzstd "${NDPI_LIBS[@]}"
+  "${NDPI_CFLAGS[@]}" "$NATIVE/tools/replay.cc" "${CORE_SRCS[@]}" -lpcap -lz -lzstd -lcrypto "${NDPI_LIBS[@]}"
 (cd "$ROOT/sinks/parquet/native" && "$ROOT/node_modules/.bin/node-gyp" rebuild --nodedir="$NODEDIR" --release --loglevel=warn -j 2 >/dev/null)
 (cd "$ROOT/streams/native" && "$ROOT/node_modules/.bin/node-gyp" rebuild --nodedir="$NODEDIR" --release --loglevel=warn -j 2 >/dev/null)
 echo "built $NATIVE/build/Release/damselfly_native.node, $NATIVE/build/damselfly-replay, $ROOT/sinks/parquet/native/build/Release/damselfly_parquet.node and $ROOT/streams/native/build/Release/damselfly_streams.node"

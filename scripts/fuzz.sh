@@ -5,19 +5,19 @@
 # (sensor/native/fuzz/make-corpus.mjs -> .cache/fuzz/corpus, not committed); new inputs go to
 # .cache/fuzz/work/<target>, crashes to .cache/fuzz/artifacts/. Exit status: 0 when every target
 # ran clean, 1 otherwise (libFuzzer prints the sanitizer report and the crashing input).
-# Usage: scripts/fuzz.sh [--build-only] [SECONDS (default 60)] [target ...]   targets: dns tls http decode pcapfile
+# Usage: scripts/fuzz.sh [--build-only] [SECONDS (default 60)] [target ...]   targets: dns tls quic dtls http decode pcapfile
 # FUZZ_SEED=N fixes libFuzzer's random seed (the test suite does, for reproducible runs).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NATIVE="$ROOT/sensor/native"
-CACHE="$ROOT/.cache/fuzz"
+CACHE="${FUZZ_CACHE:-$ROOT/.cache/fuzz}"  # FUZZ_CACHE: another place (a worktree sharing .cache)
 CXX="${FUZZ_CXX:-clang++}"
 BUILD_ONLY=0
 [[ "${1:-}" == "--build-only" ]] && { BUILD_ONLY=1; shift; }
 SECS="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(dns tls http decode pcapfile)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(dns tls quic dtls http decode pcapfile)
 
 read -r -a NDPI_CFLAGS <<<"$(pkg-config --cflags libndpi)"
 read -r -a NDPI_LIBS <<<"$(pkg-config --libs libndpi)"
@@ -43,12 +43,12 @@ for t in "${TARGETS[@]}"; do
   if [ ! -x "$bin" ]; then
     echo "fuzz: linking fuzz_$t"
     "$CXX" "${CXXFLAGS[@]}" -fsanitize=fuzzer -o "$bin" "$NATIVE/fuzz/fuzz_$t.cc" "$CACHE"/obj/*.o \
-      -lpcap -lz -lzstd "${NDPI_LIBS[@]}"
+      -lpcap -lz -lzstd -lcrypto "${NDPI_LIBS[@]}"
   fi
 done
 [ "$BUILD_ONLY" -eq 1 ] && exit 0
 
-if [ ! -d "$CACHE/corpus/pcapfile" ]; then
+if [ ! -d "$CACHE/corpus/quic" ]; then  # (re)made when a target without seeds was added
   if [ -f "$ROOT/dist/synth/index.js" ]; then
     node "$NATIVE/fuzz/make-corpus.mjs" "$CACHE/corpus"
   else

@@ -4,7 +4,7 @@
 // Parquet schema (Rockfish Community tier) so users' queries carry over unchanged.
 
 export { EVENT_SCHEMA_VERSION, DEFAULT_TOPIC_PREFIX, topicFor, typeOfTopic, type EventType } from './events/table.js';
-export { ANOMALY_FIELDS, COMMUNITY_FIELDS, GEO_FIELDS, GEO_ORG_FIELDS, NDPI_FIELDS, type FieldSpec, type FieldType } from './events/fields.js';
+export { ANOMALY_FIELDS, COMMUNITY_FIELDS, GEO_FIELDS, GEO_ORG_FIELDS, NDPI_FIELDS, QUIC_FIELDS, type FieldSpec, type FieldType } from './events/fields.js';
 import type { EventType } from './events/table.js';
 
 export type FlowKind = 'start' | 'update' | 'end';
@@ -57,7 +57,7 @@ export interface FlowRecord {
   smac: string;
   dmac: string;
   community_id: string;
-  /** JA4 of the flow's TLS ClientHello (end records of TLS flows only). */
+  /** JA4 of the flow's (last) ClientHello: TLS, QUIC and DTLS flows (end records only). */
   ndpi_ja4?: string;
   /** JA3S of the flow's TLS ServerHello (end records of TLS flows only). */
   ndpi_ja3s?: string;
@@ -79,6 +79,12 @@ export interface FlowRecord {
   ndpi_tcp_fp?: string;
   /** nDPI composite client fingerprint (32 hex digits) over the TCP fingerprint and JA4; end records of TLS flows, nDPI enabled only. */
   ndpi_fp?: string;
+  /** QUIC version of the client's Initial (end records of QUIC flows only). */
+  quic_version?: number;
+  /** Destination connection id of the client's first Initial, lowercase hex (QUIC flows only). */
+  quic_dcid?: string;
+  /** Source connection id of the client's first Initial, lowercase hex (QUIC flows only). */
+  quic_scid?: string;
 }
 
 /** Envelope fields every event carries. */

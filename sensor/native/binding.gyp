@@ -26,7 +26,10 @@
         "src/core/l7/tls.cc",
         "src/core/l7/http.cc",
         "src/core/l7/ja3.cc",
-        "src/core/l7/ja4.cc"
+        "src/core/l7/ja4.cc",
+        "src/core/l7/quic.cc",
+        "src/core/l7/quic_crypto.cc",
+        "src/core/l7/dtls.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
@@ -34,7 +37,7 @@
       "cflags_cc!": ["-fno-exceptions", "-O2", "-O0"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags": ["<!@(pkg-config --cflags libndpi)"],
-      "libraries": ["-lpcap", "-lz", "-lzstd", "<!@(pkg-config --libs libndpi)"]
+      "libraries": ["-lpcap", "-lz", "-lzstd", "-lcrypto", "<!@(pkg-config --libs libndpi)"]
     }
   ]
 }

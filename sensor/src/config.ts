@@ -26,6 +26,7 @@ export const SENSOR_CONFIG: ConfigSchema = {
     max_payload: { type: 'int', default: 500, min: 0, max: 65535, description: 'Payload bytes per direction used for entropy' },
     mac: { type: 'bool', default: true, description: 'Include MAC addresses' },
     status_interval: { type: 'int', default: 60, min: 0, description: 'Seconds (packet time) between `update` events of an active flow; 0 = no updates (a `start` event is always emitted)' },
+    quic_decrypt: { type: 'bool', default: true, description: 'Decrypt QUIC client Initial packets (keys any observer derives from the connection id) to read the ClientHello: a `tls` event with SNI, ALPN and JA4 "q..."; false: QUIC flows only get quic_version, quic_dcid and quic_scid' },
   },
   afpacket: {
     block_size: { type: 'int', default: 2097152, min: 4096, max: 1 << 30, description: 'Ring buffer block size in bytes (multiple of the page size); ring = block_size x block_count' },
@@ -68,6 +69,7 @@ export function sensorOptions(c: Config): SensorOptions {
     snaplen: num(c, 'input', 'snaplen'),
     mac: bool(c, 'flow', 'mac'),
     statusInterval: num(c, 'flow', 'status_interval'),
+    quicDecrypt: bool(c, 'flow', 'quic_decrypt'),
     ...(filter !== undefined ? { filter } : {}),
     fragment: {
       disabled: bool(c, 'fragment', 'disabled'),

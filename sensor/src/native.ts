@@ -35,8 +35,13 @@ export interface SensorOptions {
   statusInterval?: number;
   /** Emit `start`/`update` flow records (default true). */
   statusEvents?: boolean;
-  /** Run the DNS/TLS/HTTP parsers on the first packets of each flow (default true). */
+  /** Run the DNS/TLS/QUIC/DTLS/HTTP parsers on the first packets of each flow (default true). */
   l7?: boolean;
+  /**
+   * Decrypt QUIC client Initial packets to read their ClientHello (a `tls` event with JA4 "q...");
+   * false: QUIC flows only get quic_version/quic_dcid/quic_scid. Default: config flow.quic_decrypt.
+   */
+  quicDecrypt?: boolean;
   /** nDPI labels (ndpi_appid, ndpi_category, ndpi_risk_*) on end records; off by default. */
   ndpi?: { enabled: boolean; protocolFile?: string; categoriesFile?: string };
 }
@@ -94,6 +99,22 @@ export interface SensorStats {
   ndpi_states: number;
   /** Flows nDPI classified (by inspection or, at giveup, by port guess). */
   ndpi_classified: number;
+  /** QUIC client Initial packets decrypted. */
+  quic_initials: number;
+  /** QUIC client Initial packets that did not decrypt (truncated, not the client's keys, altered). */
+  quic_decrypt_failed: number;
+  /** QUIC long-header packets of a version we hold no Initial keys for (not decrypted). */
+  quic_unsupported_version: number;
+  /** QUIC CRYPTO bytes beyond the 16 KiB reassembly window (or its 32 ranges) of a flow: not used. */
+  quic_crypto_dropped: number;
+  /** QUIC Initial packets whose frame walk stopped at a frame type it does not step over. */
+  quic_frames_unknown: number;
+  /** QUIC flows that ended with CRYPTO data but no complete ClientHello (no tls event). */
+  quic_hello_incomplete: number;
+  /** DTLS hello fragments (a hello split over records) that were not reassembled. */
+  dtls_fragments_skipped: number;
+  /** ClientHellos past the per-flow limit of 4 (TLS after HelloRetryRequests, DTLS): no event. */
+  tls_hellos_skipped: number;
 }
 
 /** A capture file could not be opened (missing, unreadable, not a pcap/pcapng, bad filter). */
@@ -172,6 +193,8 @@ interface NativeAddon {
   communityId(saddr: string, daddr: string, proto: number, sport: number, dport: number): string;
   /** null when the BPF expression compiles (Ethernet link type), else libpcap's message. */
   checkFilter(expr: string): string | null;
+  /** Test helper: the client's QUIC Initial keys the parser derives (hex), null for an unknown version. */
+  quicClientKeys(version: number, dcid: Buffer): { key: string; iv: string; hp: string } | null;
   columns(): Record<string, NativeColumnList>;
 }
 

@@ -66,7 +66,7 @@ export const COMMUNITY_FIELDS: readonly FieldSpec[] = [
  * for TLS flows with or without nDPI.
  */
 export const NDPI_FIELDS: readonly FieldSpec[] = [
-  { name: 'ndpi_ja4', type: 'String', nullable: true, description: 'JA4 of the flow\'s TLS ClientHello (TLS flows)' },
+  { name: 'ndpi_ja4', type: 'String', nullable: true, description: 'JA4 of the flow\'s (last) ClientHello: TLS (t), QUIC (q, from the decrypted Initial) and DTLS (d) flows' },
   { name: 'ndpi_ja3s', type: 'String', nullable: true, description: 'JA3S of the flow\'s TLS ServerHello (TLS flows)' },
   { name: 'ndpi_appid', type: 'String', nullable: true, description: 'nDPI application id, master.app (e.g. "TLS.YouTube"); nDPI on' },
   { name: 'ndpi_category', type: 'String', nullable: true, description: 'nDPI category (e.g. "Media"); nDPI on' },
@@ -97,6 +97,13 @@ export const ANOMALY_FIELDS: readonly FieldSpec[] = [
   { name: 'anomaly_score', type: 'Float32', nullable: true, description: 'Anomaly score 0.0-1.0: the highest analyzer score for this flow' },
   { name: 'anomaly_severity', type: 'String', nullable: true, description: 'Severity of that score: LOW, MEDIUM, HIGH, CRITICAL' },
   { name: 'anomaly_factors', type: 'String', nullable: true, description: 'Analyzers and reasons that contributed, "analyzer: reason" joined by "; "' },
+];
+
+/** Fields of a QUIC flow's end record, from the client's first Initial packet; null for other flows. */
+export const QUIC_FIELDS: readonly FieldSpec[] = [
+  { name: 'quic_version', type: 'UInt32', nullable: true, description: 'QUIC version of the client\'s Initial (1 = v1, 1798521807 = 0x6b3343cf v2, 0xff0000NN drafts); QUIC flows' },
+  { name: 'quic_dcid', type: 'String', nullable: true, description: 'Destination connection id of the client\'s first Initial, lowercase hex; QUIC flows' },
+  { name: 'quic_scid', type: 'String', nullable: true, description: 'Source connection id of the client\'s first Initial, lowercase hex (empty when zero-length); QUIC flows' },
 ];
 
 /** Envelope columns every event type starts with. `type` and `v` belong to the whole batch. */

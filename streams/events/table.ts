@@ -5,7 +5,7 @@
 // Pure data, no Node APIs: bundled into the analyzer sandboxes.
 import type { ColumnSpec } from './columns.js';
 import {
-  ALERT_FIELDS, COMMUNITY_FIELDS, CONTROL_FIELDS, DNS_FIELDS, ENVELOPE, HTTP_FIELDS, L7_BASE, NDPI_FIELDS, STATS_FIELDS,
+  ALERT_FIELDS, COMMUNITY_FIELDS, CONTROL_FIELDS, DNS_FIELDS, ENVELOPE, HTTP_FIELDS, L7_BASE, NDPI_FIELDS, QUIC_FIELDS, STATS_FIELDS,
   TLS_FIELDS, TRIGGER_FIELDS,
 } from './fields.js';
 
@@ -33,6 +33,7 @@ const FLOW_COLUMNS: readonly ColumnSpec[] = [
   { name: 'seq', type: 'UInt32', description: 'Record number within the flow: start 0, one per update, end last' },
   ...COMMUNITY_FIELDS,
   ...NDPI_FIELDS,
+  ...QUIC_FIELDS,
 ];
 
 export const EVENT_TYPES = {

@@ -12,7 +12,7 @@ const native = (loadNative() as unknown as { columns(): Record<string, NativeCol
 test('C++ and TypeScript column lists agree for every event type the sensor emits', () => {
   assert.deepEqual(Object.keys(native).sort(), [...SENSOR_EVENT_TYPES].sort());
   assert.deepEqual(columnListDifferences(native), []);
-  assert.equal(native.flow!.length, 57, 'ts kind seq + 45 community + 9 nDPI columns');
+  assert.equal(native.flow!.length, 60, 'ts kind seq + 45 community + 9 nDPI + 3 QUIC columns');
 });
 
 test('a disagreement is found and named (renamed, retyped, dropped or reordered column)', () => {

@@ -1,4 +1,4 @@
-// Robustness: each libFuzzer target (sensor/native/fuzz: DNS, TLS and HTTP parsers, packet
+// Robustness: each libFuzzer target (sensor/native/fuzz: DNS, TLS, QUIC, DTLS and HTTP parsers, packet
 // decode, the capture file reader) is built with ASan/UBSan and run for ~15 s from the seed corpus by scripts/fuzz.sh;
 // the run must end cleanly (exit 0, no sanitizer report, no crash artifact). Longer runs:
 // bench/fuzz-long.sh.
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { hasCommand } from '../helpers.js';
 import { REPO } from './helpers.js';
 
-const TARGETS = ['dns', 'tls', 'http', 'decode', 'pcapfile'];
+const TARGETS = ['dns', 'tls', 'quic', 'dtls', 'http', 'decode', 'pcapfile'];
 const SECS = 15;
 const clang = hasCommand('clang++');
 

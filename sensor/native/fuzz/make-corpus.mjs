@@ -11,13 +11,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const out = resolve(process.argv[2] ?? join(root, '.cache', 'fuzz', 'corpus'));
 const { generateCapture } = await import(pathToFileURL(join(root, 'dist', 'synth', 'index.js')).href);
-for (const d of ['decode', 'dns', 'tls', 'http', 'pcapfile']) mkdirSync(join(out, d), { recursive: true });
+for (const d of ['decode', 'dns', 'tls', 'quic', 'dtls', 'http', 'pcapfile']) mkdirSync(join(out, d), { recursive: true });
 const pcap = join(out, 'seed.pcap');
 await generateCapture({ out: pcap, packets: 3000, seed: 3, truth: false });
 
 const buf = readFileSync(pcap);
-const count = { decode: 0, dns: 0, tls: 0, http: 0, pcapfile: 0 };
-const LIMIT = { decode: 400, dns: 150, tls: 150, http: 150, pcapfile: 60 };
+const count = { decode: 0, dns: 0, tls: 0, quic: 0, dtls: 0, http: 0, pcapfile: 0 };
+const LIMIT = { decode: 400, dns: 150, tls: 150, quic: 150, dtls: 150, http: 150, pcapfile: 60 };
 const put = (kind, data) => {
   if (count[kind] >= LIMIT[kind]) return;
   count[kind]++;
@@ -69,5 +69,32 @@ for (const f of files.slice(0, 12)) {
   put('pcapfile', f);
   put('pcapfile', bigEndian(f, true));
   put('pcapfile', f.subarray(0, f.length - 7)); // cut inside the last record
+}
+
+// fuzz_quic / fuzz_dtls seeds from the TLS ClientHellos above (the generator makes no QUIC or
+// DTLS): fuzz_quic takes plaintext frames per Initial (fuzz_quic.cc), so a hello becomes a CRYPTO
+// frame, whole or split in two out of order; fuzz_dtls a DTLS record around the same hello.
+const varint = (v) => (v < 0x40 ? Buffer.from([v]) : Buffer.from([0x40 | (v >> 8), v & 0xff]));
+const crypto = (off, d) => Buffer.concat([Buffer.from([6]), varint(off), varint(d.length), d]);
+const chunk = (b) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+const { readdirSync } = await import('node:fs');
+let k = 0;
+for (const f of readdirSync(join(out, 'tls'))) {
+  const rec = readFileSync(join(out, 'tls', f)).subarray(1);
+  if (rec[0] !== 22 || rec[5] !== 1 || rec.length < 9) continue;
+  const hs = rec.subarray(5, 5 + rec.readUInt16BE(3));
+  const h = hs.length >> 1;
+  put('quic', Buffer.concat([Buffer.from([k & 3]), chunk(crypto(0, hs))]));
+  put('quic', Buffer.concat([Buffer.from([(k & 2) | 1]), chunk(crypto(h, hs.subarray(h))), chunk(Buffer.concat([Buffer.from([1]), crypto(0, hs.subarray(0, h))]))]));
+  // DTLS: record header (13) + handshake header (12) + the hello body with an empty cookie
+  const body = hs.subarray(4);
+  const sid = body[34];
+  const dbody = Buffer.concat([Buffer.from([0xfe, 0xfd]), body.subarray(2, 35 + sid), Buffer.from([0]), body.subarray(35 + sid)]);
+  const hh = Buffer.alloc(12);
+  hh[0] = 1; hh.writeUIntBE(dbody.length, 1, 3); hh.writeUIntBE(dbody.length, 9, 3);
+  const rh = Buffer.alloc(13);
+  rh[0] = 22; rh[1] = 0xfe; rh[2] = 0xfd; rh.writeUInt16BE(12 + dbody.length, 11);
+  put('dtls', Buffer.concat([Buffer.from([k & 8]), rh, hh, dbody]));
+  k++;
 }
 console.log(`corpus in ${out}: ${JSON.stringify(count)}`);

@@ -2,6 +2,7 @@
 //   class NativeSensor { constructor(opts); open(path); readBatch(max): Promise; flush(); stats() }
 //   columns(): the column lists of the batches (columns.h), for the test against the TS table
 //   communityId(saddr, daddr, proto, sport, dport): string   (test helper)
+//   quicClientKeys(version, dcid): {key, iv, hp} hex | null    (test helper: l7/quic_crypto.h)
 // Threading: readBatch runs the core on a libuv worker (Napi::AsyncWorker); a busy flag rejects
 // concurrent calls, and open/flush/stats also refuse while a batch runs, so the core is only ever
 // touched by one thread at a time. The worker also turns the batch's records (ended flows,
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "columns.h"
+#include "core/l7/quic_crypto.h"
 #include "core/capture.h"
 #include "core/community_id.h"
 
@@ -75,6 +77,8 @@ class NativeSensor : public Napi::ObjectWrap<NativeSensor> {
     if (se.IsBoolean()) cfg.status = se.As<Napi::Boolean>().Value();
     Napi::Value l7 = o.Get("l7");
     if (l7.IsBoolean()) cfg.l7 = l7.As<Napi::Boolean>().Value();
+    Napi::Value qd = o.Get("quicDecrypt");
+    if (qd.IsBoolean()) cfg.quic_decrypt = qd.As<Napi::Boolean>().Value();
     Napi::Value fr = o.Get("fragment");
     if (fr.IsObject()) {
       Napi::Object fo = fr.As<Napi::Object>();
@@ -257,6 +261,30 @@ Napi::Value CheckFilter(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// quicClientKeys(version, dcid: Buffer): the client's Initial key/iv/hp (hex) the QUIC parser
+// derives, null for a version without known Initial keys; for the test against RFC 9001 A.1.
+Napi::Value QuicClientKeys(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer())
+    throw Napi::TypeError::New(env, "quicClientKeys: (version: number, dcid: Buffer) expected");
+  uint32_t version = info[0].As<Napi::Number>().Uint32Value();
+  Napi::Buffer<uint8_t> dcid = info[1].As<Napi::Buffer<uint8_t>>();
+  if (dcid.Length() > 20) throw Napi::RangeError::New(env, "quicClientKeys: a connection id is at most 20 bytes");
+  QuicKeys k;
+  if (!quic_client_initial_keys(version, dcid.Data(), dcid.Length(), &k)) return env.Null();
+  auto hx = [](const uint8_t* p, size_t n) {
+    static const char* d = "0123456789abcdef";
+    std::string s;
+    for (size_t i = 0; i < n; i++) { s += d[p[i] >> 4]; s += d[p[i] & 15]; }
+    return s;
+  };
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("key", hx(k.key, 16));
+  o.Set("iv", hx(k.iv, 12));
+  o.Set("hp", hx(k.hp, 16));
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* ad = new AddonData();
   Napi::Function ctor = NativeSensor::Init(env);
@@ -265,6 +293,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeSensor", ctor);
   exports.Set("communityId", Napi::Function::New(env, CommunityId, "communityId"));
   exports.Set("checkFilter", Napi::Function::New(env, CheckFilter, "checkFilter"));
+  exports.Set("quicClientKeys", Napi::Function::New(env, QuicClientKeys, "quicClientKeys"));
   exports.Set("columns", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value { return columns_describe(info.Env()); }, "columns"));
   binding_live_init(env, exports);
   return exports;

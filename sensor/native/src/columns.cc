@@ -72,6 +72,16 @@ static void flow_row(FlowColumns& c, const std::string& obname, const FlowFeatur
   // ndpi_ja4 / ndpi_ja3s: TLS flows' end records; the nDPI labels: end records with nDPI on.
   if (x && !x->ja4.empty()) c.ndpi_ja4.push(x->ja4); else c.ndpi_ja4.push_null();
   if (x && !x->ja3s.empty()) c.ndpi_ja3s.push(x->ja3s); else c.ndpi_ja3s.push_null();
+  // quic_*: QUIC flows' end records (the client's first Initial)
+  if (x && x->quic_version) {
+    c.quic_version.push(x->quic_version);
+    c.quic_dcid.push(x->quic_dcid);
+    c.quic_scid.push(x->quic_scid);
+  } else {
+    c.quic_version.push_null();
+    c.quic_dcid.push_null();
+    c.quic_scid.push_null();
+  }
   if (x && x->has_ndpi) {
     c.ndpi_appid.push(x->ndpi.appid);
     c.ndpi_category.push(x->ndpi.category);

@@ -37,7 +37,8 @@ namespace dfly {
   X(reason, String, 0) X(smac, String, 0) X(dmac, String, 0) X(community_id, String, 0)             \
   X(ndpi_ja4, String, 1) X(ndpi_ja3s, String, 1) X(ndpi_appid, String, 1)                           \
   X(ndpi_category, String, 1) X(ndpi_risk_score, UInt32, 1) X(ndpi_risk_severity, UInt8, 1)         \
-  X(ndpi_risk_list, String, 1) X(ndpi_tcp_fp, String, 1) X(ndpi_fp, String, 1)
+  X(ndpi_risk_list, String, 1) X(ndpi_tcp_fp, String, 1) X(ndpi_fp, String, 1)                      \
+  X(quic_version, UInt32, 1) X(quic_dcid, String, 1) X(quic_scid, String, 1)
 
 #define DFLY_L7_BASE_COLUMNS(X)                                                                     \
   X(obname, String, 0) X(ts, Timestamp, 0) X(flowid, String, 0) X(community_id, String, 0)          \

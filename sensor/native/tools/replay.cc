@@ -9,6 +9,7 @@
 //   --ndpi            nDPI labels (--ndpi-protos FILE, --ndpi-categories FILE: custom files)
 //   --repeat N        process the file list N times (benchmarking)
 //   --batch N         packets per batch (default 65536)
+//   --no-l7           no L7 parsers; --no-quic-decrypt: QUIC Initials are not decrypted (ids only)
 // Exit status: 0 ok, 1 usage/open error, 2 a capture read error (truncated/corrupt file).
 #include <chrono>
 #include <cstdio>
@@ -85,6 +86,7 @@ int main(int argc, char** argv) {
     else if (a == "--frag-timeout") cfg.frag.timeout_us = (int64_t)(atof(next()) * 1e6);
     else if (a == "--ndpi") cfg.ndpi.enabled = true;
     else if (a == "--no-l7") cfg.l7 = false;
+    else if (a == "--no-quic-decrypt") cfg.quic_decrypt = false;
     else if (a == "--no-status") cfg.status = false;
     else if (a == "--ndpi-protos") cfg.ndpi.protocol_file = next();
     else if (a == "--ndpi-categories") cfg.ndpi.categories_file = next();

@@ -333,7 +333,7 @@ test('foreign or broken streams are refused with one clear line', () => {
   assert.throws(() => decodeArrow(withSchema(bytes, (s) => (s.metadata['damselfly.schema_version'] = '7'))), refused(/^flow batch of schema version 7: this build reads version 1$/));
   assert.throws(() => decodeArrow(withSchema(bytes, (s) => (s.fields = s.fields.filter((f) => f.name !== 'seq')))), refused(/^flow schema: column seq missing$/));
   assert.throws(() => decodeArrow(withSchema(bytes, (s) => s.fields.push({ ...s.fields[2]!, name: 'extra' }))), refused(/^flow schema: unexpected column extra$/));
-  assert.throws(() => decodeArrow(withSchema(bytes, (s) => s.fields.reverse())), refused(/^flow schema: column 0 is ndpi_fp where ts belongs$/));
+  assert.throws(() => decodeArrow(withSchema(bytes, (s) => s.fields.reverse())), refused(/^flow schema: column 0 is quic_scid where ts belongs$/));
   assert.throws(
     () => decodeArrow(withSchema(bytes, (s) => (s.fields.find((f) => f.name === 'sport')!.type = { id: 2, bitWidth: 32, signed: true }))),
     refused(/^flow schema: sport is Int\(32, signed\), expected Int\(16, unsigned\)$/),

@@ -25,7 +25,7 @@ export function samples(): { [T in EventType]: EventMap[T] } {
   const base = { v: EVENT_SCHEMA_VERSION, obname: 'sensor-01', ts: TS };
   const l7 = { flowid: '6f1c2a3e-0b7d-4c1a-9e2f-000000000007', community_id: '1:x9T1f2t3JZk8R3rRj3o2W7bq5yE=', saddr: '10.1.2.3', daddr: '10.1.0.53', sport: 5353, dport: 53 };
   return {
-    flow: flowSample(1, { ndpi_appid: 'TLS.YouTube', ndpi_category: 'Media', ndpi_risk_score: 0, ndpi_risk_severity: 0, ndpi_risk_list: '', ndpi_tcp_fp: '2_64_64240_2e3cee914fc1/Linux', ndpi_fp: '0123456789abcdef0123456789abcdef' }),
+    flow: flowSample(1, { ndpi_appid: 'TLS.YouTube', ndpi_category: 'Media', ndpi_risk_score: 0, ndpi_risk_severity: 0, ndpi_risk_list: '', ndpi_tcp_fp: '2_64_64240_2e3cee914fc1/Linux', ndpi_fp: '0123456789abcdef0123456789abcdef', quic_version: 1, quic_dcid: '8394c8f03e515708', quic_scid: '' }),
     dns: {
       type: 'dns', ...base, ...l7, query: 'www.example.com', qtype: 'A', rcode: 'NOERROR',
       answers: [{ name: 'www.example.com', type: 'CNAME', ttl: 300, data: 'example.com' }, { name: 'example.com', type: 'A', ttl: 60, data: '93.184.216.34' }],

@@ -27,7 +27,7 @@ Sensor::~Sensor() {
   for (uint32_t h = table_.lru_head(); h != kNil; h = table_.at(h).lru_next) {
     Flow& fl = table_.at(h);
     if (fl.l7) {
-      L7Out out{&l7_bodies_, &l7_extras_};
+      L7Out out{&l7_bodies_, &l7_extras_, &stats_, cfg_.quic_decrypt};
       l7_flow_finish(fl.l7, out);
       delete fl.l7;
       fl.l7 = nullptr;
@@ -152,19 +152,30 @@ void Sensor::l7_drain(Flow& fl, int64_t ts) {
 
 // Moves what the parser put into the scratch extras to the flow (kept until its end record).
 void Sensor::l7_keep_extras(Flow& fl) {
-  if (l7_extras_.ja4.empty() && l7_extras_.ja3s.empty()) return;
+  if (l7_extras_.ja4.empty() && l7_extras_.ja3s.empty() && !l7_extras_.quic_version) return;
   if (!fl.x) fl.x = new FlowExtra();
   if (!fl.x->tls) fl.x->tls.reset(new FlowTls());
-  fl.x->tls->ja4 = std::move(l7_extras_.ja4);
-  fl.x->tls->ja3s = std::move(l7_extras_.ja3s);
+  FlowTls& t = *fl.x->tls;
+  if (!l7_extras_.ja4.empty() || !l7_extras_.ja3s.empty()) {
+    t.ja4 = std::move(l7_extras_.ja4);
+    t.ja3s = std::move(l7_extras_.ja3s);
+  }
+  if (l7_extras_.quic_version) {
+    t.quic_version = l7_extras_.quic_version;
+    t.quic_dcid = std::move(l7_extras_.quic_dcid);
+    t.quic_scid = std::move(l7_extras_.quic_scid);
+  }
   l7_extras_.ja4.clear();
   l7_extras_.ja3s.clear();
+  l7_extras_.quic_version = 0;
+  l7_extras_.quic_dcid.clear();
+  l7_extras_.quic_scid.clear();
 }
 
 void Sensor::l7_done(Flow& fl, int64_t ts) {
   fl.l7_state = 2;
   if (!fl.l7) return;
-  L7Out out{&l7_bodies_, &l7_extras_};
+  L7Out out{&l7_bodies_, &l7_extras_, &stats_, cfg_.quic_decrypt};
   l7_flow_finish(fl.l7, out);
   l7_drain(fl, ts);
   l7_keep_extras(fl);
@@ -173,7 +184,7 @@ void Sensor::l7_done(Flow& fl, int64_t ts) {
 }
 
 void Sensor::l7_packet(Flow& fl, int dir, const PacketInfo& pi) {
-  L7Out out{&l7_bodies_, &l7_extras_};
+  L7Out out{&l7_bodies_, &l7_extras_, &stats_, cfg_.quic_decrypt};
   bool more = l7_flow_payload(&fl.l7, &fl.l7_tries, out, dir, pi.has_tcp, pi.has_tcp && (pi.tcp_flags & TCP_SYN),
                               pi.tcp_seq, fl.f.sport, fl.f.dport, pi.payload, pi.payload_caplen, pi.ts_us);
   if (!fl.l7) {
@@ -202,6 +213,9 @@ void Sensor::flow_end(uint32_t idx, uint8_t reason) {
     L7Extras& x = ended_extras_.back();
     x.ja4 = std::move(fl.x->tls->ja4);
     x.ja3s = std::move(fl.x->tls->ja3s);
+    x.quic_version = fl.x->tls->quic_version;
+    x.quic_dcid = std::move(fl.x->tls->quic_dcid);
+    x.quic_scid = std::move(fl.x->tls->quic_scid);
   }
   if (ndpi_) {  // labels go with the end record through the extras (allocated only here)
     if (fl.ndpi_r.state != 2) ndpi_->ndpi_finish(&fl.ndpi, &fl.ndpi_r);

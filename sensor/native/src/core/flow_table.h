@@ -36,9 +36,12 @@ static constexpr uint32_t kNil = 0xffffffffu;
 
 // End-record extras of a flow that has some, allocated on demand and kept until the flow ends:
 // the TCP fingerprint of its SYN (nDPI on; 12 bytes, formatted at the end) and the TLS
-// fingerprints (ndpi_ja4 / ndpi_ja3s; a second allocation, TLS flows only).
+// fingerprints (ndpi_ja4 / ndpi_ja3s) and QUIC ids (quic_*; a second allocation, TLS and QUIC
+// flows only).
 struct FlowTls {
   std::string ja4, ja3s;
+  uint32_t quic_version = 0;
+  std::string quic_dcid, quic_scid;
 };
 struct FlowExtra {
   TcpFingerprint tcp;

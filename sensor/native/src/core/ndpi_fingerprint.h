@@ -21,8 +21,8 @@
 //     "no_app_fp_cli" for a missing part, only for TLS-like flows with at least one of the two.
 //     Differences: our JA4 is FoxIO's (ndpi_ja4; nDPI uses its own ja4_ndpi_client variant, which
 //     can differ when ephemeral extensions are ignored), TLS-like means our TLS parser saw a
-//     ClientHello or nDPI 4.2 labelled the flow TLS/DTLS/QUIC, and QUIC flows get none (no JA4
-//     for QUIC here).
+//     ClientHello or nDPI 4.2 labelled the flow TLS/DTLS/QUIC; QUIC and DTLS flows use the JA4
+//     "q..." / "d..." of their ClientHello (l7/quic.cc decrypts the client's Initials).
 // Threading: pure functions over caller data. Memory: a TcpFingerprint is 12 bytes (what a flow
 // keeps until its end record); strings are made only when the end record is written.
 #pragma once

@@ -11,7 +11,9 @@ namespace dfly {
   X(non_ip)                                                                               \
   X(flows_created) X(flows_ended) X(flows_active) X(flows_evicted)                        \
   X(frag_fragments) X(frag_reassembled) X(frag_timed_out) X(frag_dropped)                 \
-  X(capture_errors) X(l7_events) X(ndpi_states) X(ndpi_classified)
+  X(capture_errors) X(l7_events) X(ndpi_states) X(ndpi_classified)                        \
+  X(quic_initials) X(quic_decrypt_failed) X(quic_unsupported_version) X(quic_crypto_dropped) \
+  X(quic_frames_unknown) X(quic_hello_incomplete) X(dtls_fragments_skipped) X(tls_hellos_skipped)
 
 struct Stats {
 #define X(n) uint64_t n = 0;

@@ -1,6 +1,6 @@
 // JA4 (FoxIO JA4 TLS client fingerprint, BSD-3 spec; JA4S and other JA4+ variants are
 // deliberately NOT implemented): a_b_c with
-//   a = proto (t|q) + version (13,12,...) + d|i (SNI) + 2-digit cipher count + 2-digit extension
+//   a = proto (t TCP, q QUIC, d DTLS) + version (13,12,...) + d|i (SNI) + 2-digit cipher count + 2-digit extension
 //       count + two ALPN characters ("00" when none),
 //   b = sha256 of the sorted cipher list (4-hex, comma separated), first 12 hex characters,
 //   c = sha256 of the sorted extension list without SNI/ALPN, '_' and the signature algorithms
@@ -21,7 +21,7 @@
 
 namespace dfly {
 
-// "000000000000" when the list had no element at all; otherwise the hash (of "" too).
+// "000000000000" when the list is empty; otherwise the first 12 hex digits of its SHA-256.
 static std::string sha12(const std::string& s, bool any) {
   if (!any) return "000000000000";
   uint8_t d[32];
@@ -47,7 +47,12 @@ std::string ja4_client(const TlsHello& h, char proto) {
   for (uint16_t e : h.exts) if (!tls_is_grease(e)) exts.push_back(e);
   for (uint16_t a : h.sig_algs) if (!tls_is_grease(a)) sigs.push_back(a);
   uint16_t ver = 0;
-  for (uint16_t v : h.versions) if (!tls_is_grease(v) && v > ver) ver = v;
+  for (uint16_t v : h.versions) {
+    if (tls_is_grease(v)) continue;
+    // DTLS version numbers count down: DTLS 1.3 (0xfefc) is newer than DTLS 1.2 (0xfefd)
+    bool newer = proto == 'd' && (v >> 8) == 0xfe && (ver >> 8) == 0xfe ? v < ver : v > ver;
+    if (!ver || newer) ver = v;
+  }
   if (!ver) ver = h.legacy_version;
   const char* vs;
   switch (ver) {
@@ -87,7 +92,9 @@ std::string ja4_client(const TlsHello& h, char proto) {
   std::string cs;
   hex4_list(cs, ce);
   if (!sigs.empty()) { cs += '_'; hex4_list(cs, sigs); }
-  return std::string(a) + "_" + sha12(bs, !ciphers.empty()) + "_" + sha12(cs, !exts.empty());
+  // FoxIO: an empty sorted list (ciphers; extensions once SNI and ALPN are left out) gives
+  // "000000000000", not the hash of an empty string (nDPI 4.x writes e3b0c44298fc there).
+  return std::string(a) + "_" + sha12(bs, !ciphers.empty()) + "_" + sha12(cs, !ce.empty());
 }
 
 }  // namespace dfly

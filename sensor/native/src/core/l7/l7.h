@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../ndpi.h"
+#include "../stats.h"
 
 namespace dfly {
 
@@ -73,9 +74,11 @@ struct L7Packet {
   int64_t ts;
 };
 
-// Flow-level extras a parser can fill (flow fields ndpi_ja4 / ndpi_ja3s on the flow record).
+// Flow-level extras a parser can fill (flow fields ndpi_ja4 / ndpi_ja3s / quic_* on the flow record).
 struct L7Extras {
   std::string ja4, ja3s;
+  uint32_t quic_version = 0;          // 0: not QUIC (quic_* columns null)
+  std::string quic_dcid, quic_scid;   // lowercase hex of the client's first Initial's ids
   bool has_ndpi = false;  // nDPI enabled: ndpi labels below are set (end records)
   NdpiLabels ndpi;
 };
@@ -84,6 +87,8 @@ struct L7Extras {
 struct L7Out {
   std::vector<std::string>* bodies;  // event bodies of `type`, in order
   L7Extras* extras;
+  Stats* stats = nullptr;            // the Sensor's counters (what a parser skips is counted)
+  bool quic_decrypt = true;          // SensorConfig::quic_decrypt (quic.cc)
   // Bit d set by a parser: it needs no more stream bytes of direction d (TCP), i.e. every later
   // on_payload call for d would change nothing and return L7_MORE. The driver then drops that
   // direction's buffer and stops calling the parser for it (sequence tracking goes on, so when
@@ -139,7 +144,12 @@ void l7_flow_finish(L7Flow* l7, L7Out& out);
 // Parser entry points (one file each), referenced by the table in registry.cc.
 extern const L7Parser kDnsParser;
 extern const L7Parser kTlsParser;
+extern const L7Parser kQuicParser;
+extern const L7Parser kDtlsParser;
 extern const L7Parser kHttpParser;
+
+// Adds k to a counter of out.stats (parsers run without stats in the fuzz drivers).
+#define DFLY_L7_COUNT(out, field, k) do { if ((out).stats) (out).stats->field += (k); } while (0)
 
 // TLS fingerprints (ja3.cc, ja4.cc) over a parsed ClientHello / ServerHello.
 struct TlsHello {
@@ -157,6 +167,15 @@ struct TlsHello {
 bool tls_is_grease(uint16_t v);
 std::string ja3_client(const TlsHello& h);   // md5 hex
 std::string ja3_server(const TlsHello& h);   // md5 hex
-std::string ja4_client(const TlsHello& h, char proto /* 't' or 'q' */);
+// proto: 't' (TLS over TCP), 'q' (QUIC), 'd' (DTLS: the lowest DTLS version number is the newest)
+std::string ja4_client(const TlsHello& h, char proto);
+
+// tls.cc, shared by the TLS, QUIC and DTLS parsers: the body of a ClientHello (client) or
+// ServerHello (after the 4-byte handshake header); dtls: the DTLS layout (a cookie after the
+// session id). False when malformed. Every read is bounds-checked (L7Reader).
+bool tls_parse_hello(const uint8_t* p, size_t n, bool client, bool dtls, TlsHello& h);
+// One `tls` event body from a ClientHello and/or ServerHello (either may be null), JA4 with
+// `proto`; sets out.extras->ja4/ja3s and appends the body to out.bodies.
+void tls_emit_event(const TlsHello* ch, const TlsHello* sh, char proto, L7Out& out);
 
 }  // namespace dfly

@@ -11,7 +11,9 @@ namespace dfly {
 
 // Order matters only when two parsers could claim the same first payload: content-based
 // matchers (TLS record header, HTTP method) come before the port-based DNS matcher.
-static const L7Parser* const kParsers[] = {&kTlsParser, &kHttpParser, &kDnsParser};
+// QUIC (long header with a version we hold Initial keys for) and DTLS (handshake record with a
+// DTLS version) are content-based too.
+static const L7Parser* const kParsers[] = {&kTlsParser, &kQuicParser, &kDtlsParser, &kHttpParser, &kDnsParser};
 
 const L7Parser* const* l7_registry(size_t* n) {
   *n = sizeof kParsers / sizeof kParsers[0];
