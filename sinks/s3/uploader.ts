@@ -27,6 +27,11 @@ import type { ResolvedS3Options } from './config.js';
 
 const NAME = 'sink.s3';
 
+// The SDK warns once per process (a multi-line process warning on stderr) that its releases after
+// January 2027 need Node 22; package.json pins a release that supports Node 20, so the warning
+// only clutters the CLI's output. An explicit setting in the environment wins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export interface UploadResult {
   key: string;
   bytes: number;
