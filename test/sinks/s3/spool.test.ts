@@ -1,0 +1,293 @@
+// The S3 spool and uploader (sinks/s3/spool.ts, uploader.ts, probe.ts) against a real MinIO
+// server started for this file: hive keys and bytes, multipart (ETag and size), an outage (files
+// wait in the spool, upload after the server restarts, and a new process picks up what an old one
+// left), a proxy injecting 500s and slow answers (retried, objects intact), wrong credentials and
+// a missing bucket (one line, no secret), testS3, and the bound of a full spool.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Spool } from '../../../sinks/s3/spool.js';
+import { testS3 } from '../../../sinks/s3/probe.js';
+import { multipartEtag } from '../../../sinks/s3/uploader.js';
+import { S3UserError } from '../../../sinks/s3/errors.js';
+import type { S3Options } from '../../../sinks/s3/config.js';
+import { formatError } from '../../../streams/errors.js';
+import { configureLog } from '../../../streams/log.js';
+import { tempDir } from '../../helpers.js';
+import { minioMissing, startMinio, type MinioServer } from './minio.js';
+
+const skip = minioMissing();
+const BUCKET = 'lake';
+const MiB = 1048576;
+let minio: MinioServer;
+let client: S3Client;
+const tmp = tempDir('damselfly-s3-');
+
+before(async () => {
+  if (skip) return;
+  configureLog({ verbose: 0 });
+  minio = await startMinio({ buckets: [BUCKET] });
+  client = new S3Client({ region: 'us-east-1', endpoint: minio.endpoint, forcePathStyle: true, credentials: minio.credentials });
+});
+
+after(async () => {
+  client?.destroy();
+  await minio?.stop();
+  tmp.cleanup();
+  setTimeout(() => process.exit(), 10_000).unref(); // a leaked socket must not hang the runner
+});
+
+let dirSeq = 0;
+function options(extra: Partial<S3Options> = {}): S3Options & { baseDir: string } {
+  const baseDir = join(tmp.dir, `run${dirSeq++}`);
+  mkdirSync(baseDir, { recursive: true });
+  return {
+    bucket: BUCKET, region: 'us-east-1', endpoint: minio.endpoint, forcePathStyle: true, credentials: minio.credentials,
+    baseDir, prefix: 'sensors/s1', hivePartitioning: true,
+    requestTimeoutMs: 2000, connectTimeoutMs: 1000, maxAttempts: 4, backoffMs: 20, maxBackoffMs: 300,
+    ...extra,
+  };
+}
+
+function writeFile(baseDir: string, rel: string, bytes: number): { path: string; data: Buffer } {
+  const p = join(baseDir, rel);
+  mkdirSync(join(p, '..'), { recursive: true });
+  const data = randomBytes(bytes);
+  writeFileSync(p, data);
+  return { path: p, data };
+}
+
+async function getObject(key: string): Promise<Buffer> {
+  const r = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  return Buffer.from(await r.Body!.transformToByteArray());
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('files land under <prefix>/…/year=/month=/day=/ with their bytes; sources kept without delete_after_upload', { skip }, async () => {
+  const o = options();
+  const a = writeFile(o.baseDir, 'obs/v1/year=2026/month=11/day=28/damselfly-obs-v1-20261128-101500.parquet', 3000);
+  const b = writeFile(o.baseDir, 'rockfish-20250128-120000.parquet', 10);
+  const c = writeFile(o.baseDir, 'intel/notes.parquet', 77);
+  utimesSync(c.path, new Date(Date.UTC(2024, 1, 29, 12)), new Date(Date.UTC(2024, 1, 29, 12)));
+  const spool = await S3Spool.open(o);
+  for (const f of [a, b, c]) await spool.add(f.path);
+  assert.equal(readdirSync(spool.spoolDir).filter((n) => n.endsWith('.json')).length + spool.stats().uploaded, 3, 'each add is in the spool or uploaded when it resolves');
+  assert.equal(await spool.drain(20_000), true);
+  const report = await spool.close();
+  assert.deepEqual({ pending: report.pending, uploaded: report.uploaded }, { pending: 0, uploaded: 3 });
+  assert.equal(sha(await getObject('sensors/s1/obs/v1/year=2026/month=11/day=28/damselfly-obs-v1-20261128-101500.parquet')), sha(a.data));
+  assert.equal(sha(await getObject('sensors/s1/year=2025/month=01/day=28/rockfish-20250128-120000.parquet')), sha(b.data));
+  assert.equal(sha(await getObject('sensors/s1/intel/year=2024/month=02/day=29/notes.parquet')), sha(c.data));
+  for (const f of [a, b, c]) assert.ok(existsSync(f.path), `${f.path} kept`);
+  assert.deepEqual(readdirSync(spool.spoolDir), [], 'spool empty');
+  const st = spool.stats();
+  assert.equal(st.added, 3);
+  assert.equal(st.uploadedBytes, 3087);
+  assert.equal(st.dropped, 0);
+});
+
+test('multipart: a file of several parts above the threshold; ETag and size are the multipart ones', { skip }, async () => {
+  const o = options({ multipartThresholdBytes: 1 * MiB, partSizeBytes: 5 * MiB, deleteAfterUpload: true });
+  const f = writeFile(o.baseDir, 'big-20261128-000000.parquet', 12 * MiB + 12345);
+  const small = writeFile(o.baseDir, 'small-20261128-000000.parquet', 1000);
+  const spool = await S3Spool.open(o);
+  const parts: number[] = [];
+  spool.onUpload = (r) => parts.push(r.parts);
+  await spool.add(f.path);
+  await spool.add(small.path);
+  assert.equal(await spool.drain(30_000), true);
+  await spool.close();
+  assert.deepEqual(parts, [3, 0], 'three parts, then a single PUT');
+  const key = 'sensors/s1/year=2026/month=11/day=28/big-20261128-000000.parquet';
+  const h = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+  assert.equal(h.ContentLength, f.data.length);
+  const md5s = [0, 1, 2].map((i) => createHash('md5').update(f.data.subarray(i * 5 * MiB, (i + 1) * 5 * MiB)).digest());
+  assert.equal(h.ETag, multipartEtag(md5s));
+  assert.equal(sha(await getObject(key)), sha(f.data));
+  assert.equal(existsSync(f.path), false, 'delete_after_upload removed the source');
+  assert.equal(existsSync(small.path), false);
+});
+
+test('MinIO down mid-run: files wait durably in the spool, upload after it restarts; a new process picks up what is left', { skip }, async () => {
+  const o = options({ deleteAfterUpload: true });
+  const spool = await S3Spool.open(o);
+  const f1 = writeFile(o.baseDir, 'f1-20261128-000001.parquet', 500);
+  await spool.add(f1.path);
+  assert.equal(await spool.drain(10_000), true);
+
+  await minio.halt();
+  const f2 = writeFile(o.baseDir, 'f2-20261128-000002.parquet', 600);
+  const f3 = writeFile(o.baseDir, 'f3-20261128-000003.parquet', 700);
+  await spool.add(f2.path);
+  await spool.add(f3.path);
+  await until(() => spool.stats().errors >= 2, 10_000, 'failed attempts while the server is down');
+  assert.equal(spool.stats().pending, 2);
+  assert.ok(existsSync(f2.path) && existsSync(f3.path), 'sources kept until uploaded');
+  await minio.restart();
+  assert.equal(await spool.drain(15_000), true, 'uploaded after the restart');
+  assert.equal(sha(await getObject('sensors/s1/year=2026/month=11/day=28/f2-20261128-000002.parquet')), sha(f2.data));
+  assert.equal(sha(await getObject('sensors/s1/year=2026/month=11/day=28/f3-20261128-000003.parquet')), sha(f3.data));
+
+  // Down again, and this process ends before it comes back.
+  await minio.halt();
+  const f4 = writeFile(o.baseDir, 'f4-20261128-000004.parquet', 800);
+  await spool.add(f4.path);
+  const report = await spool.close({ timeoutMs: 300 });
+  assert.deepEqual({ pending: report.pending, pendingBytes: report.pendingBytes, timedOut: report.timedOut }, { pending: 1, pendingBytes: 800, timedOut: true });
+  await minio.restart();
+  const next = await S3Spool.open(o);
+  assert.equal(next.stats().recovered, 1);
+  assert.equal(await next.drain(15_000), true);
+  await next.close();
+  assert.equal(sha(await getObject('sensors/s1/year=2026/month=11/day=28/f4-20261128-000004.parquet')), sha(f4.data));
+  assert.equal(existsSync(f4.path), false, 'deleted after its upload by the next process');
+});
+
+/** A proxy in front of MinIO: per request URL, attempt 1 answers 500, attempt 2 answers late, later ones pass. */
+async function faultyProxy(target: string, lateMs: number): Promise<{ endpoint: string; faults: () => number; close: () => Promise<void> }> {
+  const seen = new Map<string, number>();
+  let faults = 0;
+  const up = new URL(target);
+  const server = http.createServer((req, res) => {
+    const id = `${req.method} ${req.url}`;
+    const n = (seen.get(id) ?? 0) + 1;
+    seen.set(id, n);
+    if (n === 1) {
+      faults++;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(500, { 'content-type': 'application/xml' });
+        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected by the test proxy</Message></Error>');
+      });
+      return;
+    }
+    // Headers go through unchanged: the client signed Host = the proxy, and MinIO checks that.
+    const fwd = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers }, (ures) => {
+      const chunks: Buffer[] = [];
+      ures.on('data', (c: Buffer) => chunks.push(c));
+      ures.on('end', () => {
+        const send = () => {
+          if (res.destroyed) return;
+          res.writeHead(ures.statusCode ?? 502, ures.headers);
+          res.end(Buffer.concat(chunks));
+        };
+        if (n === 2) {
+          faults++;
+          setTimeout(send, lateMs);
+        } else send();
+      });
+    });
+    fwd.on('error', () => res.destroy());
+    req.pipe(fwd);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    faults: () => faults,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
+
+test('500s and slow answers are retried; the objects are whole and correct', { skip }, async () => {
+  const proxy = await faultyProxy(minio.endpoint, 1500);
+  try {
+    const o = options({ endpoint: proxy.endpoint, requestTimeoutMs: 500, multipartThresholdBytes: 1 * MiB, partSizeBytes: 5 * MiB });
+    const spool = await S3Spool.open(o);
+    const files = [writeFile(o.baseDir, 'p1-20261128-000001.parquet', 2000), writeFile(o.baseDir, 'p2-20261128-000002.parquet', 11 * MiB)];
+    for (const f of files) await spool.add(f.path);
+    assert.equal(await spool.drain(40_000), true);
+    const st = spool.stats();
+    await spool.close();
+    assert.ok(proxy.faults() >= 8, `faults injected: ${proxy.faults()}`);
+    assert.ok(st.retries >= 8, `requests retried: ${st.retries}`);
+    assert.equal(st.uploaded, 2);
+    assert.equal(sha(await getObject('sensors/s1/year=2026/month=11/day=28/p1-20261128-000001.parquet')), sha(files[0]!.data));
+    assert.equal(sha(await getObject('sensors/s1/year=2026/month=11/day=28/p2-20261128-000002.parquet')), sha(files[1]!.data));
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('testS3: put/head/delete of a probe, one line', { skip }, async () => {
+  const r = await testS3(options());
+  assert.match(r.line, /^s3: ok: put, head and delete of s3:\/\/lake\/sensors\/s1\/\.damselfly-probe-\S+ at http:\/\/127\.0\.0\.1:\d+ \(region us-east-1\) in \d+ ms$/);
+  const h = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: r.key })).catch((e: Error) => e);
+  assert.ok(h instanceof Error && h.name === 'NotFound', 'probe deleted');
+});
+
+test('wrong credentials or a missing bucket: one clear line, no secret in it; the spool keeps the file', { skip }, async () => {
+  const badSecret = `${minio.credentials.secretAccessKey.slice(0, 10)}WRONG${randomBytes(8).toString('hex')}`;
+  const cases: Array<[Partial<S3Options>, RegExp]> = [
+    [{ credentials: { accessKeyId: 'AKIAWRONGWRONGWRONG1', secretAccessKey: 'wrongSecretValue/1234567890abcdef' } }, /credentials were refused .*\(InvalidAccessKeyId\)/],
+    [{ credentials: { accessKeyId: minio.credentials.accessKeyId, secretAccessKey: badSecret } }, /credentials were refused .*\(SignatureDoesNotMatch\)/],
+    [{ bucket: 'no-such-bucket' }, /bucket 'no-such-bucket' does not exist at http:\/\/127\.0\.0\.1:\d+$/],
+  ];
+  for (const [extra, pattern] of cases) {
+    const o = options(extra);
+    await assert.rejects(testS3(o), (e: unknown) => {
+      assert.ok(e instanceof S3UserError, String(e));
+      const line = formatError(e);
+      assert.match(line, pattern);
+      assert.doesNotMatch(line, /\n/);
+      for (const s of [o.credentials!.secretAccessKey, o.credentials!.accessKeyId]) assert.ok(!line.includes(s), `no credential in: ${line}`);
+      return true;
+    });
+  }
+  const o = options({ credentials: { accessKeyId: 'AKIAWRONGWRONGWRONG1', secretAccessKey: 'wrongSecretValue/1234567890abcdef' } });
+  const spool = await S3Spool.open(o);
+  const f = writeFile(o.baseDir, 'x-20261128-000000.parquet', 100);
+  await spool.add(f.path);
+  await until(() => spool.stats().errors >= 1, 5000, 'a failed attempt');
+  const report = await spool.close({ timeoutMs: 100 });
+  assert.equal(report.pending, 1, 'kept for a later run');
+  assert.match(spool.stats().lastError!, /InvalidAccessKeyId/);
+  assert.ok(!spool.stats().lastError!.includes('wrongSecretValue'));
+});
+
+test('a full spool makes add() wait (counted, never dropped); close() gives up on it with an error', async () => {
+  const baseDir = join(tmp.dir, 'full');
+  mkdirSync(baseDir, { recursive: true });
+  // Nothing listens on port 9 of loopback: every upload fails, the spool only fills.
+  const o: S3Options = {
+    bucket: BUCKET, region: 'us-east-1', endpoint: 'http://127.0.0.1:9', forcePathStyle: true,
+    credentials: { accessKeyId: 'AKIAFULLTEST', secretAccessKey: 'full-test-secret' },
+    baseDir, spoolMaxBytes: 1000, maxAttempts: 1, backoffMs: 20, maxBackoffMs: 100,
+  };
+  configureLog({ verbose: -1 });
+  const spool = await S3Spool.open(o);
+  const a = writeFile(baseDir, 'a.parquet', 600);
+  const b = writeFile(baseDir, 'b.parquet', 600);
+  await spool.add(a.path);
+  let settled = false;
+  const pb = spool.add(b.path).finally(() => {
+    settled = true;
+  });
+  pb.catch(() => undefined);
+  await until(() => spool.stats().waiting === 1, 5000, 'add() waiting for room');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(settled, false, 'still waiting');
+  assert.equal(spool.stats().fullWaits, 1);
+  assert.equal(spool.stats().pending, 1);
+  const report = await spool.close({ timeoutMs: 100 });
+  await assert.rejects(pb, /closed while .*b\.parquet waited for room .* not spooled/);
+  assert.equal(report.pending, 1);
+  assert.ok(existsSync(b.path), 'the refused file is where it was');
+  configureLog({ verbose: 0 });
+});
