@@ -290,6 +290,7 @@ export class S3Spool {
     let waited = false;
     while (this.pendingBytes() + this.reservedBytes + size > max && this.entries.length + this.reservedFiles > 0) {
       if (this.closing) {
+        if (waited) this.counters.waiting--;
         throw new InternalError(`${NAME}: closed while ${source} waited for room in the full spool; it was not spooled and stays where it is`);
       }
       if (!waited) {
@@ -309,6 +310,12 @@ export class S3Spool {
     else this.fullWarned = false;
     this.reservedBytes += size;
     this.reservedFiles++;
+  }
+
+  /** Take `e` off the queue (by identity: an add() that finished late may have put an older seq before it). */
+  private remove(e: Entry): void {
+    const i = this.entries.indexOf(e);
+    if (i >= 0) this.entries.splice(i, 1);
   }
 
   private notifyRoom(): void {
@@ -341,13 +348,17 @@ export class S3Spool {
       try {
         const r = await this.uploader.uploadFile(this.dataPath(e.seq), e.key, e.size, signal);
         await this.retire(e);
-        this.entries.shift();
+        this.remove(e);
         this.failures = 0;
         this.counters.uploaded++;
         this.counters.uploadedBytes += e.size;
         log('debug', NAME, `uploaded ${this.uploader.url(e.key)}`, { bytes: e.size, parts: r.parts });
-        this.onUpload?.(r, e.source);
         this.notifyRoom();
+        try {
+          this.onUpload?.(r, e.source);
+        } catch {
+          // an observer's bug must not make the loop upload the file again
+        }
       } catch (err) {
         if (signal.aborted) break;
         this.failures++;
@@ -361,7 +372,7 @@ export class S3Spool {
         if (ownFault && this.failures >= QUARANTINE_AFTER) {
           log('error', NAME, `giving up on ${this.uploader.url(e.key)} after ${this.failures} attempts: ${msg}; kept in ${path.join(this.spoolDir, 'failed')}`);
           await this.quarantineFiles(seqName(e.seq)).catch(() => undefined);
-          this.entries.shift();
+          this.remove(e);
           this.counters.failed++;
           this.failures = 0;
           this.notifyRoom();
