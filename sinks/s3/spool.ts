@@ -115,6 +115,11 @@ async function fsyncPath(p: string): Promise<void> {
   }
 }
 
+/** Bytes for a log line: KiB under a MiB, else MiB with one decimal. */
+function human(bytes: number): string {
+  return bytes < 1048576 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
 const seqName = (seq: number) => String(seq).padStart(12, '0');
 
 export class S3Spool {
@@ -299,7 +304,7 @@ export class S3Spool {
         this.counters.waiting++;
         if (!this.fullWarned) {
           this.fullWarned = true;
-          log('warn', NAME, `spool full: ${this.entries.length} file(s), ${(this.pendingBytes() / 1048576).toFixed(1)} MiB wait for upload (max ${(max / 1048576).toFixed(0)} MiB); new files wait — S3 unreachable or too slow?`, {
+          log('warn', NAME, `spool full: ${this.entries.length} file(s), ${human(this.pendingBytes())} wait for upload (max ${human(max)}); new files wait — S3 unreachable or too slow?`, {
             spool: this.spoolDir, last_error: this.lastError ?? 'none',
           });
         }
@@ -471,7 +476,7 @@ export class S3Spool {
       pending: this.entries.length, pendingBytes: this.pendingBytes(), uploaded: this.counters.uploaded, timedOut, spoolDir: this.spoolDir,
     };
     if (report.pending > 0) {
-      log('warn', NAME, `${report.pending} file(s), ${(report.pendingBytes / 1048576).toFixed(1)} MiB left in the spool; they upload at the next start`, {
+      log('warn', NAME, `${report.pending} file(s), ${human(report.pendingBytes)} left in the spool; they upload at the next start`, {
         spool: this.spoolDir, last_error: this.lastError ?? 'none',
       });
     }

@@ -17,6 +17,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -152,9 +153,11 @@ export class S3Uploader {
     let partSize = this.o.partSizeBytes;
     if (Math.ceil(size / partSize) > 10_000) partSize = Math.ceil(size / 10_000 / 1048576) * 1048576;
     const nParts = Math.ceil(size / partSize);
-    const created = await this.request(`CreateMultipartUpload ${url}`, (s) =>
-      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.o.bucket, Key: key }), { abortSignal: s }),
-    signal);
+    let createCalls = 0;
+    const created = await this.request(`CreateMultipartUpload ${url}`, (s) => {
+      createCalls++;
+      return this.client.send(new CreateMultipartUploadCommand({ Bucket: this.o.bucket, Key: key }), { abortSignal: s });
+    }, signal);
     const uploadId = created.UploadId!;
     const etags: string[] = new Array(nParts);
     const md5s: Buffer[] = new Array(nParts);
@@ -193,6 +196,7 @@ export class S3Uploader {
       if (bad) throw bad.reason;
       const expected = multipartEtag(md5s);
       let attempted = false;
+      let result: UploadResult;
       try {
         const done = await this.request(`CompleteMultipartUpload ${url}`, (s) => {
           attempted = true;
@@ -201,23 +205,43 @@ export class S3Uploader {
             MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
           }), { abortSignal: s });
         }, signal);
-        return { key, bytes: size, etag: done.ETag ?? expected, parts: nParts };
+        result = { key, bytes: size, etag: done.ETag ?? expected, parts: nParts };
       } catch (e) {
         // A Complete whose answer was lost (timeout) may have succeeded: the retry then finds no
         // upload. The object is ours if its size and multipart ETag are what we sent.
-        if (attempted && (e as { s3Code?: string }).s3Code === 'NoSuchUpload') {
-          const h = await this.head(key, signal).catch(() => undefined);
-          if (h && h.size === size && h.etag === expected) return { key, bytes: size, etag: expected, parts: nParts };
-        }
-        throw e;
+        const h = attempted && (e as { s3Code?: string }).s3Code === 'NoSuchUpload' ? await this.head(key, signal).catch(() => undefined) : undefined;
+        if (!h || h.size !== size || h.etag !== expected) throw e;
+        result = { key, bytes: size, etag: expected, parts: nParts };
       }
+      // A Create whose answer was lost still opened an upload on the server: abort such strays
+      // of this key (the spool is the key's only writer), best effort.
+      if (createCalls > 1) await this.abortStrays(key, uploadId);
+      return result;
     } catch (e) {
       // Best effort: an upload left open holds its parts (not an object) until a bucket
       // lifecycle rule or a later abort removes them.
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      await this.request(`AbortMultipartUpload ${url}`, (s) =>
+        this.client.send(new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: key, UploadId: uploadId }), { abortSignal: s }),
+      ).catch(() => undefined);
       throw e;
     } finally {
       await fh.close();
+    }
+  }
+
+  private async abortStrays(key: string, keep: string): Promise<void> {
+    try {
+      const r = await this.request(`ListMultipartUploads ${this.url(key)}`, (s) =>
+        this.client.send(new ListMultipartUploadsCommand({ Bucket: this.o.bucket, Prefix: key }), { abortSignal: s }));
+      for (const u of r.Uploads ?? []) {
+        if (u.Key !== key || !u.UploadId || u.UploadId === keep) continue;
+        const id = u.UploadId;
+        await this.request(`AbortMultipartUpload ${this.url(key)}`, (s) =>
+          this.client.send(new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: key, UploadId: id }), { abortSignal: s }));
+        log('debug', NAME, `aborted a stray multipart upload of ${this.url(key)}`);
+      }
+    } catch {
+      // a bucket lifecycle rule for incomplete uploads is the backstop
     }
   }
 

@@ -10,7 +10,7 @@ import http from 'node:http';
 import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3Spool } from '../../../sinks/s3/spool.js';
 import { testS3 } from '../../../sinks/s3/probe.js';
 import { multipartEtag } from '../../../sinks/s3/uploader.js';
@@ -85,7 +85,7 @@ test('files land under <prefix>/…/year=/month=/day=/ with their bytes; sources
   utimesSync(c.path, new Date(Date.UTC(2024, 1, 29, 12)), new Date(Date.UTC(2024, 1, 29, 12)));
   const spool = await S3Spool.open(o);
   for (const f of [a, b, c]) await spool.add(f.path);
-  assert.equal(readdirSync(spool.spoolDir).filter((n) => n.endsWith('.json')).length + spool.stats().uploaded, 3, 'each add is in the spool or uploaded when it resolves');
+  assert.equal(spool.stats().pending + spool.stats().uploaded, 3, 'each add is in the spool or uploaded when it resolves');
   assert.equal(await spool.drain(20_000), true);
   const report = await spool.close();
   assert.deepEqual({ pending: report.pending, uploaded: report.uploaded }, { pending: 0, uploaded: 3 });
@@ -148,6 +148,7 @@ test('MinIO down mid-run: files wait durably in the spool, upload after it resta
   await spool.add(f4.path);
   const report = await spool.close({ timeoutMs: 300 });
   assert.deepEqual({ pending: report.pending, pendingBytes: report.pendingBytes, timedOut: report.timedOut }, { pending: 1, pendingBytes: 800, timedOut: true });
+  assert.deepEqual(readdirSync(spool.spoolDir).sort(), ['000000000004.data', '000000000004.json'], 'the entry is on disk');
   await minio.restart();
   const next = await S3Spool.open(o);
   assert.equal(next.stats().recovered, 1);
@@ -218,6 +219,8 @@ test('500s and slow answers are retried; the objects are whole and correct', { s
     assert.ok(proxy.faults() >= 8, `faults injected: ${proxy.faults()}`);
     assert.ok(st.retries >= 8, `requests retried: ${st.retries}`);
     assert.equal(st.uploaded, 2);
+    const open = await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'sensors/s1/year=2026/month=11/day=28/p2-20261128-000002.parquet' }));
+    assert.deepEqual(open.Uploads ?? [], [], 'no multipart upload left open (the slow Create opened a stray one)');
     assert.equal(sha(await getObject('sensors/s1/year=2026/month=11/day=28/p1-20261128-000001.parquet')), sha(files[0]!.data));
     assert.equal(sha(await getObject('sensors/s1/year=2026/month=11/day=28/p2-20261128-000002.parquet')), sha(files[1]!.data));
   } finally {
