@@ -78,13 +78,18 @@ credentials() {
 }
 
 make_bucket() {
-  local endpoint="$1" code
-  code="$(curl -s -o /dev/null -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
-    --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -X PUT "$endpoint/$BUCKET")"
-  case "$code" in
-    200|409) ;;  # created, or already there
-    *) die "creating bucket $BUCKET failed (HTTP $code)" ;;
-  esac
+  local endpoint="$1" code deadline=$(( $(date +%s) + 30 ))
+  # "ready" can come before the object layer takes requests on a loaded machine (503
+  # XMinioServerNotInitialized): retry those for a while.
+  while :; do
+    code="$(curl -s -o /dev/null -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
+      --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -X PUT "$endpoint/$BUCKET")"
+    case "$code" in
+      200|409) return 0 ;;  # created, or already there
+      503|000) [ "$(date +%s)" -lt "$deadline" ] || die "creating bucket $BUCKET failed (HTTP $code for 30 s)"; sleep 0.2 ;;
+      *) die "creating bucket $BUCKET failed (HTTP $code)" ;;
+    esac
+  done
 }
 
 start() {

@@ -11,7 +11,7 @@
 //                start; the source file was never touched, so nothing is lost.
 //   failed/      entries S3 refused for a reason of their own (not credentials, not the bucket,
 //                not the network) five times: kept there and counted, never deleted.
-// `seq` orders uploads; it continues from the largest one found at start.
+// `seq` orders uploads; it continues after the largest number found at start (failed/ included).
 //
 // After an upload: with delete_after_upload the source file is deleted (only if it is still the
 // file that was spooled: same inode, or same size and mtime for a copy), then the entry;
@@ -183,6 +183,12 @@ export class S3Spool {
       throw new SinkPathError(NAME, dir, describeFsError(e), e);
     }
     const names = await readdir(dir);
+    // Numbers never repeat, so a new entry never takes the name of one in failed/.
+    const failedNames = await readdir(path.join(dir, 'failed')).catch(() => [] as string[]);
+    for (const n of [...names, ...failedNames]) {
+      const m = /^(\d{12})\./.exec(n);
+      if (m) this.nextSeq = Math.max(this.nextSeq, Number(m[1]) + 1);
+    }
     const manifests = new Set(names.filter((n) => /^\d{12}\.json$/.test(n)));
     for (const n of names) {
       // Leftovers of an add() that did not finish: its source was never touched.
@@ -203,7 +209,6 @@ export class S3Spool {
         continue;
       }
       this.entries.push(e);
-      this.nextSeq = Math.max(this.nextSeq, e.seq + 1);
       this.counters.recovered++;
     }
     if (this.entries.length > 0) {

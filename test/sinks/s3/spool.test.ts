@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
@@ -44,13 +44,14 @@ after(async () => {
 
 let dirSeq = 0;
 function options(extra: Partial<S3Options> = {}): S3Options & { baseDir: string } {
-  const baseDir = join(tmp.dir, `run${dirSeq++}`);
+  const baseDir = extra.baseDir ?? join(tmp.dir, `run${dirSeq++}`);
   mkdirSync(baseDir, { recursive: true });
   return {
     bucket: BUCKET, region: 'us-east-1', endpoint: minio.endpoint, forcePathStyle: true, credentials: minio.credentials,
-    baseDir, prefix: 'sensors/s1', hivePartitioning: true,
+    prefix: 'sensors/s1', hivePartitioning: true,
     requestTimeoutMs: 2000, connectTimeoutMs: 1000, maxAttempts: 4, backoffMs: 20, maxBackoffMs: 300,
     ...extra,
+    baseDir,
   };
 }
 
@@ -293,4 +294,60 @@ test('a full spool makes add() wait (counted, never dropped); close() gives up o
   assert.equal(report.pending, 1);
   assert.ok(existsSync(b.path), 'the refused file is where it was');
   configureLog({ verbose: 0 });
+});
+
+/** Options of a spool whose uploads all fail (nothing listens on loopback port 9): it only fills. */
+function offlineOptions(baseDir: string, extra: Partial<S3Options> = {}): S3Options {
+  return {
+    bucket: BUCKET, region: 'us-east-1', endpoint: 'http://127.0.0.1:9', forcePathStyle: true,
+    credentials: { accessKeyId: 'AKIAOFFLINE', secretAccessKey: 'offline-secret' },
+    baseDir, maxAttempts: 1, backoffMs: 20, maxBackoffMs: 100, ...extra,
+  };
+}
+
+test('start-up: a crashed add() (data without manifest, temp files) is cleaned, an unreadable manifest goes to failed/, seq continues', async () => {
+  const baseDir = join(tmp.dir, 'recover');
+  const spoolDir = join(baseDir, '.s3-spool');
+  mkdirSync(spoolDir, { recursive: true });
+  writeFileSync(join(spoolDir, '000000000007.data'), 'orphan');
+  writeFileSync(join(spoolDir, '000000000008.json.tmp'), '{');
+  writeFileSync(join(spoolDir, '000000000003.data'), 'x');
+  writeFileSync(join(spoolDir, '000000000003.json'), 'not json');
+  configureLog({ verbose: -2 });
+  const spool = await S3Spool.open(offlineOptions(baseDir));
+  const f = writeFile(baseDir, 'n-20261128-000000.parquet', 10);
+  await spool.add(f.path);
+  await spool.close({ timeoutMs: 50 });
+  configureLog({ verbose: 0 });
+  assert.deepEqual(readdirSync(spoolDir).sort(), ['000000000009.data', '000000000009.json', 'failed'], 'orphans gone; the new entry numbered after every number seen');
+  assert.deepEqual(readdirSync(join(spoolDir, 'failed')).sort(), ['000000000003.data', '000000000003.json']);
+  assert.equal(spool.stats().recovered, 0);
+});
+
+test('a spool on another filesystem copies the file (fsync, rename); delete_after_upload then checks size and mtime', { skip: existsSync('/dev/shm') ? false : 'no /dev/shm' }, async () => {
+  const baseDir = join(tmp.dir, 'xdev');
+  const spoolDir = mkdtempSync(join('/dev/shm', 'damselfly-spool-'));
+  try {
+    const f = writeFile(baseDir, 'c-20261128-000000.parquet', 4096);
+    configureLog({ verbose: -2 });
+    const spool = await S3Spool.open(offlineOptions(baseDir, { spoolDir }));
+    await spool.add(f.path);
+    const report = await spool.close({ timeoutMs: 50 });
+    configureLog({ verbose: 0 });
+    assert.equal(report.pending, 1);
+    assert.equal(statSync(f.path).nlink, 1, 'a copy, not a link');
+    const m = JSON.parse(readFileSync(join(spoolDir, '000000000001.json'), 'utf8')) as { linked: boolean; size: number; key: string };
+    assert.deepEqual({ linked: m.linked, size: m.size }, { linked: false, size: 4096 });
+    assert.equal(sha(readFileSync(join(spoolDir, '000000000001.data'))), sha(f.data));
+    if (!skip) {
+      // The next process, with the server up: uploads the copy and deletes the unchanged source.
+      const next = await S3Spool.open(options({ baseDir, spoolDir, deleteAfterUpload: true }));
+      assert.equal(await next.drain(10_000), true);
+      await next.close();
+      assert.equal(sha(await getObject(m.key)), sha(f.data));
+      assert.equal(existsSync(f.path), false);
+    }
+  } finally {
+    rmSync(spoolDir, { recursive: true, force: true });
+  }
 });
