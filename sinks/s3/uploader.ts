@@ -153,11 +153,9 @@ export class S3Uploader {
     let partSize = this.o.partSizeBytes;
     if (Math.ceil(size / partSize) > 10_000) partSize = Math.ceil(size / 10_000 / 1048576) * 1048576;
     const nParts = Math.ceil(size / partSize);
-    let createCalls = 0;
-    const created = await this.request(`CreateMultipartUpload ${url}`, (s) => {
-      createCalls++;
-      return this.client.send(new CreateMultipartUploadCommand({ Bucket: this.o.bucket, Key: key }), { abortSignal: s });
-    }, signal);
+    const created = await this.request(`CreateMultipartUpload ${url}`, (s) =>
+      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.o.bucket, Key: key }), { abortSignal: s }),
+    signal);
     const uploadId = created.UploadId!;
     const etags: string[] = new Array(nParts);
     const md5s: Buffer[] = new Array(nParts);
@@ -213,9 +211,10 @@ export class S3Uploader {
         if (!h || h.size !== size || h.etag !== expected) throw e;
         result = { key, bytes: size, etag: expected, parts: nParts };
       }
-      // A Create whose answer was lost still opened an upload on the server: abort such strays
-      // of this key (the spool is the key's only writer), best effort.
-      if (createCalls > 1) await this.abortStrays(key, uploadId);
+      // Other open uploads of this key are strays — a Create whose answer was lost, or an upload
+      // a crashed process left — since the spool is the key's only writer: abort them (one List
+      // per multipart file; best effort).
+      await this.abortStrays(key, uploadId);
       return result;
     } catch (e) {
       // Best effort: an upload left open holds its parts (not an object) until a bucket

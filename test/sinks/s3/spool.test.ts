@@ -10,7 +10,7 @@ import http from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3Spool } from '../../../sinks/s3/spool.js';
 import { testS3 } from '../../../sinks/s3/probe.js';
 import { multipartEtag } from '../../../sinks/s3/uploader.js';
@@ -105,6 +105,9 @@ test('multipart: a file of several parts above the threshold; ETag and size are 
   const o = options({ multipartThresholdBytes: 1 * MiB, partSizeBytes: 5 * MiB, deleteAfterUpload: true });
   const f = writeFile(o.baseDir, 'big-20261128-000000.parquet', 12 * MiB + 12345);
   const small = writeFile(o.baseDir, 'small-20261128-000000.parquet', 1000);
+  const key = 'sensors/s1/year=2026/month=11/day=28/big-20261128-000000.parquet';
+  // What a process that crashed mid-upload leaves: an open multipart upload of the same key.
+  await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
   const spool = await S3Spool.open(o);
   const parts: number[] = [];
   spool.onUpload = (r) => parts.push(r.parts);
@@ -113,7 +116,8 @@ test('multipart: a file of several parts above the threshold; ETag and size are 
   assert.equal(await spool.drain(30_000), true);
   await spool.close();
   assert.deepEqual(parts, [3, 0], 'three parts, then a single PUT');
-  const key = 'sensors/s1/year=2026/month=11/day=28/big-20261128-000000.parquet';
+  const open = await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: key }));
+  assert.deepEqual(open.Uploads ?? [], [], 'the stray upload was aborted');
   const h = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
   assert.equal(h.ContentLength, f.data.length);
   const md5s = [0, 1, 2].map((i) => createHash('md5').update(f.data.subarray(i * 5 * MiB, (i + 1) * 5 * MiB)).digest());
