@@ -9,6 +9,7 @@
 //                fsync'd and renamed, then the directory fsync'd — an entry exists iff its
 //                manifest does. A .data without a .json (a crash inside add()) is removed at
 //                start; the source file was never touched, so nothing is lost.
+//   lock         the pid of the process that owns the spool (one at a time; a dead owner's is taken over)
 //   failed/      entries S3 refused for a reason of their own (not credentials, not the bucket,
 //                not the network) five times: kept there and counted, never deleted.
 // `seq` orders uploads; it continues after the largest number found at start (failed/ included).
@@ -31,7 +32,8 @@ import { log } from '../../streams/log.js';
 import { InternalError } from '../../streams/errors.js';
 import { makeDirs } from '../mkdir.js';
 import { SinkPathError, SinkWriteError, describeFsError } from '../errors.js';
-import { resolveS3Options, type ResolvedS3Options, type S3Options } from './config.js';
+import { resolveS3Options, s3OptionsFromConfig, type ResolvedS3Options, type S3Options } from './config.js';
+import type { Config } from '../../streams/config.js';
 import { objectKey } from './keys.js';
 import { S3Uploader, backoffDelay, type UploadResult } from './uploader.js';
 import { S3RequestError, S3UserError } from './errors.js';
@@ -139,6 +141,7 @@ export class S3Spool {
   private fullWarned = false;
   private failures = 0;
   private closeReport: Promise<S3SpoolCloseReport> | undefined;
+  private locked = false;
   private readonly counters = { added: 0, addedBytes: 0, recovered: 0, uploaded: 0, uploadedBytes: 0, errors: 0, fullWaits: 0, waiting: 0, failed: 0 };
   private lastError: string | undefined;
   /** Called after each upload (tests, progress). */
@@ -159,9 +162,16 @@ export class S3Spool {
       await s.ready;
     } catch (e) {
       s.uploader.destroy();
+      if (s.locked) await rm(path.join(s.spoolDir, 'lock'), { force: true });
       throw e;
     }
     return s;
+  }
+
+  /** The spool of a validated config's `s3` section (opened), or undefined when s3.bucket is not set. */
+  static async fromConfig(c: Config): Promise<S3Spool | undefined> {
+    const o = s3OptionsFromConfig(c);
+    return o === undefined ? undefined : S3Spool.open(o);
   }
 
   get spoolDir(): string {
@@ -182,6 +192,7 @@ export class S3Spool {
     } catch (e) {
       throw new SinkPathError(NAME, dir, describeFsError(e), e);
     }
+    await this.lock();
     const names = await readdir(dir);
     // Numbers never repeat, so a new entry never takes the name of one in failed/.
     const failedNames = await readdir(path.join(dir, 'failed')).catch(() => [] as string[]);
@@ -201,7 +212,9 @@ export class S3Spool {
       let e: Entry;
       try {
         e = JSON.parse(await readFile(p, 'utf8')) as Entry;
-        if (e.v !== MANIFEST_VERSION || typeof e.key !== 'string' || typeof e.size !== 'number') throw new Error('unexpected content');
+        if (e.v !== MANIFEST_VERSION || e.seq !== Number(n.slice(0, 12)) || typeof e.key !== 'string' || typeof e.size !== 'number') {
+          throw new Error('unexpected content');
+        }
         await stat(this.dataPath(e.seq));
       } catch (err) {
         log('error', NAME, `spool entry ${p} is unreadable (${(err as Error).message}); moved to ${path.join(dir, 'failed')}`);
@@ -215,6 +228,39 @@ export class S3Spool {
       log('info', NAME, `${this.entries.length} file(s) left in the spool by an earlier run will be uploaded`, { spool: dir, bytes: this.pendingBytes() });
     }
     this.loop = this.run();
+  }
+
+  /**
+   * One process per spool directory: two would upload and delete the same entries. The lock file
+   * holds the owner's pid; one whose process is gone (a crash) is taken over.
+   */
+  private async lock(): Promise<void> {
+    const file = path.join(this.spoolDir, 'lock');
+    for (let tries = 0; ; tries++) {
+      try {
+        const fh = await open(file, 'wx', 0o644);
+        await fh.writeFile(`${process.pid}\n`);
+        await fh.close();
+        this.locked = true;
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 0) {
+          throw new SinkPathError(NAME, this.spoolDir, (e as NodeJS.ErrnoException).code === 'EEXIST' ? 'cannot take its lock file' : describeFsError(e), e);
+        }
+      }
+      const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+      let alive = false;
+      if (Number.isInteger(pid) && pid > 0) {
+        try {
+          process.kill(pid, 0);
+          alive = true;
+        } catch (e) {
+          alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+        }
+      }
+      if (alive) throw new SinkPathError(NAME, this.spoolDir, `the spool is in use by process ${pid}${pid === process.pid ? ' (this one: close the other S3Spool first)' : ''}`);
+      await rm(file, { force: true }); // its owner is gone
+    }
   }
 
   private pendingBytes(): number {
@@ -477,6 +523,7 @@ export class S3Spool {
     this.wakeLoop?.();
     await this.loop;
     this.uploader.destroy();
+    if (this.locked) await rm(path.join(this.spoolDir, 'lock'), { force: true });
     const report: S3SpoolCloseReport = {
       pending: this.entries.length, pendingBytes: this.pendingBytes(), uploaded: this.counters.uploaded, timedOut, spoolDir: this.spoolDir,
     };

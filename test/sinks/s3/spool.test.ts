@@ -317,13 +317,15 @@ test('start-up: a crashed add() (data without manifest, temp files) is cleaned, 
   writeFileSync(join(spoolDir, '000000000008.json.tmp'), '{');
   writeFileSync(join(spoolDir, '000000000003.data'), 'x');
   writeFileSync(join(spoolDir, '000000000003.json'), 'not json');
+  writeFileSync(join(spoolDir, 'lock'), '999999999\n'); // its owner crashed
   configureLog({ verbose: -2 });
   const spool = await S3Spool.open(offlineOptions(baseDir));
+  await assert.rejects(S3Spool.open(offlineOptions(baseDir)), /spool is in use by process \d+ \(this one/, 'one owner at a time');
   const f = writeFile(baseDir, 'n-20261128-000000.parquet', 10);
   await spool.add(f.path);
   await spool.close({ timeoutMs: 50 });
   configureLog({ verbose: 0 });
-  assert.deepEqual(readdirSync(spoolDir).sort(), ['000000000009.data', '000000000009.json', 'failed'], 'orphans gone; the new entry numbered after every number seen');
+  assert.deepEqual(readdirSync(spoolDir).sort(), ['000000000009.data', '000000000009.json', 'failed'], 'orphans gone; the new entry numbered after every number seen; lock released');
   assert.deepEqual(readdirSync(join(spoolDir, 'failed')).sort(), ['000000000003.data', '000000000003.json']);
   assert.equal(spool.stats().recovered, 0);
 });
