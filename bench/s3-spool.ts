@@ -49,6 +49,11 @@ try {
 
   const spool = await S3Spool.open(o);
   const adds: number[] = [];
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const c0 = cpu();
   const t0 = performance.now();
   for (const f of files) {
     const a = performance.now();
@@ -58,15 +63,16 @@ try {
   await spool.drain(600_000);
   const smallS = (performance.now() - t0) / 1000;
   console.log(`small: ${n} files x ${size / MiB} MiB (single PUT): add() p50 ${pct(adds, 50).toFixed(2)} ms, p99 ${pct(adds, 99).toFixed(2)} ms; ` +
-    `all uploaded in ${smallS.toFixed(2)} s = ${((n * size) / MiB / smallS).toFixed(1)} MiB/s, ${(n / smallS).toFixed(1)} files/s`);
+    `all uploaded in ${smallS.toFixed(2)} s = ${((n * size) / MiB / smallS).toFixed(1)} MiB/s, ${(n / smallS).toFixed(1)} files/s; our CPU ${(cpu() - c0).toFixed(2)} s`);
 
+  const c1 = cpu();
   const t1 = performance.now();
   await spool.add(large);
   const addLarge = performance.now() - t1;
   await spool.drain(600_000);
   const largeS = (performance.now() - t1) / 1000;
   console.log(`large: 1 file x ${values['large-mib']} MiB (multipart, 16 MiB parts, 4 in flight): add() ${addLarge.toFixed(1)} ms; ` +
-    `uploaded in ${largeS.toFixed(2)} s = ${(Number(values['large-mib']) / largeS).toFixed(1)} MiB/s`);
+    `uploaded in ${largeS.toFixed(2)} s = ${(Number(values['large-mib']) / largeS).toFixed(1)} MiB/s; our CPU ${(cpu() - c1).toFixed(2)} s`);
   const st = spool.stats();
   await spool.close();
   console.log(`stats: uploaded ${st.uploaded}, errors ${st.errors}, retries ${st.retries}, pending ${st.pending}`);
