@@ -240,6 +240,44 @@ test('testS3: put/head/delete of a probe, one line', { skip }, async () => {
   assert.ok(h instanceof Error && h.name === 'NotFound', 'probe deleted');
 });
 
+test('credentials come from the standard AWS chain: the environment, then a profile in the shared credentials file', { skip }, async () => {
+  const keys = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_EC2_METADATA_DISABLED'];
+  const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+  const restore = () => {
+    for (const k of keys) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  };
+  try {
+    for (const k of keys) delete process.env[k];
+    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    process.env.AWS_CONFIG_FILE = join(tmp.dir, 'no-config');
+    process.env.AWS_ACCESS_KEY_ID = minio.credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = minio.credentials.secretAccessKey;
+    const { credentials: _env, ...fromEnv } = options();
+    assert.match((await testS3(fromEnv)).line, /^s3: ok/);
+
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+    const file = join(tmp.dir, 'aws-credentials');
+    writeFileSync(file, `[lake]\naws_access_key_id = ${minio.credentials.accessKeyId}\naws_secret_access_key = ${minio.credentials.secretAccessKey}\n`);
+    process.env.AWS_SHARED_CREDENTIALS_FILE = file;
+    process.env.AWS_PROFILE = 'lake';
+    const { credentials: _file, ...fromFile } = options();
+    assert.match((await testS3(fromFile)).line, /^s3: ok/);
+
+    process.env.AWS_PROFILE = 'absent';
+    await assert.rejects(testS3(fromFile), (e: unknown) => {
+      assert.ok(e instanceof S3UserError, String(e));
+      assert.match(formatError(e), /^s3: no AWS credentials found/);
+      return true;
+    });
+  } finally {
+    restore();
+  }
+});
+
 test('wrong credentials or a missing bucket: one clear line, no secret in it; the spool keeps the file', { skip }, async () => {
   const badSecret = `${minio.credentials.secretAccessKey.slice(0, 10)}WRONG${randomBytes(8).toString('hex')}`;
   const cases: Array<[Partial<S3Options>, RegExp]> = [
