@@ -107,9 +107,21 @@ export class S3Uploader {
     return `s3://${this.o.bucket}/${key}`;
   }
 
-  private secrets(): (string | undefined)[] {
+  /** The credentials the chain resolved (a profile's, a role's; refreshed ones too), for redact(). */
+  private resolved: string[] | undefined;
+
+  private async secrets(): Promise<(string | undefined)[]> {
+    // The SDK memoizes the provider, so asking again is cheap; a chain that found nothing is not asked again.
+    if (this.resolved === undefined || this.resolved.length > 0) {
+      try {
+        const c = await this.client.config.credentials();
+        this.resolved = [c.secretAccessKey, c.sessionToken ?? '', c.accessKeyId];
+      } catch {
+        this.resolved = [];
+      }
+    }
     const c = this.o.credentials;
-    return [c?.secretAccessKey, c?.sessionToken, c?.accessKeyId, process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN, process.env.AWS_ACCESS_KEY_ID];
+    return [...this.resolved, c?.secretAccessKey, c?.sessionToken, c?.accessKeyId, process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN, process.env.AWS_ACCESS_KEY_ID];
   }
 
   /**
@@ -123,7 +135,7 @@ export class S3Uploader {
         return await fn(signal);
       } catch (e) {
         this.counters.requestErrors++;
-        const err = classifyS3Error(e, { op, bucket: this.o.bucket, endpoint: this.endpointLabel, secrets: this.secrets() });
+        const err = classifyS3Error(e, { op, bucket: this.o.bucket, endpoint: this.endpointLabel, secrets: await this.secrets() });
         if (!(err instanceof S3TransientError) || attempt >= this.o.maxAttempts || signal?.aborted) throw err;
         const delay = backoffDelay(attempt, this.o.backoffMs, this.o.maxBackoffMs);
         this.counters.retries++;
