@@ -40,8 +40,11 @@ export const S3_CONFIG_SECTION: SectionSpec = {
     type: 'bool', default: S3_DEFAULTS.deleteAfterUpload,
     description: 'Delete local files after upload (else they stay where the writer put them; the spool keeps only a hard link or copy until the upload completes)',
   },
-  aggregate: { type: 'bool', default: S3_DEFAULTS.aggregate, description: 'Merge files per minute before upload (not implemented yet: true is refused)' },
-  aggregate_hold_minutes: { type: 'int', default: S3_DEFAULTS.aggregateHoldMinutes, min: 1, description: 'Hold time before aggregating' },
+  aggregate: {
+    type: 'bool', default: S3_DEFAULTS.aggregate,
+    description: 'Merge the Parquet files of one minute (same object directory, minute of the date-time in the file name) into one object before upload',
+  },
+  aggregate_hold_minutes: { type: 'int', default: S3_DEFAULTS.aggregateHoldMinutes, min: 1, description: "Hold time before aggregating: a minute's files are merged and sent this long after the minute ends (and after its first file came)" },
   spool_dir: {
     type: 'string',
     description: `Local spool of files waiting for upload (durable across restarts); default <output.parquet_dir>/${S3_DEFAULTS.spoolDirName}, which keeps it on the files' filesystem so adding a file is a hard link, not a copy`,
@@ -136,8 +139,8 @@ export function resolveS3Options(o: S3Options): ResolvedS3Options {
       problems.push(`s3.endpoint: must be an http:// or https:// URL (got '${r.endpoint}')`);
     }
   }
-  if (r.aggregate) problems.push('s3.aggregate: merging files before upload is not implemented yet (set it to false)');
-  if (!Number.isInteger(r.aggregateHoldMinutes) || r.aggregateHoldMinutes < 1) problems.push(`s3.aggregate_hold_minutes: must be an integer > 0 (got ${r.aggregateHoldMinutes})`);
+  // The config key is an integer >= 1; the API takes fractions (tests hold for seconds).
+  if (!(r.aggregateHoldMinutes > 0)) problems.push(`s3.aggregate_hold_minutes: must be > 0 (got ${r.aggregateHoldMinutes})`);
   if (!(r.spoolMaxBytes > 0)) problems.push(`s3.spool_max_mb: must be > 0`);
   // S3's limits: parts of 5 MiB..5 GiB (the last may be smaller), at most 10,000 of them.
   if (!Number.isInteger(r.partSizeBytes) || r.partSizeBytes < 5 * MiB || r.partSizeBytes > 5 * 1024 * MiB) {

@@ -37,11 +37,15 @@ import type { Config } from '../../streams/config.js';
 import { objectKey } from './keys.js';
 import { S3Uploader, backoffDelay, type UploadResult } from './uploader.js';
 import { S3RequestError, S3UserError } from './errors.js';
+import { mergeParquet, nextGroup } from './aggregate.js';
 
 const NAME = 'sink.s3';
 const MANIFEST_VERSION = 1;
 /** Failed attempts of one file (for a reason of its own) before it moves to failed/. */
 const QUARANTINE_AFTER = 5;
+
+/** DuckDB could not merge a group (s3.aggregate): its files go one by one instead. */
+class MergeError extends Error {}
 
 interface Entry {
   v: number;
@@ -68,6 +72,8 @@ export interface S3SpoolStats {
   /** Files uploaded (and removed from the spool). */
   uploaded: number;
   uploadedBytes: number;
+  /** Objects written: one per file, or one per merged group with s3.aggregate. */
+  objects: number;
   /** Files waiting in the spool now. */
   pending: number;
   pendingBytes: number;
@@ -142,7 +148,9 @@ export class S3Spool {
   private failures = 0;
   private closeReport: Promise<S3SpoolCloseReport> | undefined;
   private locked = false;
-  private readonly counters = { added: 0, addedBytes: 0, recovered: 0, uploaded: 0, uploadedBytes: 0, errors: 0, fullWaits: 0, waiting: 0, failed: 0 };
+  /** Entries whose group DuckDB could not merge: sent alone. */
+  private readonly unmergeable = new Set<number>();
+  private readonly counters = { added: 0, addedBytes: 0, recovered: 0, uploaded: 0, uploadedBytes: 0, objects: 0, errors: 0, fullWaits: 0, waiting: 0, failed: 0 };
   private lastError: string | undefined;
   /** Called after each upload (tests, progress). */
   onUpload: ((r: UploadResult, source: string) => void) | undefined;
@@ -391,7 +399,26 @@ export class S3Spool {
   private async run(): Promise<void> {
     const signal = this.stop.signal;
     while (!signal.aborted) {
-      const e = this.entries[0];
+      let batch: Entry[] = this.entries.length > 0 ? [this.entries[0]!] : [];
+      if (batch.length > 0 && this.options.aggregate) {
+        const g = nextGroup(this.entries, this.options.aggregateHoldMinutes, (x) => !this.unmergeable.has(x.seq))!;
+        const wait = this.closing ? 0 : g.dueAt - Date.now();
+        if (wait > 0) {
+          // Nothing due yet: sleep until the first group is, or until add()/close() wakes us.
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, Math.min(wait, 60_000));
+            this.wakeLoop = () => {
+              clearTimeout(t);
+              r();
+            };
+            if (signal.aborted) this.wakeLoop();
+          });
+          this.wakeLoop = undefined;
+          continue;
+        }
+        batch = g.entries;
+      }
+      const e = batch[0];
       if (!e) {
         this.notifyIdle();
         await new Promise<void>((r) => {
@@ -402,13 +429,16 @@ export class S3Spool {
         continue;
       }
       try {
-        const r = await this.uploader.uploadFile(this.dataPath(e.seq), e.key, e.size, signal);
-        await this.retire(e);
-        this.remove(e);
+        const r = await this.send(batch, signal);
+        for (const x of batch) {
+          await this.retire(x);
+          this.remove(x);
+          this.counters.uploaded++;
+          this.counters.uploadedBytes += x.size;
+        }
+        this.counters.objects++;
         this.failures = 0;
-        this.counters.uploaded++;
-        this.counters.uploadedBytes += e.size;
-        log('debug', NAME, `uploaded ${this.uploader.url(e.key)}`, { bytes: e.size, parts: r.parts });
+        log('debug', NAME, `uploaded ${this.uploader.url(e.key)}`, { bytes: r.bytes, parts: r.parts, files: batch.length });
         this.notifyRoom();
         try {
           this.onUpload?.(r, e.source);
@@ -422,14 +452,23 @@ export class S3Spool {
         const msg = err instanceof Error ? err.message : String(err);
         const changed = msg !== this.lastError;
         this.lastError = msg;
+        if (err instanceof MergeError) {
+          // Files DuckDB cannot merge (schemas differ, not Parquet): sent one by one instead.
+          log('warn', NAME, `${msg}; uploading those ${batch.length} files separately`);
+          for (const x of batch) this.unmergeable.add(x.seq);
+          this.failures = 0;
+          continue;
+        }
         // A refusal of this file itself (not credentials, bucket or network) would block the queue
         // for good: after a few, the entry moves to failed/ (kept, counted, logged).
         const ownFault = err instanceof S3RequestError || (err as NodeJS.ErrnoException).code === 'ENOENT' || (err instanceof S3UserError && err.s3Code === 'FileChanged');
         if (ownFault && this.failures >= QUARANTINE_AFTER) {
           log('error', NAME, `giving up on ${this.uploader.url(e.key)} after ${this.failures} attempts: ${msg}; kept in ${path.join(this.spoolDir, 'failed')}`);
-          await this.quarantineFiles(seqName(e.seq)).catch(() => undefined);
-          this.remove(e);
-          this.counters.failed++;
+          for (const x of batch) {
+            await this.quarantineFiles(seqName(x.seq)).catch(() => undefined);
+            this.remove(x);
+            this.counters.failed++;
+          }
           this.failures = 0;
           this.notifyRoom();
           continue;
@@ -442,6 +481,24 @@ export class S3Spool {
         }
         await sleep(delay, signal);
       }
+    }
+  }
+
+  /** Upload one entry as it is, or several merged into one object under the first one's key. */
+  private async send(batch: Entry[], signal: AbortSignal): Promise<UploadResult> {
+    const first = batch[0]!;
+    if (batch.length === 1) return this.uploader.uploadFile(this.dataPath(first.seq), first.key, first.size, signal);
+    const merged = path.join(this.spoolDir, `${seqName(first.seq)}.merge.tmp`);
+    try {
+      try {
+        await mergeParquet(batch.map((x) => this.dataPath(x.seq)), merged);
+      } catch (e) {
+        throw new MergeError(`cannot merge ${batch.length} files for ${this.uploader.url(first.key)}: ${(e as Error).message.split('\n')[0]}`);
+      }
+      const size = (await stat(merged)).size;
+      return await this.uploader.uploadFile(merged, first.key, size, signal);
+    } finally {
+      await rm(merged, { force: true });
     }
   }
 
@@ -512,6 +569,7 @@ export class S3Spool {
   private async doClose(timeoutMs: number): Promise<S3SpoolCloseReport> {
     this.closing = true;
     this.notifyRoom(); // add()s waiting for room give up
+    this.wakeLoop?.(); // groups held for aggregation are due now
     let timedOut = false;
     try {
       await this.ready;

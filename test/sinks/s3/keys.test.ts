@@ -51,10 +51,10 @@ test('config: the seed keys with their defaults, all problems in one user error'
   delete process.env.AWS_DEFAULT_REGION;
   try {
     assert.throws(
-      () => resolveS3Options({ bucket: 'Bad_Bucket', baseDir: '/d', aggregate: true, endpoint: 'ftp://x', partSizeBytes: 1024 }),
+      () => resolveS3Options({ bucket: 'Bad_Bucket', baseDir: '/d', endpoint: 'ftp://x', partSizeBytes: 1024, aggregateHoldMinutes: 0 }),
       (e: unknown) => {
         assert.ok(e instanceof UserError);
-        for (const p of ['s3.bucket', 's3.region: required', 's3.endpoint', 's3.aggregate: merging files before upload is not implemented', 's3.multipart_part_mb']) {
+        for (const p of ['s3.bucket', 's3.region: required', 's3.endpoint', 's3.aggregate_hold_minutes', 's3.multipart_part_mb']) {
           assert.ok(e.message.includes(p), `${p} in ${e.message}`);
         }
         assert.doesNotMatch(e.message, /\n/);
