@@ -24,6 +24,9 @@
 // warning once per episode, counted in stats().fullWaits) until uploads make room — never a
 // silent drop. A file larger than the whole bound is admitted when the spool is empty.
 //
+// With s3.aggregate, the loop holds files and sends the Parquet files of one minute as one merged
+// object (aggregate.ts); the files leave the spool only once that object is uploaded.
+//
 // Objects are never partial: the uploader sends one PUT or a completed multipart upload.
 
 import { constants, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, copyFile } from 'node:fs/promises';
