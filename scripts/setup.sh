@@ -50,4 +50,13 @@ if [ "$(id -u)" -eq 0 ] && { [ ! -e /usr/local/bin/duckdb ] || [ -L /usr/local/b
   ln -sfn "$PWD/$TOOLS/venv/bin/duckdb" /usr/local/bin/duckdb
 fi
 
+# MinIO, the S3 server of the S3 tests and `npm run s3:start`: built from source with Go (the Go
+# module proxy) into .cache/tools/minio by deploy/minio/minio.sh (silent when cached). Without Go
+# (>= 1.24) or when the build fails, the S3 tests skip and say why; the rest does not need it.
+if [ -x .cache/tools/minio/bin/minio ] || command -v go >/dev/null; then
+  bash deploy/minio/minio.sh build || echo "setup: the MinIO build failed (above); the S3 tests will skip"
+else
+  echo "setup: go not found: MinIO (the S3 test server) is not built and the S3 tests will skip (install Go >= 1.24)"
+fi
+
 npm run --silent build
