@@ -80,6 +80,17 @@ export const OUTPUT_FLAGS: FlagSpec[] = [
   { long: 'geoip-city-db', arg: 'FILE', path: 'geoip.city_db', help: 'GeoLite2 City database (.mmdb)' },
   { long: 'geoip-asn-db', arg: 'FILE', path: 'geoip.asn_db', help: 'GeoLite2 ASN database (.mmdb)' },
 ];
+// The seed's s3: keys as flags (--s3-<key>), and the probe.
+export const S3_FLAGS: FlagSpec[] = [
+  { long: 's3-bucket', arg: 'NAME', path: 's3.bucket', help: 'Upload finished Parquet files to this S3 bucket (through a durable local spool)' },
+  { long: 's3-prefix', arg: 'PREFIX', path: 's3.prefix', help: 'S3 key prefix' },
+  { long: 's3-region', arg: 'REGION', path: 's3.region', help: 'S3 region' },
+  { long: 's3-endpoint', arg: 'URL', path: 's3.endpoint', help: 'S3-compatible endpoint (MinIO, ...)' },
+  { long: 's3-force-path-style', path: 's3.force_path_style', set: true, help: 'Path-style URLs (MinIO)' },
+  { long: 's3-hive-partitioning', path: 's3.hive_partitioning', set: true, help: 'Keys with year=/month=/day=' },
+  { long: 's3-delete-after-upload', path: 's3.delete_after_upload', set: true, help: 'Delete local files once uploaded' },
+  { long: 'test-s3', help: 'Check the S3 settings (put, read and delete a probe object), print one line and exit' },
+];
 export const KAFKA_FLAGS: FlagSpec[] = [
   { long: 'kafka', arg: 'BROKERS', path: 'kafka.brokers', help: 'Publish/consume over Kafka (host:port[,host:port]) instead of in-process' },
   { long: 'topic-prefix', arg: 'PREFIX', path: 'transport.topic_prefix', help: 'Topic name prefix' },

@@ -45,7 +45,11 @@ export const SINK_KINDS = {
     },
     async create(cfg) {
       const { ParquetSink } = await import('../sinks/parquet/index.js');
-      return new ParquetSink(parquetSinkOptionsFromConfig(cfg)!) as unknown as AnySink;
+      const o = parquetSinkOptionsFromConfig(cfg)!;
+      // With s3.bucket set, every finished file goes through the durable S3 spool.
+      const { S3Spool } = await import('../sinks/s3/index.js');
+      const spool = await S3Spool.fromConfig(cfg);
+      return new ParquetSink({ ...o, ...(spool ? { shipper: spool } : {}) }) as unknown as AnySink;
     },
   },
   alerts: {

@@ -1,6 +1,6 @@
 // `damselfly run`: the whole pipeline in one process (pipeline/: capture → topics → analyzers →
 // Parquet and alerts), embedded by default or over Kafka with --kafka.
-import { parseArgs, helpText, INPUT_FLAGS, AFPACKET_FLAGS, FLOW_FLAGS, OUTPUT_FLAGS, ANALYZER_FLAGS, KAFKA_FLAGS, LOG_FLAGS, GRAPH_FLAG, type CommandSpec } from '../cli.js';
+import { parseArgs, helpText, INPUT_FLAGS, AFPACKET_FLAGS, FLOW_FLAGS, OUTPUT_FLAGS, S3_FLAGS, ANALYZER_FLAGS, KAFKA_FLAGS, LOG_FLAGS, GRAPH_FLAG, type CommandSpec } from '../cli.js';
 import { PROCESS_CONFIG } from '../../pipeline/config.js';
 import { runRole } from './common.js';
 
@@ -9,7 +9,7 @@ export const RUN: CommandSpec = {
   summary: 'Run the whole pipeline in one process: capture → flows → transport → analyzers → Parquet and alerts.',
   usage: 'damselfly run -i <capture|glob|iface> --parquet-dir DIR [options]',
   config: true,
-  flags: [...INPUT_FLAGS, ...AFPACKET_FLAGS, ...FLOW_FLAGS, ...OUTPUT_FLAGS, ...ANALYZER_FLAGS, ...KAFKA_FLAGS, ...LOG_FLAGS, GRAPH_FLAG],
+  flags: [...INPUT_FLAGS, ...AFPACKET_FLAGS, ...FLOW_FLAGS, ...OUTPUT_FLAGS, ...S3_FLAGS, ...ANALYZER_FLAGS, ...KAFKA_FLAGS, ...LOG_FLAGS, GRAPH_FLAG],
   examples: ['damselfly run -i capture.pcap --parquet-dir ./flows', 'damselfly run -i eth0 --live pcap --parquet-dir ./flows', "damselfly run -i '/data/*.pcap' --parquet-dir ./flows --idle-timeout 60", 'damselfly run -i capture.pcap --parquet-dir ./flows --graph'],
 };
 

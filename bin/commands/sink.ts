@@ -1,5 +1,5 @@
 // `damselfly sink <kind>`: one sink as a scale-out writer over Kafka (pipeline/sinks.ts lists the kinds).
-import { parseArgs, helpText, OUTPUT_FLAGS, ALERT_FLAGS, KAFKA_FLAGS, LOG_FLAGS, GRAPH_FLAG, UNTIL_END_FLAG, type CommandSpec } from '../cli.js';
+import { parseArgs, helpText, OUTPUT_FLAGS, S3_FLAGS, ALERT_FLAGS, KAFKA_FLAGS, LOG_FLAGS, GRAPH_FLAG, UNTIL_END_FLAG, type CommandSpec } from '../cli.js';
 import { PROCESS_CONFIG } from '../../pipeline/config.js';
 import { SINK_KINDS, SINK_KIND_NAMES, isSinkKind } from '../../pipeline/sinks.js';
 import { UserError } from '../../streams/errors.js';
@@ -12,7 +12,7 @@ export const SINK: CommandSpec = {
   summary: `Run one sink as a scale-out writer: consume its topic from Kafka and write.\nKinds:\n${KINDS.map((k) => `  ${k.padEnd(8)} ${SINK_KINDS[k].summary}`).join('\n')}`,
   usage: `damselfly sink ${KINDS.join('|')} --kafka BROKERS [options]`,
   config: true,
-  flags: [...OUTPUT_FLAGS, ...ALERT_FLAGS, ...KAFKA_FLAGS, UNTIL_END_FLAG, ...LOG_FLAGS, GRAPH_FLAG],
+  flags: [...OUTPUT_FLAGS, ...S3_FLAGS, ...ALERT_FLAGS, ...KAFKA_FLAGS, UNTIL_END_FLAG, ...LOG_FLAGS, GRAPH_FLAG],
   examples: ['damselfly sink parquet --kafka 127.0.0.1:9092 --parquet-dir ./flows', 'damselfly sink alerts --kafka 127.0.0.1:9092 --alerts alerts.jsonl --until-end'],
 };
 

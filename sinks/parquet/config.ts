@@ -25,6 +25,16 @@ export function lakeDatasets(c: Config): Dataset[] {
   return parseDatasets(str(c, 'output', 'parquet_datasets') ?? DATASETS.join(','));
 }
 
+/**
+ * Where finished files go next (the S3 spool, sinks/s3): add() resolves once the file is durable
+ * there; close() drains with a bound and says what is left for the next start.
+ */
+export interface FileShipper {
+  add(file: string): Promise<void>;
+  close(o: { timeoutMs: number }): Promise<{ pending: number; uploaded: number; timedOut: boolean; spoolDir: string }>;
+  stats(): { uploaded: number; pending: number; errors: number; failed: number };
+}
+
 export interface ParquetSinkOptions {
   /** Root directory (`parquet_dir`); files go to <dir>/<observation>/v1/year=/month=/day=/. */
   dir: string;
@@ -54,6 +64,8 @@ export interface ParquetSinkOptions {
   signingKey?: string;
   /** Write files without the provenance signature (tests of the writer alone). */
   unsigned?: boolean;
+  /** Ships every finished file (S3 upload through its spool). */
+  shipper?: FileShipper;
 }
 
 export interface ResolvedParquetSinkOptions {
@@ -69,6 +81,7 @@ export interface ResolvedParquetSinkOptions {
   license?: License;
   signingKey?: string;
   unsigned: boolean;
+  shipper?: FileShipper;
 }
 
 export const PARQUET_SINK_DEFAULTS = {
@@ -95,6 +108,7 @@ export function resolveParquetSinkOptions(o: ParquetSinkOptions): ResolvedParque
     ...(o.license ? { license: o.license } : {}),
     ...(o.signingKey ? { signingKey: o.signingKey } : {}),
     unsigned: o.unsigned ?? false,
+    ...(o.shipper ? { shipper: o.shipper } : {}),
   };
   const problems: string[] = [];
   if (typeof r.dir !== 'string' || r.dir === '') problems.push('parquet_dir: must be a non-empty path');

@@ -43,6 +43,8 @@ import { loadParquetNative, type ParquetStage } from './native.js';
 import { FlowKeyFilter } from './dedup.js';
 
 export interface ParquetSinkStats extends SinkStats {
+  /** Files written but not taken by the shipper (S3 spool): they stay under parquet_dir. */
+  shipErrors: number;
   /** Rows written to the dns, tls, http and alerts datasets (`written` counts flow rows). */
   datasetRows: number;
   /** Events of a dataset the config leaves out (parquet_datasets). */
@@ -95,7 +97,7 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
   /** Serializes stage/flush requests (write() and close() may overlap). */
   private chain: Promise<unknown> = Promise.resolve();
   private closed: Promise<SinkResult> | null = null;
-  private s = { received: 0, written: 0, errors: 0, skippedNonEnd: 0, duplicates: 0, timedFlushes: 0, skippedDataset: 0, datasetRows: 0 };
+  private s = { received: 0, written: 0, errors: 0, skippedNonEnd: 0, duplicates: 0, timedFlushes: 0, skippedDataset: 0, datasetRows: 0, shipErrors: 0 };
   private timer: NodeJS.Timeout | null = null;
   private timedFailed = false;
   private readonly schema: TierSchema;
@@ -238,6 +240,10 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
       this.closed = this.serial(async () => {
         const order = [...this.stages.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
         for (const [key] of order) await this.flushStage(key);
+        if (this.o.shipper) {
+          const left = await this.o.shipper.close({ timeoutMs: 30_000 });
+          if (left.pending > 0) log('warn', NAME, `${left.pending} file(s) wait in the S3 spool ${left.spoolDir}${left.timedOut ? ' (S3 did not take them in 30 s)' : ''}; they upload at the next start`);
+        }
         return { files: [...this.files], rows: this.s.written };
       });
     }
@@ -308,6 +314,15 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
     }
     st.native.release();
     this.stages.delete(key);
+    if (this.o.shipper) {
+      // The file is in place; the shipper (S3 spool) makes it durable for upload before we go on.
+      try {
+        await this.o.shipper.add(final);
+      } catch (e) {
+        this.s.shipErrors++;
+        throw new SinkWriteError(NAME, final, e);
+      }
+    }
     if (st.dataset === 'flows') this.s.written += st.rows;
     else this.s.datasetRows += st.rows;
     this.files.push(final);

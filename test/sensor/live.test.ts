@@ -416,7 +416,7 @@ describe('live capture on a veth pair between two namespaces', { skip: SKIP }, (
     const db = await DuckDBInstance.create(':memory:');
     const c = await db.connect();
     try {
-      const glob = join(dir, 'flows', '**', '*.parquet').replace(/'/g, "''");
+      const glob = join(dir, 'flows', '*', 'v*', '**', '*.parquet').replace(/'/g, "''");
       const rows = (await c.runAndReadAll(
         `SELECT proto, saddr, daddr, sport, dport, spkts, dpkts, reason FROM read_parquet('${glob}', hive_partitioning=false)`,
       )).getRowObjectsJson() as unknown as Flow[];

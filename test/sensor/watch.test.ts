@@ -91,9 +91,9 @@ describe('run --watch', { timeout: 300_000 }, () => {
 
     const plain = runCli(['run', '-i', join(t.dir, 'part*.pcap'), '--parquet-dir', join(t.dir, 'plain'), '--no-builtin-analyzers']);
     assert.equal(plain.status, 0, plain.stderr);
-    const want = await flows(join(t.dir, 'plain', '**', '*.parquet'));
+    const want = await flows(join(t.dir, 'plain', '*', 'v*', '**', '*.parquet'));
     assert.ok(want.length > 100, `flows: ${want.length}`);
-    assert.deepEqual(await flows(join(out, '**', '*.parquet')), want, 'the same flows (ids, counters, times), each once');
+    assert.deepEqual(await flows(join(out, '*', 'v*', '**', '*.parquet')), want, 'the same flows (ids, counters, times), each once');
   });
 
   it('a file that changes after it was read is reported, not read twice', async () => {
