@@ -79,6 +79,9 @@ export interface SensorStats {
   err_bad_ipv4: number;
   err_bad_ipv6: number;
   err_bad_l4: number;
+  /** Packets metered without their whole transport header (cut by the snaplen or the IP length):
+   * on the 5-tuple flow when both ports were captured, else on the IP-level flow (ports 0). */
+  l4_header_cut: number;
   err_unsupported_link: number;
   non_ip: number;
   flows_created: number;
@@ -89,6 +92,9 @@ export interface SensorStats {
   frag_reassembled: number;
   frag_timed_out: number;
   frag_dropped: number;
+  /** Fragment datagrams still incomplete at their timeout (or at the end of the capture), each
+   * metered as one packet of its flow: ports from the offset-0 fragment when it arrived, else 0. */
+  frag_incomplete: number;
   capture_errors: number;
   /** nDPI per-flow states currently allocated (flows still being classified). */
   ndpi_states: number;

@@ -301,6 +301,10 @@ void packet_decode_l4(PacketInfo& pi, Stats& st) {
       hdr = 0;
       break;
   }
+  // A transport header cut short (by the snaplen or by the IP length) still meters the packet:
+  // on the 5-tuple flow when both ports were captured, else on the IP-level flow (ports 0).
+  uint32_t need = pi.proto == 6 ? 20 : pi.proto == 17 ? 8 : pi.proto == 132 ? 12 : 0;
+  if (cap < need) st.l4_header_cut++;
   pi.payload_len = len - hdr;
   pi.payload = p + (hdr < cap ? hdr : cap);
   pi.payload_caplen = cap > hdr ? cap - hdr : 0;
