@@ -36,6 +36,7 @@ struct SensorConfig {
   int64_t status_interval_us = 60 * 1000000LL;  // flow `update` records (packet time), 0 = none
   bool status = true;         // emit `start` / `update` records (status())
   bool l7 = true;             // run the L7 parsers (events in l7_events())
+  L7Limits l7_limits;         // sensor config l7.max_buffer / l7.max_events_per_flow
   FragmentConfig frag;
   NdpiConfig ndpi;            // nDPI labels on end records (off by default)
   std::string observation = "damselfly";  // part of every flow id (flow_uuid)

@@ -27,8 +27,8 @@ Sensor::~Sensor() {
   for (uint32_t h = table_.lru_head(); h != kNil; h = table_.at(h).lru_next) {
     Flow& fl = table_.at(h);
     if (fl.l7) {
-      L7Out out{&l7_bodies_, &l7_extras_};
-      l7_flow_finish(fl.l7, out);
+      L7Out out{&l7_bodies_, &l7_extras_, &stats_};
+      l7_flow_finish(fl.l7, out, cfg_.l7_limits);
       delete fl.l7;
       fl.l7 = nullptr;
     }
@@ -156,8 +156,9 @@ void Sensor::frag_expire(int64_t now, bool all) {
 // ============================================================================================
 
 // ============================================================================================
-// l7_*: the first payload packets of a flow go through the parser registry (l7/registry.cc)
-// until a parser is done, kL7MaxPackets is reached, or no parser claimed the flow in 16 tries.
+// l7_*: payload packets of a flow go through the parser registry (l7/registry.cc) until a parser
+// is done (DNS and HTTP: every message until the flow ends; TLS: its handshake, within the first
+// kL7MaxPackets), the flow reached l7.max_events, or no parser claimed the flow in 16 tries.
 // ============================================================================================
 
 void Sensor::l7_drain(Flow& fl, int64_t ts) {
@@ -195,8 +196,8 @@ void Sensor::l7_keep_extras(Flow& fl) {
 void Sensor::l7_done(Flow& fl, int64_t ts) {
   fl.l7_state = 2;
   if (!fl.l7) return;
-  L7Out out{&l7_bodies_, &l7_extras_};
-  l7_flow_finish(fl.l7, out);
+  L7Out out{&l7_bodies_, &l7_extras_, &stats_};
+  l7_flow_finish(fl.l7, out, cfg_.l7_limits);
   l7_drain(fl, ts);
   l7_keep_extras(fl);
   delete fl.l7;
@@ -204,8 +205,8 @@ void Sensor::l7_done(Flow& fl, int64_t ts) {
 }
 
 void Sensor::l7_packet(Flow& fl, int dir, const PacketInfo& pi) {
-  L7Out out{&l7_bodies_, &l7_extras_};
-  bool more = l7_flow_payload(&fl.l7, &fl.l7_tries, out, dir, pi.has_tcp, pi.has_tcp && (pi.tcp_flags & TCP_SYN),
+  L7Out out{&l7_bodies_, &l7_extras_, &stats_};
+  bool more = l7_flow_payload(&fl.l7, &fl.l7_tries, out, cfg_.l7_limits, dir, pi.has_tcp, pi.has_tcp && (pi.tcp_flags & TCP_SYN),
                               pi.tcp_seq, fl.f.sport, fl.f.dport, pi.payload, pi.payload_caplen, pi.ts_us);
   if (!fl.l7) {
     if (++fl.l7_tries >= 16) fl.l7_state = 2;  // STARTTLS: the hello follows a few plaintext lines

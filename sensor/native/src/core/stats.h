@@ -11,7 +11,8 @@ namespace dfly {
   X(non_ip)                                                                               \
   X(flows_created) X(flows_ended) X(flows_active) X(flows_evicted)                        \
   X(frag_fragments) X(frag_reassembled) X(frag_timed_out) X(frag_dropped) X(frag_incomplete)                 \
-  X(capture_errors) X(l7_events) X(ndpi_states) X(ndpi_classified)
+  X(capture_errors) X(l7_events) X(l7_events_capped) X(l7_pending_evicted) X(l7_stream_lost)        \
+  X(ndpi_states) X(ndpi_classified)
 
 struct Stats {
 #define X(n) uint64_t n = 0;
