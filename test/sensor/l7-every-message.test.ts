@@ -76,12 +76,15 @@ for (const name of ['dns_exfiltration.pcap', 'dns-tunnel-iodine.pcap']) {
 
 test('HTTP keep-alive captures: one http event per request, with tshark\'s methods, URIs and status codes', { skip: !ndpi && missingShared('ndpi') }, async (t) => {
   if (!hasTshark()) { t.skip('tshark not installed'); return; }
-  const files = ['http_ua_splitted_in_two_pkts.pcapng', 'http.pcapng', 'http_ipv6.pcap'].map((f) => join(ndpi!, 'pcap', f)).filter(existsSync);
+  // the captures of the data set with keep-alive connections (several requests on one connection)
+  const files = ['http_ua_splitted_in_two_pkts.pcapng', 'quickplay.pcap', 'anyconnect-vpn.pcap', 'sites.pcapng', 'zattoo.pcap', 'http.pcapng']
+    .map((f) => join(ndpi!, 'pcap', f)).filter(existsSync);
   if (files.length === 0) { t.skip('no HTTP keep-alive capture in this copy of the data set'); return; }
   let maxPerConn = 0;
   for (const file of files) {
-    const req = tshark(file, 'http.request', ['tcp.stream', 'http.request.method', 'http.request.uri']);
-    const resp = tshark(file, 'http.response', ['tcp.stream', 'http.response.code']);
+    // HTTP over TCP (SSDP's HTTP over UDP is not ours to parse)
+    const req = tshark(file, 'http.request and tcp', ['tcp.stream', 'http.request.method', 'http.request.uri']);
+    const resp = tshark(file, 'http.response and tcp', ['tcp.stream', 'http.response.code']);
     const perStream = new Map<string, number>();
     for (const [s] of req) perStream.set(s!, (perStream.get(s!) ?? 0) + 1);
     maxPerConn = Math.max(maxPerConn, ...perStream.values());
