@@ -98,7 +98,8 @@ export interface SensorStats {
   frag_reassembled: number;
   frag_timed_out: number;
   frag_dropped: number;
-  /** Fragment datagrams still incomplete at their timeout (or at the end of the capture), each
+  /** Fragment datagrams still incomplete at their timeout, at their eviction for
+   * fragment.max_tables (also in frag_dropped) or at the end of the capture, each
    * metered as one packet of its flow: ports from the offset-0 fragment when it arrived, else 0. */
   frag_incomplete: number;
   capture_errors: number;

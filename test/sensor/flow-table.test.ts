@@ -262,6 +262,16 @@ test('fragments whose first fragment never came form an IP-level flow (ports 0)'
   assert.deepEqual(flows.map((f) => [f.proto, f.saddr, f.sport, f.dport, f.spkts, f.sbytes]), [['UDP', C, 0, 0, 1, 20 + 1480 + 48]]);
 });
 
+test('a datagram evicted for fragment.max_tables is metered too', async () => {
+  const first = fragments()[1]!; // offset 0 of datagram 42 (ports 7000 > 8000)
+  const other = { ts: T0 + 500, data: ether(ipv4({ src: S, dst: C, proto: 17, id: 43, mf: true, l4: udpDgram(9000, 9001, Buffer.alloc(1472, 1)) })) };
+  const { flows, sensor } = await runFiles([pcap([first, other])], options({ fragment: { disabled: false, maxTables: 1, timeout: 30 } }));
+  const st = sensor.stats();
+  assert.equal(st.frag_dropped, 1, 'the eviction');
+  assert.equal(st.frag_incomplete, 2, 'the evicted datagram and, at the end, the other');
+  assert.deepEqual(flows.map((f) => [f.sport, f.dport, f.spkts]).sort(), [[7000, 8000, 1], [9000, 9001, 1]]);
+});
+
 function ipv6Frame(src: string, dst: string, nxt: number, payload: Buffer): Buffer {
   const h = Buffer.alloc(40);
   h[0] = 0x60;

@@ -89,6 +89,7 @@ class Sensor {
   void flow_packet(PacketInfo& pi);
   // frag_*: meters the fragment datagrams that timed out incomplete (all pending ones with `all`)
   void frag_expire(int64_t now, bool all);
+  void frag_meter(std::vector<FragExpired>& xs);
   void flow_end(uint32_t idx, uint8_t reason);
   void flow_expire_idle(int64_t now);
   void flow_expire_closed(int64_t now);

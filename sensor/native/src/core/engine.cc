@@ -98,7 +98,13 @@ void Sensor::packet_process(int dlt, int64_t ts_us, const uint8_t* data, uint32_
     k.proto = pi.ipver == 4 ? pi.proto : 0;
     k.ipver = pi.ipver;
     const uint8_t* buf; uint32_t len; uint8_t proto;
-    if (!frags_.frag_add(k, pi, stats_, &buf, &len, &proto)) return;
+    bool done = frags_.frag_add(k, pi, stats_, &buf, &len, &proto);
+    if (frags_.has_evicted()) {  // before the reassembled datagram (if any): buf stays valid
+      std::vector<FragExpired> xs;
+      frags_.frag_take_evicted(&xs);
+      frag_meter(xs);
+    }
+    if (!done) return;
     uint32_t hdr = pi.l3_hdr_len;
     pi.proto = proto;
     pi.l4 = buf; pi.l4_caplen = len; pi.l4_len = len;
@@ -118,14 +124,19 @@ void Sensor::packet_process(int dlt, int64_t ts_us, const uint8_t* data, uint32_
   flow_packet(pi);
 }
 
-// An incomplete datagram (its timeout passed, or the capture ended) is metered as one packet of
+// An incomplete datagram (its timeout passed, it was evicted for fragment.max_tables, or the
+// capture ended) is metered as one packet of
 // an IP-level flow: the ports come from its offset-0 fragment when that arrived with the whole
 // transport header, else they are 0; its length is what arrived. L7 parsers never see it.
 void Sensor::frag_expire(int64_t now, bool all) {
   if (cfg_.frag.disabled || frags_.size() == 0 || in_frag_expire_) return;
-  in_frag_expire_ = true;  // flow_packet below may run the periodic scan: it must not come back here
   std::vector<FragExpired> xs;
   frags_.frag_expire(now, stats_, &xs, all);
+  frag_meter(xs);
+}
+
+void Sensor::frag_meter(std::vector<FragExpired>& xs) {
+  in_frag_expire_ = true;  // flow_packet below may run the periodic scan: it must not come back here
   for (FragExpired& x : xs) {
     PacketInfo pi = x.hdr;
     pi.is_fragment = pi.more_frags = false;

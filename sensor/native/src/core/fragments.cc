@@ -24,29 +24,37 @@ size_t FragKeyHash::operator()(const FragKey& k) const {
   return (size_t)(h * 0x9E3779B97F4A7C15ULL);
 }
 
+// What can still be metered of an incomplete datagram (its data buffer is taken).
+static void datagram_incomplete(FragDatagram& d, FragExpired* x) {
+  x->hdr = d.hdr;
+  x->have_first = d.have_first;
+  x->proto = d.have_first ? d.proto : d.hdr.proto;
+  // the bytes that arrived, each once (a duplicate fragment is not counted twice)
+  const size_t have = d.data.size();
+  for (size_t b = 0; b * 8 < have; b++)
+    if (d.covered[b >> 3] & (1u << (b & 7))) x->received += (uint32_t)(have - b * 8 < 8 ? have - b * 8 : 8);
+  if (d.have_first) {  // keep the covered prefix: the transport header, when it arrived
+    uint32_t b = 0, nb = (uint32_t)((have + 7) / 8);
+    while (b < nb && (d.covered[b >> 3] & (1u << (b & 7)))) b++;
+    size_t prefix = (size_t)b * 8 < have ? (size_t)b * 8 : have;
+    x->data.swap(d.data);
+    x->data.resize(prefix);
+  }
+}
+
 void FragmentTable::frag_expire(int64_t now, Stats& st, std::vector<FragExpired>* out, bool all) {
   for (auto it = map_.begin(); it != map_.end();) {
     if (!all && now - it->second.first_ts < cfg_.timeout_us) { ++it; continue; }
     if (!all) st.frag_timed_out++;
-    FragDatagram& d = it->second;
     out->emplace_back();
-    FragExpired& x = out->back();
-    x.hdr = d.hdr;
-    x.have_first = d.have_first;
-    x.proto = d.have_first ? d.proto : d.hdr.proto;
-    // the bytes that arrived, each once (a duplicate fragment is not counted twice)
-    const size_t have = d.data.size();
-    for (size_t b = 0; b * 8 < have; b++)
-      if (d.covered[b >> 3] & (1u << (b & 7))) x.received += (uint32_t)(have - b * 8 < 8 ? have - b * 8 : 8);
-    if (d.have_first) {  // keep the covered prefix: the transport header, when it arrived
-      uint32_t b = 0, nb = (uint32_t)((d.data.size() + 7) / 8);
-      while (b < nb && (d.covered[b >> 3] & (1u << (b & 7)))) b++;
-      size_t prefix = (size_t)b * 8 < d.data.size() ? (size_t)b * 8 : d.data.size();
-      x.data.swap(d.data);
-      x.data.resize(prefix);
-    }
+    datagram_incomplete(it->second, &out->back());
     it = map_.erase(it);
   }
+}
+
+void FragmentTable::frag_take_evicted(std::vector<FragExpired>* out) {
+  for (auto& x : evicted_) out->push_back(std::move(x));
+  evicted_.clear();
 }
 
 bool FragmentTable::frag_add(const FragKey& key, const PacketInfo& pi, Stats& st, const uint8_t** out,
@@ -70,7 +78,12 @@ bool FragmentTable::frag_add(const FragKey& key, const PacketInfo& pi, Stats& st
       auto oldest = map_.begin();
       for (auto j = map_.begin(); j != map_.end(); ++j)
         if (j->second.first_ts < oldest->second.first_ts) oldest = j;
-      if (oldest != map_.end()) { map_.erase(oldest); st.frag_dropped++; }
+      if (oldest != map_.end()) {
+        evicted_.emplace_back();  // metered by the sensor like a timed-out datagram
+        datagram_incomplete(oldest->second, &evicted_.back());
+        map_.erase(oldest);
+        st.frag_dropped++;
+      }
     }
     it = map_.emplace(key, FragDatagram()).first;
     it->second.first_ts = ts;

@@ -3,8 +3,9 @@
 // Memory: at most max_tables datagrams, each buffer capped at 64 KiB (grown on demand), plus a
 // 1 KiB coverage bitmap; datagrams expire by packet time (timeout) or are evicted oldest-first.
 // The reassembled buffer returned by frag_add() stays valid until the next frag_add() call.
-// A datagram that times out incomplete is handed back (frag_expire's out) with the headers of its
-// offset-0 fragment (else of its first fragment) so the sensor still meters it.
+// A datagram that times out incomplete, or is evicted for the max_tables bound, is handed back
+// (frag_expire's out, frag_take_evicted) with the headers of its offset-0 fragment (else of its
+// first fragment) so the sensor still meters it.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -66,12 +67,17 @@ class FragmentTable {
   // one is appended to *out, for the sensor to meter what arrived of it. Timeouts count in
   // frag_timed_out.
   void frag_expire(int64_t now, Stats& st, std::vector<FragExpired>* out, bool all = false);
+  // The datagrams frag_add() evicted to stay within max_tables (counted in frag_dropped), moved
+  // to *out for the sensor to meter.
+  bool has_evicted() const { return !evicted_.empty(); }
+  void frag_take_evicted(std::vector<FragExpired>* out);
   size_t size() const { return map_.size(); }
 
  private:
   FragmentConfig cfg_;
   std::unordered_map<FragKey, FragDatagram, FragKeyHash> map_;
   std::vector<uint8_t> done_;  // last reassembled datagram
+  std::vector<FragExpired> evicted_;  // at most one per frag_add() until taken
 };
 
 }  // namespace dfly
