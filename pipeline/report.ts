@@ -26,8 +26,8 @@ export function summaryLine(r: PipelineReport, extra: Record<string, string | nu
   if (r.analyzers && !r.sinks.some((s) => s.kind === 'alerts')) f.alerts = Object.values(r.analyzers.stats).reduce((a, s) => a + s.alerts, 0);
   if (r.lost > 0) f.lost = r.lost;
   // A live capture: the kernel's view of the socket.
-  const k = r.source?.stats as Partial<Record<'kernel_received' | 'kernel_dropped' | 'if_dropped', number>> | undefined;
-  if (k?.kernel_received !== undefined) Object.assign(f, { kernel_received: k.kernel_received, kernel_dropped: k.kernel_dropped, if_dropped: k.if_dropped });
+  const k = r.source?.stats as Partial<Record<'kernel_received' | 'kernel_dropped' | 'if_dropped' | 'kernel_outgoing_skipped', number>> | undefined;
+  if (k?.kernel_received !== undefined) Object.assign(f, { kernel_received: k.kernel_received, kernel_dropped: k.kernel_dropped, if_dropped: k.if_dropped, kernel_outgoing_skipped: k.kernel_outgoing_skipped ?? 0 });
   Object.assign(f, extra);
   f.elapsed = `${secs.toFixed(2)}s`;
   if (r.source) f['packets/s'] = Math.round(r.source.packets / Math.max(secs, 1e-6));

@@ -607,7 +607,7 @@ export function httpPlan(e: Engine, c: Client, o: HttpOpts, date: number): Plan 
     rttC: rttClient(r),
     label: o.label ?? 'http',
     malicious: o.malicious ?? false,
-    l7: { httpHost: o.host, httpMethod: first!.method, httpUri: first!.uri, userAgent: ua, httpStatus: firstStatus },
+    l7: { httpHost: o.host, httpMethod: first!.method, httpUri: first!.uri, userAgent: ua, httpStatus: firstStatus, httpRequests: n },
   });
 }
 

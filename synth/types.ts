@@ -32,6 +32,8 @@ export interface L7Truth {
   httpUri?: string;
   userAgent?: string;
   httpStatus?: number;
+  /** Request/response pairs on the connection (keep-alive); the http* fields describe the first. */
+  httpRequests?: number;
 }
 
 export interface TruthFlow {

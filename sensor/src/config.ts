@@ -1,4 +1,4 @@
-// Config sections of the sensor (input, flow, fragment, live capture, nDPI) and its key of the
+// Config sections of the sensor (input, flow, fragment, live capture, L7 parsers, nDPI) and its key of the
 // `output` section (observation), with the typed resolvers that turn them into SensorOptions /
 // LiveOptions. Key names follow the Rockfish probe's YAML (the seeds), which users already know.
 // The process schema is composed in pipeline/config.ts.
@@ -39,6 +39,10 @@ export const SENSOR_CONFIG: ConfigSchema = {
     max_tables: { type: 'int', default: 1024, min: 1, description: 'Max concurrent fragment tables' },
     timeout: { type: 'int', default: 30, min: 1, description: 'Fragment timeout in seconds' },
   },
+  l7: {
+    max_events_per_flow: { type: 'int', default: 0, min: 0, description: 'DNS/TLS/HTTP events reported per flow (every DNS message, every HTTP request/response pair); 0 = all. Events over the limit are counted in the l7_events_capped statistic' },
+    max_buffer: { type: 'int', default: 16384, min: 1024, max: 1048576, description: 'Unparsed TCP bytes buffered per direction of a flow for the L7 parsers: one message head (HTTP headers, a DNS-over-TCP message, a TLS handshake) must fit; parsed messages are released and bodies skipped unbuffered. A direction that overflows is counted in l7_stream_lost' },
+  },
   ndpi: {
     enabled: { type: 'bool', default: false, description: 'Enable nDPI application labeling (ndpi_appid, ndpi_category, ndpi_risk_score, ndpi_risk_severity, ndpi_risk_list on flow end events)' },
     protocol_file: { type: 'string', description: 'Custom protocol definitions (nDPI protos.txt format)', example: '/opt/damselfly/etc/ndpi-protos.txt' },
@@ -70,6 +74,8 @@ export function sensorOptions(c: Config): SensorOptions {
     mac: bool(c, 'flow', 'mac'),
     statusInterval: num(c, 'flow', 'status_interval'),
     quicDecrypt: bool(c, 'flow', 'quic_decrypt'),
+    l7MaxBuffer: num(c, 'l7', 'max_buffer'),
+    l7MaxEventsPerFlow: num(c, 'l7', 'max_events_per_flow'),
     ...(filter !== undefined ? { filter } : {}),
     fragment: {
       disabled: bool(c, 'fragment', 'disabled'),

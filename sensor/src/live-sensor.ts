@@ -33,6 +33,9 @@ export interface LiveStats extends SensorStats {
   kernel_dropped: number;
   /** Packets dropped by the interface/driver (libpcap only, when known). */
   if_dropped: number;
+  /** afpacket: loopback frames the kernel copies as PACKET_OUTGOING and that libpcap skips (each
+   * comes back as an incoming frame); always 0 for pcap. */
+  kernel_outgoing_skipped: number;
 }
 
 export interface LiveBatch extends SensorBatch {

@@ -35,13 +35,19 @@ export interface SensorOptions {
   statusInterval?: number;
   /** Emit `start`/`update` flow records (default true). */
   statusEvents?: boolean;
-  /** Run the DNS/TLS/QUIC/DTLS/HTTP parsers on the first packets of each flow (default true). */
+  /** Run the DNS/TLS/QUIC/DTLS/HTTP parsers (default true): every DNS message and HTTP
+   * request/response of a flow, the TLS handshake(s), QUIC/DTLS ClientHellos. */
   l7?: boolean;
   /**
    * Decrypt QUIC client Initial packets to read their ClientHello (a `tls` event with JA4 "q...");
    * false: QUIC flows only get quic_version/quic_dcid/quic_scid. Default: config flow.quic_decrypt.
    */
   quicDecrypt?: boolean;
+  /** Unparsed TCP bytes buffered per direction for the L7 parsers (one message head must fit;
+   * default 16384, at least 1024). */
+  l7MaxBuffer?: number;
+  /** L7 events reported per flow, 0 = all (default); the rest count in l7_events_capped. */
+  l7MaxEventsPerFlow?: number;
   /** nDPI labels (ndpi_appid, ndpi_category, ndpi_risk_*) on end records; off by default. */
   ndpi?: { enabled: boolean; protocolFile?: string; categoriesFile?: string };
 }
@@ -84,6 +90,9 @@ export interface SensorStats {
   err_bad_ipv4: number;
   err_bad_ipv6: number;
   err_bad_l4: number;
+  /** Packets metered without their whole transport header (cut by the snaplen or the IP length):
+   * on the 5-tuple flow when both ports were captured, else on the IP-level flow (ports 0). */
+  l4_header_cut: number;
   err_unsupported_link: number;
   non_ip: number;
   flows_created: number;
@@ -94,7 +103,21 @@ export interface SensorStats {
   frag_reassembled: number;
   frag_timed_out: number;
   frag_dropped: number;
+  /** Fragment datagrams still incomplete at their timeout, at their eviction for
+   * fragment.max_tables (also in frag_dropped) or at the end of the capture, each
+   * metered as one packet of its flow: ports from the offset-0 fragment when it arrived, else 0. */
+  frag_incomplete: number;
   capture_errors: number;
+  /** L7 events (dns/tls/http) reported. */
+  l7_events: number;
+  /** L7 events not reported because their flow reached l7.max_events_per_flow. */
+  l7_events_capped: number;
+  /** DNS queries / HTTP requests reported unanswered early because too many newer ones were
+   * waiting for their answers (a later answer is then reported on its own). */
+  l7_pending_evicted: number;
+  /** TCP directions whose L7 parsing stopped early: a gap in the capture, or a message head
+   * larger than l7.max_buffer (later messages of that direction are not reported). */
+  l7_stream_lost: number;
   /** nDPI per-flow states currently allocated (flows still being classified). */
   ndpi_states: number;
   /** Flows nDPI classified (by inspection or, at giveup, by port guess). */

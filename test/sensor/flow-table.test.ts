@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  options, runFiles, writePcap, tcpFrame, udpFrame, ether, ipv4, icmpMsg, udpDgram, TCP, type Frame,
+  options, runFiles, writePcap, tcpFrame, tcpSeg, udpFrame, ether, ipv4, icmpMsg, udpDgram, TCP, type Frame,
 } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dfly-flow-'));
@@ -233,13 +233,93 @@ test('with fragment.disabled every fragment is a packet; non-first fragments hav
   assert.equal(noPorts.spkts, 3);
 });
 
-test('incomplete fragments time out and are counted', async () => {
-  const fr = fragments().slice(0, 2);
+test('an incomplete fragment train times out into the flow of its first fragment', async () => {
+  const fr = fragments().slice(0, 2); // the middle and the first fragment; the last never comes
   fr.push({ ts: T0 + 60_000_000, data: udpFrame(C, S, 1, 2) });
-  const { sensor } = await runFiles([pcap(fr)]);
+  const { flows, sensor } = await runFiles([pcap(fr)]);
   const st = sensor.stats();
   assert.equal(st.frag_timed_out, 1);
   assert.equal(st.frag_reassembled, 0);
+  assert.equal(st.frag_incomplete, 1);
+  const f = flows.find((x) => x.sport === 7000);
+  assert.ok(f, `the datagram's flow: ${JSON.stringify(flows.map((x) => [x.saddr, x.sport, x.daddr, x.dport]))}`);
+  assert.deepEqual([f.proto, f.saddr, f.daddr, f.dport, f.spkts, f.dpkts], ['UDP', C, S, 8000, 1, 0]);
+  assert.equal(f.sbytes, 20 + 2960, 'the bytes that arrived');
+  assert.equal(f.stime, T0 + 100, 'the first fragment\'s time');
+});
+
+test('an incomplete fragment train still pending at the end of the capture is metered', async () => {
+  const { flows, sensor } = await runFiles([pcap(fragments().slice(1, 2))]); // only the first fragment
+  assert.equal(sensor.stats().frag_incomplete, 1);
+  assert.equal(sensor.stats().frag_timed_out, 0);
+  assert.deepEqual(flows.map((f) => [f.proto, f.sport, f.dport, f.spkts, f.sbytes]), [['UDP', 7000, 8000, 1, 20 + 1480]]);
+});
+
+test('fragments whose first fragment never came form an IP-level flow (ports 0)', async () => {
+  const fr = fragments().filter((_, k) => k !== 1); // every fragment but the one at offset 0 (the middle one twice)
+  const { flows, sensor } = await runFiles([pcap(fr)]);
+  assert.equal(sensor.stats().frag_incomplete, 1);
+  assert.deepEqual(flows.map((f) => [f.proto, f.saddr, f.sport, f.dport, f.spkts, f.sbytes]), [['UDP', C, 0, 0, 1, 20 + 1480 + 48]]);
+});
+
+test('a datagram evicted for fragment.max_tables is metered too', async () => {
+  const first = fragments()[1]!; // offset 0 of datagram 42 (ports 7000 > 8000)
+  const other = { ts: T0 + 500, data: ether(ipv4({ src: S, dst: C, proto: 17, id: 43, mf: true, l4: udpDgram(9000, 9001, Buffer.alloc(1472, 1)) })) };
+  const { flows, sensor } = await runFiles([pcap([first, other])], options({ fragment: { disabled: false, maxTables: 1, timeout: 30 } }));
+  const st = sensor.stats();
+  assert.equal(st.frag_dropped, 1, 'the eviction');
+  assert.equal(st.frag_incomplete, 2, 'the evicted datagram and, at the end, the other');
+  assert.deepEqual(flows.map((f) => [f.sport, f.dport, f.spkts]).sort(), [[7000, 8000, 1], [9000, 9001, 1]]);
+});
+
+function ipv6Frame(src: string, dst: string, nxt: number, payload: Buffer): Buffer {
+  const h = Buffer.alloc(40);
+  h[0] = 0x60;
+  h.writeUInt16BE(payload.length, 4);
+  h[6] = nxt;
+  h[7] = 64;
+  // eight groups written out (no '::')
+  const addr = (a: string): Buffer => Buffer.from(a.split(':').flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 255]));
+  addr(src).copy(h, 8);
+  addr(dst).copy(h, 24);
+  return ether(Buffer.concat([h, payload]), 0, 0x86dd);
+}
+
+test('an incomplete IPv6 fragment train times out into the flow of its first fragment', async () => {
+  const l4 = tcpSeg(40100, 443, TCP.A | TCP.P, 5000, Buffer.alloc(2000, 3));
+  const frag = (off: number, more: boolean, id: number): Buffer => {
+    const f = Buffer.alloc(8);
+    f[0] = 6; // TCP
+    f.writeUInt16BE(off | (more ? 1 : 0), 2);
+    f.writeUInt32BE(id, 4);
+    return f;
+  };
+  const first = Buffer.concat([frag(0, true, 77), l4.subarray(0, 1232)]);
+  const fr: Frame[] = [
+    { ts: T0, data: ipv6Frame('2001:db8:0:0:0:0:0:1', '2001:db8:0:0:0:0:0:2', 44, first) },
+    { ts: T0 + 31_000_000, data: udpFrame(C, S, 1, 2) },
+  ];
+  const { flows, sensor } = await runFiles([pcap(fr)]);
+  assert.equal(sensor.stats().frag_timed_out, 1);
+  const f = flows.find((x) => x.saddr === '2001:db8::1');
+  assert.ok(f, 'the IPv6 datagram\'s flow');
+  assert.deepEqual([f.proto, f.sport, f.dport, f.spkts, f.sbytes], ['TCP', 40100, 443, 1, 40 + 8 + 1232]);
+});
+
+test('a packet whose TCP header is cut short still counts, on an IP-level flow when its ports are missing', async () => {
+  const seg = tcpSeg(40200, 80, TCP.S);
+  const p = pcap([
+    // IP length says 2 bytes of TCP: neither ports nor flags
+    { ts: T0, data: ether(ipv4({ src: C, dst: S, proto: 6, l4: seg.subarray(0, 2) })) },
+    // snaplen cut after 10 bytes of TCP: ports, no flags
+    { ts: T0 + 10, data: ether(ipv4({ src: C, dst: S, proto: 6, l4: seg, id: 2 })).subarray(0, 14 + 20 + 10) },
+  ]);
+  const { flows, sensor } = await runFiles([p]);
+  const st = sensor.stats();
+  assert.equal(st.l4_header_cut, 2);
+  assert.equal(st.err_truncated, 1, 'the snaplen cut');
+  const key = (f: (typeof flows)[number]): string => `${f.proto} ${f.saddr}:${f.sport} > ${f.daddr}:${f.dport} ${f.spkts} ${f.sbytes}`;
+  assert.deepEqual(flows.map(key).sort(), [`TCP ${C}:0 > ${S}:0 1 22`, `TCP ${C}:40200 > ${S}:80 1 40`]);
 });
 
 test('VLAN is recorded per direction but is not part of the flow key', async () => {

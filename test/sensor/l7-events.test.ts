@@ -1,5 +1,6 @@
 // L7 events (DNS/TLS/HTTP) on generated captures agree exactly with the generator's ground truth
-// (TruthFlow.l7): query name/type/rcode/answers, SNI/ALPN/version, method/host/URI/UA/status.
+// (TruthFlow.l7): query name/type/rcode/answers, SNI/ALPN/version, method/host/URI/UA/status, and
+// one http event per request of a keep-alive connection.
 // Also: every TLS flow's end record carries ndpi_ja4/ndpi_ja3s equal to its TLS event's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,7 +70,9 @@ test('DNS/TLS/HTTP events equal the generator ground truth', async () => {
       if (l7.httpHost !== undefined) {
         seen.http++;
         const d = evs.filter((e): e is HttpEvent => e.type === 'http');
-        want(d.length === 1, `${d.length} http events`);
+        // one event per request/response pair of the keep-alive connection; the truth describes the first
+        want(d.length === (l7.httpRequests ?? 1), `${d.length} http events, want ${l7.httpRequests ?? 1}`);
+        for (const x of d) want(x.host === l7.httpHost && x.user_agent === l7.userAgent && x.status > 0, `http event ${JSON.stringify(x)}`);
         const e = d[0];
         if (!e) continue;
         want(e.host === l7.httpHost, `host ${e.host} want ${l7.httpHost}`);

@@ -3,6 +3,9 @@
 // 24 small UDP exchanges, and a TCP connection still open when the sensors stop). One veth end is
 // captured at the same time by: libpcap, AF_PACKET, AF_PACKET with a BPF filter, two AF_PACKET
 // sockets in one hash fanout group (two processes), and `damselfly run --live pcap` into Parquet.
+// The loopback device of one namespace is captured by libpcap and AF_PACKET too: the kernel hands
+// an AF_PACKET socket each loopback frame twice (PACKET_OUTGOING, then incoming), and both
+// backends must count it once, as libpcap does.
 // Every sensor is then stopped with SIGINT: each must exit 0 having delivered every flow.
 // Needs root (namespaces, raw sockets): skipped with a message otherwise. Test traffic only ever
 // goes to addresses inside the namespaces created here (10.99.x.0/24, fd99:x::/64).
@@ -29,6 +32,8 @@ const PINGS = 5;
 const PINGS6 = 3;
 const DNS_QUERIES = 3;
 const FANOUT_FLOWS = 24;
+const LO_PINGS = 4;
+const LO_DNS = 3;
 
 function skipReason(): string | false {
   if (process.getuid?.() !== 0) return 'skipped: live capture tests need root (network namespaces, raw sockets)';
@@ -220,7 +225,7 @@ function one(fs: Flow[], pred: (f: Flow) => boolean, what: string): Flow {
   return m[0]!;
 }
 
-interface Generated { dnsPort: number; fanoutPorts: number[]; holdPort: number }
+interface Generated { dnsPort: number; fanoutPorts: number[]; holdPort: number; loDnsPort: number }
 
 /** The flows every unfiltered capture of the veth must contain, with their packet counts. */
 function assertTraffic(all: Flow[], g: Generated, label: string): void {
@@ -291,6 +296,9 @@ describe('live capture on a veth pair between two namespaces', { skip: SKIP }, (
     sensors.fan1 = startProc('fanout-1', NS_A, sensor(fan));
     sensors.fan2 = startProc('fanout-2', NS_A, sensor(fan));
     sensors.run = startProc('run', NS_A, [...node, 'run', '-i', IF_A, '--live', 'pcap', '--parquet-dir', join(dir, 'flows'), '--no-builtin-analyzers']);
+    const onLo = (extra: string[]): string[] => [...node, 'sensor', '-i', 'lo', '--format', 'jsonl', '--stats', ...extra];
+    sensors.loPcap = startProc('lo-pcap', NS_A, onLo(['--live', 'pcap']));
+    sensors.loAfpacket = startProc('lo-afpacket', NS_A, onLo(afp));
     for (const p of Object.values(sensors)) p.child.stdin!.end();
     const servers = startProc('servers', NS_A, [process.execPath, join(dir, 'servers.cjs'), A]);
     servers.child.stdin!.end();
@@ -316,6 +324,11 @@ describe('live capture on a veth pair between two namespaces', { skip: SKIP }, (
     assert.match(tls.stderr, /CONNECTION ESTABLISHED/);
     const many = await client(['dnsmany', String(FANOUT_FLOWS)]);
     assert.equal(many.code, 0, many.stderr);
+    // loopback traffic inside NS_A: ICMP echo to 127.0.0.1 and DNS-like UDP to A's own address
+    const loPing = await nsRun(NS_A, ['python3', join(dir, 'ping.py'), '127.0.0.1', String(LO_PINGS)]);
+    assert.equal(loPing.code, 0, `lo ping: ${loPing.stdout}${loPing.stderr}`);
+    const loDns = await nsRun(NS_A, [process.execPath, join(dir, 'clients.cjs'), 'dns', A, String(LO_DNS)]);
+    assert.equal(loDns.code, 0, loDns.stderr);
     const hold = startProc('hold', NS_B, [process.execPath, join(dir, 'clients.cjs'), 'hold', A]);
     hold.child.stdin!.end();
     await waitFor(hold, /held \d+/, 10_000);
@@ -323,6 +336,7 @@ describe('live capture on a veth pair between two namespaces', { skip: SKIP }, (
       dnsPort: Number(dns.stdout.trim()),
       fanoutPorts: many.stdout.trim().split(' ').map(Number),
       holdPort: Number(/held (\d+)/.exec(hold.stdout)![1]),
+      loDnsPort: Number(loDns.stdout.trim()),
     };
     assert.equal(new Set(gen.fanoutPorts).size, FANOUT_FLOWS, 'distinct client ports');
 
@@ -353,7 +367,7 @@ describe('live capture on a veth pair between two namespaces', { skip: SKIP }, (
       assert.match(p.stderr, /SIGINT: stopping capture, flushing flows/, name);
       assert.doesNotMatch(p.stderr, /error/i, name);
     }
-    for (const name of ['pcap', 'afpacket', 'filtered', 'fan1', 'fan2']) {
+    for (const name of ['pcap', 'afpacket', 'filtered', 'fan1', 'fan2', 'loPcap', 'loAfpacket']) {
       const k = kernelStats(sensors[name]!);
       assert.equal(k.dropped, 0, `${name}: kernel drops`);
       assert.ok(k.received >= k.packets && k.packets > 0, `${name}: kernel received ${k.received} >= processed ${k.packets}`);
@@ -388,6 +402,38 @@ describe('live capture on a veth pair between two namespaces', { skip: SKIP }, (
       const starts = ev.filter((e) => e.type === 'flow' && e.kind === 'start' && e.flowid === end.flowid);
       assert.equal(starts.length, 1, `${name}: one start record for the ICMP flow`);
     }
+  });
+
+  test('loopback: afpacket skips the outgoing copy of each frame, as libpcap does (same packets, same flows)', () => {
+    const all = (name: string): Flow[] => parseFlows(sensors[name]!);
+    const pcapLo = all('loPcap');
+    const afpLo = all('loAfpacket');
+    const echo = (fs: Flow[], label: string): Flow => one(fs, (f) => f.proto === 'ICMP' && f.saddr === '127.0.0.1' && f.sport === 8, `${label} loopback ICMP echo`);
+    for (const [label, fs] of [['pcap', pcapLo], ['afpacket', afpLo]] as const) {
+      const e = echo(fs, label);
+      assert.deepEqual([e.spkts, e.dpkts], [LO_PINGS, LO_PINGS], `${label}: each loopback echo counted once`);
+      const d = one(fs, (f) => f.proto === 'UDP' && f.sport === gen.loDnsPort && f.dport === 5353, `${label} loopback UDP`);
+      assert.deepEqual([d.spkts, d.dpkts], [LO_DNS, LO_DNS], `${label}: each loopback datagram counted once`);
+    }
+    // nothing but this test's traffic crosses the namespace's lo: every flow and every packet agree
+    const byKey = (fs: Flow[]): string[] => fs.map(key).sort();
+    assert.deepEqual(byKey(afpLo), byKey(pcapLo));
+    const kp = kernelStats(sensors.loPcap!);
+    const ka = kernelStats(sensors.loAfpacket!);
+    const sum = (fs: Flow[]): number => fs.reduce((a, f) => a + f.spkts + f.dpkts, 0);
+    console.log(`# lo packets: pcap ${kp.packets}, afpacket ${ka.packets} (flows ${sum(pcapLo)} / ${sum(afpLo)})`);
+    assert.equal(ka.packets, kp.packets, 'afpacket and pcap process the same number of loopback packets');
+    const skipped = /kernel_outgoing_skipped=(\d+)/.exec(sensors.loAfpacket!.stderr);
+    assert.ok(skipped && Number(skipped[1]) >= 2 * LO_PINGS + 2 * LO_DNS, `afpacket on lo reports the outgoing copies it skipped: ${skipped?.[1]}`);
+  });
+
+  test('veth: afpacket and pcap count the same packets for the generated flows', () => {
+    const sum = (fs: Flow[]): number => fs.reduce((a, f) => a + f.spkts + f.dpkts, 0);
+    const p = sum(testFlows(parseFlows(sensors.pcap!)));
+    const a = sum(testFlows(parseFlows(sensors.afpacket!)));
+    console.log(`# veth packets of the generated flows: pcap ${p}, afpacket ${a}`);
+    assert.equal(a, p);
+    assert.match(sensors.afpacket!.stderr, /kernel_outgoing_skipped=0\b/, 'a veth frame is never skipped');
   });
 
   test('afpacket BPF filter: only ICMP reaches the flow table', () => {

@@ -79,6 +79,9 @@ class NativeSensor : public Napi::ObjectWrap<NativeSensor> {
     if (l7.IsBoolean()) cfg.l7 = l7.As<Napi::Boolean>().Value();
     Napi::Value qd = o.Get("quicDecrypt");
     if (qd.IsBoolean()) cfg.quic_decrypt = qd.As<Napi::Boolean>().Value();
+    cfg.l7_limits.max_buffer = (uint32_t)numopt(o, "l7MaxBuffer", kL7MaxStream);
+    if (cfg.l7_limits.max_buffer < 1024) cfg.l7_limits.max_buffer = 1024;
+    cfg.l7_limits.max_events = (uint32_t)numopt(o, "l7MaxEventsPerFlow", 0);
     Napi::Value fr = o.Get("fragment");
     if (fr.IsObject()) {
       Napi::Object fo = fr.As<Napi::Object>();

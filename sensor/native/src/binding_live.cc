@@ -213,6 +213,7 @@ class NativeLiveSensor : public Napi::ObjectWrap<NativeLiveSensor> {
       s.Set("kernel_received", Napi::Number::New(env, (double)bt->kstats.received));
       s.Set("kernel_dropped", Napi::Number::New(env, (double)bt->kstats.dropped));
       s.Set("if_dropped", Napi::Number::New(env, (double)bt->kstats.if_dropped));
+      s.Set("kernel_outgoing_skipped", Napi::Number::New(env, (double)bt->kstats.outgoing_skipped));
       r.Set("stats", s);
       cb.Call({r});
     });

@@ -37,6 +37,7 @@ struct SensorConfig {
   bool status = true;         // emit `start` / `update` records (status())
   bool l7 = true;             // run the L7 parsers (events in l7_events())
   bool quic_decrypt = true;   // decrypt QUIC client Initials (ClientHello -> tls event); off: ids only
+  L7Limits l7_limits;         // sensor config l7.max_buffer / l7.max_events_per_flow
   FragmentConfig frag;
   NdpiConfig ndpi;            // nDPI labels on end records (off by default)
   std::string observation = "damselfly";  // part of every flow id (flow_uuid)
@@ -87,6 +88,9 @@ class Sensor {
 
  private:
   void flow_packet(PacketInfo& pi);
+  // frag_*: meters the fragment datagrams that timed out incomplete (all pending ones with `all`)
+  void frag_expire(int64_t now, bool all);
+  void frag_meter(std::vector<FragExpired>& xs);
   void flow_end(uint32_t idx, uint8_t reason);
   void flow_expire_idle(int64_t now);
   void flow_expire_closed(int64_t now);
@@ -112,6 +116,7 @@ class Sensor {
   std::vector<std::string> l7_bodies_;
   L7Extras l7_extras_;
   int64_t last_scan_sec_ = INT64_MIN;
+  bool in_frag_expire_ = false;
   // Closed TCP flows in closing order (packet time only grows): slot, flow id prefix, close time.
   // An entry whose slot no longer holds that closed flow (ended since by a SYN on the tuple, idle,
   // eof or eviction; flow_end clears the closed bits) is skipped.

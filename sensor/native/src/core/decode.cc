@@ -171,8 +171,43 @@ static DecodeResult packet_ethertype(uint16_t et, const uint8_t* p, uint32_t cap
   return DECODE_SKIP;
 }
 
+// CAPWAP data (RFC 5415 §4.3, UDP port 5247): opens the header (HLEN, WBID, T) and, for native
+// IEEE 802.11 frames (WBID 1, T 1), a data frame's header and its LLC/SNAP; an 802.3 payload (T 0)
+// is an Ethernet frame. Control/management frames, protected (encrypted) frames, DTLS (preamble
+// type 1) and CAPWAP fragments are not opened. Some access points (Cisco) send the 802.11 frame
+// control field byte-swapped (Wireshark's "swap frame control"): a field that only reads as a
+// data frame swapped is taken swapped.
+static const uint8_t kLlcSnap[6] = {0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00};
+
+static DecodeResult packet_capwap(const uint8_t* p, uint32_t cap, PacketInfo& inner, Stats& st) {
+  if (cap < 8 || p[0] != 0) return DECODE_SKIP;  // preamble: version 0, type 0 (not DTLS)
+  uint32_t hlen = (uint32_t)(p[1] >> 3) * 4;
+  uint8_t wbid = (uint8_t)((p[2] >> 1) & 0x1f);
+  bool native = p[2] & 1, frag = p[3] & 0x80;
+  if (hlen < 8 || hlen > cap || frag) return DECODE_SKIP;
+  p += hlen; cap -= hlen;
+  if (!native) return packet_ethertype(0x6558, p, cap, inner, st);
+  if (wbid != 1 || cap < 24) return DECODE_SKIP;
+  auto is_data = [](uint8_t fc0) { return (fc0 & 0x0f) == 0x08; };  // version 0, type 2 (data)
+  uint8_t fc0 = p[0], fc1 = p[1];
+  if (!is_data(fc0)) {
+    if (!is_data(fc1)) return DECODE_SKIP;
+    fc0 = p[1]; fc1 = p[0];
+  }
+  uint8_t subtype = fc0 >> 4;
+  if ((subtype & 0x4) || (fc1 & 0x40)) return DECODE_SKIP;  // no body (null data), or protected
+  uint32_t hl = 24;
+  if ((fc1 & 0x03) == 0x03) hl += 6;  // ToDS and FromDS: a fourth address
+  if (subtype & 0x8) {                // QoS data: QoS control, and HT control when Order is set
+    hl += 2;
+    if (fc1 & 0x80) hl += 4;
+  }
+  if (cap < hl + 8 || memcmp(p + hl, kLlcSnap, 6) != 0) return DECODE_SKIP;
+  return packet_ethertype(rd16(p + hl + 6), p + hl + 8, cap - hl - 8, inner, st);
+}
+
 // Tunnels: IPv4-in-IP (4), IPv6-in-IP (41: 6in4, 4in6), GRE (47, version 0) carrying IP or
-// Ethernet, and VXLAN (UDP port 4789). Flows are keyed on the innermost IP packet, as nDPI and Zeek
+// Ethernet, VXLAN (UDP port 4789) and CAPWAP data (UDP port 5247, see packet_capwap). Flows are keyed on the innermost IP packet, as nDPI and Zeek
 // do; the outer MACs and VLAN stay. An inner packet that does not decode leaves the outer one (and
 // the error counters) as they were. Fragmented outer packets are not opened.
 static void packet_decap(PacketInfo& pi) {
@@ -197,6 +232,8 @@ static void packet_decap(PacketInfo& pi) {
       r = packet_ethertype(rd16(p + 2), p + hl, cap - hl, inner, scratch);
     } else if (pi.proto == 17 && cap >= 16 && rd16(p + 2) == 4789 && (p[8] & 0x08)) {
       r = packet_ethertype(0x6558, p + 16, cap - 16, inner, scratch);
+    } else if (pi.proto == 17 && cap >= 16 && (rd16(p + 2) == 5247 || rd16(p) == 5247)) {
+      r = packet_capwap(p + 8, cap - 8, inner, scratch);
     } else {
       return;
     }
@@ -301,6 +338,10 @@ void packet_decode_l4(PacketInfo& pi, Stats& st) {
       hdr = 0;
       break;
   }
+  // A transport header cut short (by the snaplen or by the IP length) still meters the packet:
+  // on the 5-tuple flow when both ports were captured, else on the IP-level flow (ports 0).
+  uint32_t need = pi.proto == 6 ? 20 : pi.proto == 17 ? 8 : pi.proto == 132 ? 12 : 0;
+  if (cap < need) st.l4_header_cut++;
   pi.payload_len = len - hdr;
   pi.payload = p + (hdr < cap ? hdr : cap);
   pi.payload_caplen = cap > hdr ? cap - hdr : 0;

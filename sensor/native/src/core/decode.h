@@ -42,6 +42,7 @@ struct PacketInfo {
   const uint8_t* payload = nullptr;
   uint32_t payload_caplen = 0;    // captured payload bytes
   uint32_t payload_len = 0;       // declared payload bytes
+  bool partial = false;           // an incomplete fragment datagram metered at its timeout
 };
 
 // Decodes link + IP layers. On DECODE_OK, pi has addresses/proto and l4 set (transport not parsed).

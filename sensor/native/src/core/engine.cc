@@ -28,7 +28,7 @@ Sensor::~Sensor() {
     Flow& fl = table_.at(h);
     if (fl.l7) {
       L7Out out{&l7_bodies_, &l7_extras_, &stats_, cfg_.quic_decrypt};
-      l7_flow_finish(fl.l7, out);
+      l7_flow_finish(fl.l7, out, cfg_.l7_limits);
       delete fl.l7;
       fl.l7 = nullptr;
     }
@@ -98,9 +98,13 @@ void Sensor::packet_process(int dlt, int64_t ts_us, const uint8_t* data, uint32_
     k.proto = pi.ipver == 4 ? pi.proto : 0;
     k.ipver = pi.ipver;
     const uint8_t* buf; uint32_t len; uint8_t proto;
-    if (!frags_.frag_add(k, pi.frag_offset, pi.more_frags, pi.proto, pi.l4, pi.l4_caplen, pi.l4_len,
-                         ts_us, stats_, &buf, &len, &proto))
-      return;
+    bool done = frags_.frag_add(k, pi, stats_, &buf, &len, &proto);
+    if (frags_.has_evicted()) {  // before the reassembled datagram (if any): buf stays valid
+      std::vector<FragExpired> xs;
+      frags_.frag_take_evicted(&xs);
+      frag_meter(xs);
+    }
+    if (!done) return;
     uint32_t hdr = pi.l3_hdr_len;
     pi.proto = proto;
     pi.l4 = buf; pi.l4_caplen = len; pi.l4_len = len;
@@ -120,13 +124,52 @@ void Sensor::packet_process(int dlt, int64_t ts_us, const uint8_t* data, uint32_
   flow_packet(pi);
 }
 
+// An incomplete datagram (its timeout passed, it was evicted for fragment.max_tables, or the
+// capture ended) is metered as one packet of
+// an IP-level flow: the ports come from its offset-0 fragment when that arrived with the whole
+// transport header, else they are 0; its length is what arrived. L7 parsers never see it.
+void Sensor::frag_expire(int64_t now, bool all) {
+  if (cfg_.frag.disabled || frags_.size() == 0 || in_frag_expire_) return;
+  std::vector<FragExpired> xs;
+  frags_.frag_expire(now, stats_, &xs, all);
+  frag_meter(xs);
+}
+
+void Sensor::frag_meter(std::vector<FragExpired>& xs) {
+  in_frag_expire_ = true;  // flow_packet below may run the periodic scan: it must not come back here
+  for (FragExpired& x : xs) {
+    PacketInfo pi = x.hdr;
+    pi.is_fragment = pi.more_frags = false;
+    pi.frag_offset = 0;
+    pi.partial = true;
+    pi.proto = x.proto;
+    pi.l4 = x.data.data();
+    pi.l4_caplen = (uint32_t)x.data.size();
+    pi.l4_len = x.received;
+    if (x.have_first && pi.ipver == 6) {
+      uint8_t p2; uint32_t used;
+      if (ipv6_skip_ext(x.proto, pi.l4, pi.l4_caplen, &p2, &used)) {
+        pi.proto = p2; pi.l4 += used; pi.l4_caplen -= used; pi.l4_len = pi.l4_len > used ? pi.l4_len - used : 0;
+      }
+    }
+    pi.ip_len = pi.l3_hdr_len + x.received;
+    Stats scratch;  // a transport header cut by the missing fragments is not a capture error
+    if (x.have_first) packet_decode_l4(pi, scratch);
+    else packet_no_l4(pi);
+    stats_.frag_incomplete++;
+    flow_packet(pi);
+  }
+  in_frag_expire_ = false;
+}
+
 // ============================================================================================
 // flow_*
 // ============================================================================================
 
 // ============================================================================================
-// l7_*: the first payload packets of a flow go through the parser registry (l7/registry.cc)
-// until a parser is done, kL7MaxPackets is reached, or no parser claimed the flow in 16 tries.
+// l7_*: payload packets of a flow go through the parser registry (l7/registry.cc) until a parser
+// is done (DNS and HTTP: every message until the flow ends; TLS: its handshake, within the first
+// kL7MaxPackets), the flow reached l7.max_events, or no parser claimed the flow in 16 tries.
 // ============================================================================================
 
 void Sensor::l7_drain(Flow& fl, int64_t ts) {
@@ -176,7 +219,7 @@ void Sensor::l7_done(Flow& fl, int64_t ts) {
   fl.l7_state = 2;
   if (!fl.l7) return;
   L7Out out{&l7_bodies_, &l7_extras_, &stats_, cfg_.quic_decrypt};
-  l7_flow_finish(fl.l7, out);
+  l7_flow_finish(fl.l7, out, cfg_.l7_limits);
   l7_drain(fl, ts);
   l7_keep_extras(fl);
   delete fl.l7;
@@ -185,7 +228,7 @@ void Sensor::l7_done(Flow& fl, int64_t ts) {
 
 void Sensor::l7_packet(Flow& fl, int dir, const PacketInfo& pi) {
   L7Out out{&l7_bodies_, &l7_extras_, &stats_, cfg_.quic_decrypt};
-  bool more = l7_flow_payload(&fl.l7, &fl.l7_tries, out, dir, pi.has_tcp, pi.has_tcp && (pi.tcp_flags & TCP_SYN),
+  bool more = l7_flow_payload(&fl.l7, &fl.l7_tries, out, cfg_.l7_limits, dir, pi.has_tcp, pi.has_tcp && (pi.tcp_flags & TCP_SYN),
                               pi.tcp_seq, fl.f.sport, fl.f.dport, pi.payload, pi.payload_caplen, pi.ts_us);
   if (!fl.l7) {
     if (++fl.l7_tries >= 16) fl.l7_state = 2;  // STARTTLS: the hello follows a few plaintext lines
@@ -278,6 +321,7 @@ void Sensor::flow_expire_closed(int64_t now) {
 }
 
 void Sensor::flow_flush() {
+  frag_expire(0, true);
   for (;;) {
     uint32_t h = table_.lru_head();
     if (h == kNil) break;
@@ -290,7 +334,7 @@ void Sensor::flow_flush() {
 void Sensor::flow_tick(int64_t now_us) {
   flow_expire_closed(now_us);
   flow_expire_idle(now_us);
-  if (!cfg_.frag.disabled && frags_.size()) frags_.frag_expire(now_us, stats_);
+  frag_expire(now_us, false);
 }
 
 static inline int addr_cmp(const uint8_t* a, const uint8_t* b) { return memcmp(a, b, 16); }
@@ -302,7 +346,7 @@ void Sensor::flow_packet(PacketInfo& pi) {
     last_scan_sec_ = sec;
     flow_expire_closed(now);
     flow_expire_idle(now);
-    if (!cfg_.frag.disabled && frags_.size()) frags_.frag_expire(now, stats_);
+    frag_expire(now, false);
   }
   // key ports (ICMP: Community-ID type/code mapping so request and reply share a flow)
   uint16_t ks = pi.sport, kd = pi.dport;
@@ -387,7 +431,7 @@ void Sensor::flow_packet(PacketInfo& pi) {
       }
     }
   }
-  if (fl.l7_state != 2 && pi.payload_caplen > 0 && (pi.has_tcp || pi.proto == IPPROTO_UDP_)) l7_packet(fl, dir, pi);
+  if (fl.l7_state != 2 && pi.payload_caplen > 0 && !pi.partial && (pi.has_tcp || pi.proto == IPPROTO_UDP_)) l7_packet(fl, dir, pi);
   if (pi.has_tcp) {
     uint8_t flags = pi.tcp_flags;
     if (fl.f.fin_mask & (kClosedEnd | kClosedRst)) return;  // a packet trailing the close: counted above, the flow ends at the linger

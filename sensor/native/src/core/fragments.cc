@@ -24,16 +24,46 @@ size_t FragKeyHash::operator()(const FragKey& k) const {
   return (size_t)(h * 0x9E3779B97F4A7C15ULL);
 }
 
-void FragmentTable::frag_expire(int64_t now, Stats& st) {
-  for (auto it = map_.begin(); it != map_.end();) {
-    if (now - it->second.first_ts >= cfg_.timeout_us) { st.frag_timed_out++; it = map_.erase(it); }
-    else ++it;
+// What can still be metered of an incomplete datagram (its data buffer is taken).
+static void datagram_incomplete(FragDatagram& d, FragExpired* x) {
+  x->hdr = d.hdr;
+  x->have_first = d.have_first;
+  x->proto = d.have_first ? d.proto : d.hdr.proto;
+  // the bytes that arrived, each once (a duplicate fragment is not counted twice)
+  const size_t have = d.data.size();
+  for (size_t b = 0; b * 8 < have; b++)
+    if (d.covered[b >> 3] & (1u << (b & 7))) x->received += (uint32_t)(have - b * 8 < 8 ? have - b * 8 : 8);
+  if (d.have_first) {  // keep the covered prefix: the transport header, when it arrived
+    uint32_t b = 0, nb = (uint32_t)((have + 7) / 8);
+    while (b < nb && (d.covered[b >> 3] & (1u << (b & 7)))) b++;
+    size_t prefix = (size_t)b * 8 < have ? (size_t)b * 8 : have;
+    x->data.swap(d.data);
+    x->data.resize(prefix);
   }
 }
 
-bool FragmentTable::frag_add(const FragKey& key, uint32_t offset, bool more, uint8_t proto,
-                             const uint8_t* data, uint32_t caplen, uint32_t len, int64_t ts,
-                             Stats& st, const uint8_t** out, uint32_t* out_len, uint8_t* out_proto) {
+void FragmentTable::frag_expire(int64_t now, Stats& st, std::vector<FragExpired>* out, bool all) {
+  for (auto it = map_.begin(); it != map_.end();) {
+    if (!all && now - it->second.first_ts < cfg_.timeout_us) { ++it; continue; }
+    if (!all) st.frag_timed_out++;
+    out->emplace_back();
+    datagram_incomplete(it->second, &out->back());
+    it = map_.erase(it);
+  }
+}
+
+void FragmentTable::frag_take_evicted(std::vector<FragExpired>* out) {
+  for (auto& x : evicted_) out->push_back(std::move(x));
+  evicted_.clear();
+}
+
+bool FragmentTable::frag_add(const FragKey& key, const PacketInfo& pi, Stats& st, const uint8_t** out,
+                             uint32_t* out_len, uint8_t* out_proto) {
+  const uint32_t offset = pi.frag_offset, caplen = pi.l4_caplen, len = pi.l4_len;
+  const bool more = pi.more_frags;
+  const uint8_t proto = pi.proto;
+  const uint8_t* data = pi.l4;
+  const int64_t ts = pi.ts_us;
   st.frag_fragments++;
   uint64_t end = (uint64_t)offset + len;
   if (caplen < len || end > kMaxDatagram || (more && (len % 8 != 0 || len == 0))) {
@@ -48,7 +78,12 @@ bool FragmentTable::frag_add(const FragKey& key, uint32_t offset, bool more, uin
       auto oldest = map_.begin();
       for (auto j = map_.begin(); j != map_.end(); ++j)
         if (j->second.first_ts < oldest->second.first_ts) oldest = j;
-      if (oldest != map_.end()) { map_.erase(oldest); st.frag_dropped++; }
+      if (oldest != map_.end()) {
+        evicted_.emplace_back();  // metered by the sensor like a timed-out datagram
+        datagram_incomplete(oldest->second, &evicted_.back());
+        map_.erase(oldest);
+        st.frag_dropped++;
+      }
     }
     it = map_.emplace(key, FragDatagram()).first;
     it->second.first_ts = ts;
@@ -67,6 +102,10 @@ bool FragmentTable::frag_add(const FragKey& key, uint32_t offset, bool more, uin
     st.frag_dropped++;
     map_.erase(it);
     return false;
+  }
+  if (offset == 0 || d.data.empty()) {  // the header template: the offset-0 fragment's, else the first's
+    d.hdr = pi;
+    d.hdr.l4 = d.hdr.payload = nullptr;
   }
   if (offset == 0) { d.have_first = true; d.proto = proto; }
   if (d.data.size() < end) d.data.resize(end);

@@ -3,12 +3,16 @@
 // Memory: at most max_tables datagrams, each buffer capped at 64 KiB (grown on demand), plus a
 // 1 KiB coverage bitmap; datagrams expire by packet time (timeout) or are evicted oldest-first.
 // The reassembled buffer returned by frag_add() stays valid until the next frag_add() call.
+// A datagram that times out incomplete, or is evicted for the max_tables bound, is handed back
+// (frag_expire's out, frag_take_evicted) with the headers of its offset-0 fragment (else of its
+// first fragment) so the sensor still meters it.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
 
+#include "decode.h"
 #include "stats.h"
 
 namespace dfly {
@@ -31,8 +35,18 @@ struct FragDatagram {
   bool have_last = false;
   uint8_t proto = 0;        // upper-layer protocol (v6: next header from the offset-0 fragment)
   bool have_first = false;
+  PacketInfo hdr;           // the offset-0 fragment's decode (else the first one's); pointers cleared
   std::vector<uint8_t> data;
   uint8_t covered[8192];    // one bit per 8-byte block of the 64 KiB datagram
+};
+
+// An incomplete datagram at its timeout: what of it can still be metered.
+struct FragExpired {
+  PacketInfo hdr;              // IP-level fields of the offset-0 (else first) fragment
+  bool have_first = false;     // hdr is the offset-0 fragment's: `data` starts at the L4 header
+  uint8_t proto = 0;           // upper-layer protocol (v6: the offset-0 fragment's next header)
+  uint32_t received = 0;       // fragment data bytes that arrived (each byte once)
+  std::vector<uint8_t> data;   // the contiguous bytes from offset 0 (empty without have_first)
 };
 
 struct FragmentConfig {
@@ -46,16 +60,24 @@ class FragmentTable {
   explicit FragmentTable(const FragmentConfig& cfg) : cfg_(cfg) {}
   // Adds one fragment. Returns true when the datagram is complete; *out/*out_len then point at
   // the reassembled upper-layer data and *proto holds its protocol (v6: after the frag header).
-  bool frag_add(const FragKey& key, uint32_t offset, bool more, uint8_t proto, const uint8_t* data,
-                uint32_t caplen, uint32_t len, int64_t ts, Stats& st, const uint8_t** out,
+  // `pi` is the fragment's decode (kept as the datagram's header template).
+  bool frag_add(const FragKey& key, const PacketInfo& pi, Stats& st, const uint8_t** out,
                 uint32_t* out_len, uint8_t* out_proto);
-  void frag_expire(int64_t now, Stats& st);
+  // Removes the datagrams older than the timeout (all of them with `all`: end of capture); each
+  // one is appended to *out, for the sensor to meter what arrived of it. Timeouts count in
+  // frag_timed_out.
+  void frag_expire(int64_t now, Stats& st, std::vector<FragExpired>* out, bool all = false);
+  // The datagrams frag_add() evicted to stay within max_tables (counted in frag_dropped), moved
+  // to *out for the sensor to meter.
+  bool has_evicted() const { return !evicted_.empty(); }
+  void frag_take_evicted(std::vector<FragExpired>* out);
   size_t size() const { return map_.size(); }
 
  private:
   FragmentConfig cfg_;
   std::unordered_map<FragKey, FragDatagram, FragKeyHash> map_;
   std::vector<uint8_t> done_;  // last reassembled datagram
+  std::vector<FragExpired> evicted_;  // at most one per frag_add() until taken
 };
 
 }  // namespace dfly

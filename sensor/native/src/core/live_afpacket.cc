@@ -156,6 +156,9 @@ bool AfPacketLive::live_open(const LiveConfig& cfg, std::string* err) {
     if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0)
       return fail("cannot join fanout group " + std::to_string(cfg.fanout_group) + " (mode " + cfg.fanout_mode + ") on " + ifc, errno);
   }
+  // libpcap (pcap-linux.c) skips PACKET_OUTGOING frames of the loopback device: each one comes
+  // back as an incoming frame, so keeping both would count every loopback packet twice.
+  lo_ifindex_ = (int)if_nametoindex("lo");
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) return fail("eventfd", errno);
   acc_ = LiveStats();
@@ -170,6 +173,13 @@ int AfPacketLive::live_poll(LivePacketFn fn, void* ctx, std::string* err) {
     uint32_t num = bd->hdr.bh1.num_pkts;
     auto* h = reinterpret_cast<struct tpacket3_hdr*>(reinterpret_cast<uint8_t*>(bd) + bd->hdr.bh1.offset_to_first_pkt);
     for (uint32_t i = 0; i < num; i++) {
+      // The kernel puts a sockaddr_ll right after the (aligned) tpacket3_hdr of every frame.
+      const auto* sll = reinterpret_cast<const struct sockaddr_ll*>(reinterpret_cast<const uint8_t*>(h) + TPACKET_ALIGN(sizeof(struct tpacket3_hdr)));
+      if (sll->sll_pkttype == PACKET_OUTGOING && lo_ifindex_ > 0 && sll->sll_ifindex == lo_ifindex_) {
+        acc_.outgoing_skipped++;
+        h = reinterpret_cast<struct tpacket3_hdr*>(reinterpret_cast<uint8_t*>(h) + h->tp_next_offset);
+        continue;
+      }
       const uint8_t* data = reinterpret_cast<const uint8_t*>(h) + h->tp_mac;
       uint32_t cap = h->tp_snaplen;
       int64_t ts = (int64_t)h->tp_sec * 1000000 + (int64_t)(h->tp_nsec / 1000);

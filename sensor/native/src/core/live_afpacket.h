@@ -30,6 +30,7 @@ class AfPacketLive : public LiveCapture {
   uint32_t block_size_ = 0, block_count_ = 0, cur_ = 0;
   uint32_t snaplen_ = 65535;
   int timeout_ms_ = 100;
+  int lo_ifindex_ = 0;  // ifindex of "lo" (in the socket's network namespace), 0 = none
   std::string iface_;
   LiveStats acc_;
   std::vector<uint8_t> vlan_buf_;  // frame with its 802.1Q tag re-inserted (the kernel strips it)

@@ -28,6 +28,7 @@ struct LiveStats {
   uint64_t received = 0;    // packets the kernel handed to (or dropped for) this socket
   uint64_t dropped = 0;     // dropped by the kernel: ring/buffer full
   uint64_t if_dropped = 0;  // dropped by the interface/driver (libpcap only, when known)
+  uint64_t outgoing_skipped = 0;  // afpacket: loopback PACKET_OUTGOING copies skipped (as libpcap does)
 };
 
 // Called for each packet: link type, timestamp (µs since epoch), bytes, captured length.

@@ -1,9 +1,11 @@
 // DNS parser (UDP datagrams and TCP streams with the 2-byte length prefix): question name/type,
-// rcode, answers A/AAAA/CNAME/MX/TXT/NS/PTR with TTL. One event per response (or per unanswered
-// query when the flow ends). Threading: single-threaded (Sensor batch thread). Memory: a small
-// per-flow state; pending queries (bounded by kMaxPending) are packed into one string; names are
-// decoded with compression pointers under a jump limit and a 255-byte cap, so hostile loops end
-// quickly.
+// rcode, answers A/AAAA/CNAME/MX/TXT/NS/PTR with TTL. One event per response and one per
+// unanswered query (at flow end, or when kMaxPending newer queries wait: then the oldest is
+// reported unanswered and counted in l7_pending_evicted), for every message of the flow.
+// Threading: single-threaded (Sensor batch thread). Memory: a small per-flow state; pending
+// queries (bounded by kMaxPending) are packed into one string; TCP messages are consumed from the
+// stream buffer as soon as parsed; names are decoded with compression pointers under a jump limit
+// and a 255-byte cap, so hostile loops end quickly.
 #include <arpa/inet.h>
 
 #include <cstdio>
@@ -14,7 +16,8 @@
 namespace dfly {
 namespace {
 
-constexpr size_t kMaxPending = 8;
+constexpr size_t kMaxPending = 16;
+constexpr uint8_t kMaxBad = 8;  // datagrams in a row that are not DNS before the flow is given up
 constexpr int kMaxJumps = 16;
 constexpr size_t kMaxAnswers = 32;
 
@@ -24,9 +27,8 @@ constexpr size_t kMaxAnswers = 32;
 // per query plus its name.
 struct DnsState {
   std::string pending;
-  uint32_t consumed[2] = {0, 0};  // TCP: stream bytes already parsed per direction
-  uint32_t events = 0;
   uint8_t npending = 0;
+  uint8_t bad = 0;  // consecutive messages that did not parse
 };
 
 constexpr size_t kPendHdr = 5;
@@ -83,10 +85,7 @@ const char* rcode_name(unsigned r, char* buf) {
   return buf;
 }
 
-void emit(DnsState* s, L7Out& out, const std::string& qname, uint16_t qtype, const char* rcode,
-          const std::string& answers) {
-  if (s->events >= kL7MaxEvents) return;
-  s->events++;
+void emit(L7Out& out, const std::string& qname, uint16_t qtype, const char* rcode, const std::string& answers) {
   char tb[16];
   std::string b;
   l7_append_clean(b, qname); b += kSepField;
@@ -119,7 +118,13 @@ bool parse_message(DnsState* s, const uint8_t* m, size_t len, L7Out& out) {
     if (qd == 0) return true;
     for (size_t o = 0; o < pb.size(); o += kPendHdr + pend_len(pb, o))
       if (pend_id(pb, o) == id && pb.compare(o + kPendHdr, pend_len(pb, o), qname) == 0) return true;
-    if (s->npending < kMaxPending) {
+    if (s->npending >= kMaxPending) {  // report the oldest unanswered to make room
+      emit(out, pb.substr(kPendHdr, pend_len(pb, 0)), pend_qtype(pb, 0), "", std::string());
+      pb.erase(0, kPendHdr + pend_len(pb, 0));
+      s->npending--;
+      if (out.stats) out.stats->l7_pending_evicted++;
+    }
+    {
       // a string of the exact size (append would round the capacity up to twice the old one)
       std::string nb(pb.size() + kPendHdr + qname.size(), '\0');
       char* w = &nb[0];
@@ -197,7 +202,7 @@ bool parse_message(DnsState* s, const uint8_t* m, size_t len, L7Out& out) {
     l7_append_clean(ans, data);
   }
   char rb[16];
-  emit(s, out, qname, qtype, rcode_name(flags & 0xf, rb), ans);
+  emit(out, qname, qtype, rcode_name(flags & 0xf, rb), ans);
   return true;
 }
 
@@ -215,30 +220,31 @@ void dns_destroy(void* st) { delete (DnsState*)st; }
 L7Status dns_payload(void* st, const L7Packet& p, L7Out& out) {
   DnsState* s = (DnsState*)st;
   if (!p.tcp) {
-    parse_message(s, p.data, p.len, out);
+    s->bad = parse_message(s, p.data, p.len, out) ? 0 : (uint8_t)(s->bad + 1);
   } else {
-    uint32_t& c = s->consumed[p.dir];
-    while (p.len > c && p.len - c >= 2) {
+    size_t c = 0;
+    while (p.len - c >= 2) {
       size_t ml = (size_t)(p.data[c] << 8 | p.data[c + 1]);
       if (p.len - c - 2 < ml) break;
-      if (!parse_message(s, p.data + c + 2, ml, out)) return L7_DONE;
-      c += (uint32_t)(2 + ml);
+      s->bad = parse_message(s, p.data + c + 2, ml, out) ? 0 : (uint8_t)(s->bad + 1);
+      c += 2 + ml;
     }
+    out.consume = (uint32_t)c;
   }
-  return s->events >= kL7MaxEvents ? L7_DONE : L7_MORE;
+  return s->bad >= kMaxBad ? L7_DONE : L7_MORE;
 }
 
 void dns_finish(void* st, L7Out& out) {
   DnsState* s = (DnsState*)st;
   const std::string& pb = s->pending;
   for (size_t o = 0; o < pb.size(); o += kPendHdr + pend_len(pb, o))
-    emit(s, out, pb.substr(o + kPendHdr, pend_len(pb, o)), pend_qtype(pb, o), "", std::string());
+    emit(out, pb.substr(o + kPendHdr, pend_len(pb, o)), pend_qtype(pb, o), "", std::string());
   s->pending.clear();
   s->npending = 0;
 }
 
 }  // namespace
 
-const L7Parser kDnsParser = {"dns", L7_DNS, dns_match, dns_create, dns_destroy, dns_payload, dns_finish};
+const L7Parser kDnsParser = {"dns", L7_DNS, dns_match, dns_create, dns_destroy, dns_payload, dns_finish, true};
 
 }  // namespace dfly

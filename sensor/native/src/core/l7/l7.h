@@ -1,13 +1,16 @@
 // L7 parsing framework: per-flow parser state, the parser interface and the event records that
 // cross to JS. Parsers (dns.cc, tls.cc, http.cc) are listed in ONE table in registry.cc.
 // Threading: single-threaded, driven by the Sensor that owns the flow (same thread as the batch).
-// Memory: an L7Flow (24 bytes) is heap-allocated at a flow's first payload packet only when a
-// parser claims it, and freed as soon as the parser is done (or gives up) and at flow end; TCP
-// flows add an L7Stream whose buffers are bounded (kL7MaxStream bytes per direction) and freed per
-// direction as soon as the parser says it needs no more of it (L7Out::release); only the first
-// kL7MaxPackets payload packets of a flow are ever inspected. Event bodies and the flow's extras
-// are written into caller-provided (per-Sensor) storage, not kept per flow. Every read of packet
-// bytes is bounds-checked by L7Reader.
+// Memory: an L7Flow is heap-allocated at a flow's first payload packet only when a parser claims
+// it, and freed as soon as the parser is done (or gives up) and at flow end. TCP flows add an
+// L7Stream holding, per direction, only the bytes no parser call has consumed yet (at most
+// L7Limits::max_buffer): a message-by-message parser (DNS, HTTP: L7Parser::every_message) consumes
+// each message once parsed and skips bodies without buffering them, so a long connection needs no
+// more than one message head at a time, and an emptied buffer is freed. Other parsers (TLS) see
+// the stream from its first byte and only their first kL7MaxPackets payload packets. Pending
+// queries/requests are bounded per parser; what a bound makes the sensor skip is counted in Stats.
+// Event bodies and the flow's extras are written into caller-provided (per-Sensor) storage, not
+// kept per flow. Every read of packet bytes is bounds-checked by L7Reader.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -21,9 +24,14 @@ namespace dfly {
 
 enum L7Type : uint8_t { L7_DNS = 1, L7_TLS = 2, L7_HTTP = 3 };
 
-static constexpr uint32_t kL7MaxStream = 16384;  // reassembly bytes per TCP direction
-static constexpr uint32_t kL7MaxPackets = 32;    // payload packets inspected per flow
-static constexpr uint32_t kL7MaxEvents = 16;     // events per flow (DNS over a reused tuple)
+static constexpr uint32_t kL7MaxStream = 16384;  // default L7Limits::max_buffer
+static constexpr uint32_t kL7MaxPackets = 32;    // payload packets inspected per flow (not every_message)
+
+// Per-sensor limits (sensor config `l7.*`).
+struct L7Limits {
+  uint32_t max_buffer = kL7MaxStream;  // unconsumed TCP bytes buffered per direction
+  uint32_t max_events = 0;             // events per flow, 0 = no limit
+};
 
 // One L7 event. `body` holds the type's fields in order, each sanitised to printable ASCII
 // (0x20-0x7e; other bytes as \xHH) and separated by kSepField; nested lists use kSepItem /
@@ -69,8 +77,8 @@ struct L7Packet {
   int dir;
   bool tcp;
   uint16_t sport, dport;  // flow orientation (source/destination of the flow)
-  const uint8_t* data;    // UDP: the datagram payload; TCP: the reassembled stream of `dir`
-  size_t len;             //   (from its first byte, bounded by kL7MaxStream)
+  const uint8_t* data;    // UDP: the datagram payload; TCP: the reassembled stream of `dir` from
+  size_t len;             //   its first byte not consumed yet (L7Out::consume), bounded by max_buffer
   int64_t ts;
 };
 
@@ -89,6 +97,11 @@ struct L7Out {
   L7Extras* extras;
   Stats* stats = nullptr;            // the Sensor's counters (what a parser skips is counted)
   bool quic_decrypt = true;          // SensorConfig::quic_decrypt (quic.cc)
+  // TCP, every_message parsers: bytes at the front of p.data the parser is done with (dropped
+  // before the next call, whose p.data starts after them), and stream bytes after the whole
+  // buffer that are to be dropped as they arrive without a call (a message body).
+  uint32_t consume = 0;
+  uint32_t skip = 0;
   // Bit d set by a parser: it needs no more stream bytes of direction d (TCP), i.e. every later
   // on_payload call for d would change nothing and return L7_MORE. The driver then drops that
   // direction's buffer and stops calling the parser for it (sequence tracking goes on, so when
@@ -109,16 +122,18 @@ struct L7Parser {
   L7Status (*on_payload)(void* st, const L7Packet& p, L7Out& out);
   // Called once when the flow ends or inspection stops: emit whatever is pending.
   void (*finish)(void* st, L7Out& out);
+  // Every message of the flow is parsed (no kL7MaxPackets bound); TCP bytes are consumed.
+  bool every_message = false;
 };
 
 // registry.cc
 const L7Parser* const* l7_registry(size_t* n);
 
-// In-order TCP bytes of a flow's two directions (from the first payload byte, bounded).
+// In-order TCP bytes of a flow's two directions not consumed by the parser yet (bounded).
 struct L7Stream {
   std::string buf[2];
   uint32_t next_seq[2] = {0, 0};
-  uint32_t len[2] = {0, 0};     // bytes accepted so far (== buf size unless released)
+  uint32_t skip[2] = {0, 0};    // bytes still to drop as they arrive (L7Out::skip)
   bool seq_set[2] = {false, false};
   bool dead[2] = {false, false};
   uint8_t released = 0;         // L7Out::release bits
@@ -129,17 +144,19 @@ struct L7Flow {
   const L7Parser* parser = nullptr;
   void* st = nullptr;
   L7Stream* tcp = nullptr;      // TCP flows only
+  uint32_t events = 0;          // events this flow yielded (L7Limits::max_events)
   ~L7Flow() { delete tcp; }
 };
 
 // Drives the registry for one packet payload. Returns false when inspection of this flow is
 // over (the caller then calls l7_flow_finish and frees the state). *l7 may be allocated here
 // (nullptr on entry when the flow has none yet); *pkts counts the payload packets given to the
-// claiming parser (the caller keeps it with the flow). Events and extras go to out.
-bool l7_flow_payload(L7Flow** l7, uint8_t* pkts, L7Out& out, int dir, bool tcp, bool syn, uint32_t seq,
-                     uint16_t sport, uint16_t dport, const uint8_t* payload, uint32_t caplen, int64_t ts);
+// claiming parser (the caller keeps it with the flow). Events and extras go to out; what is
+// skipped (stream gaps and overflows, events over max_events) is counted in *out.st.
+bool l7_flow_payload(L7Flow** l7, uint8_t* pkts, L7Out& out, const L7Limits& lim, int dir, bool tcp, bool syn,
+                     uint32_t seq, uint16_t sport, uint16_t dport, const uint8_t* payload, uint32_t caplen, int64_t ts);
 // Lets the parser emit what is pending into out and frees its state (the L7Flow itself stays).
-void l7_flow_finish(L7Flow* l7, L7Out& out);
+void l7_flow_finish(L7Flow* l7, L7Out& out, const L7Limits& lim);
 
 // Parser entry points (one file each), referenced by the table in registry.cc.
 extern const L7Parser kDnsParser;
