@@ -70,7 +70,8 @@ export async function runRole(component: string, p: Parsed, req: GraphRequest): 
   if (p.opts['test-s3'] === true) {
     // --test-s3: put, read and delete a probe object with the s3 settings, one line, and exit.
     const { testS3, s3OptionsFromConfig } = await import('../../sinks/s3/index.js');
-    const o = s3OptionsFromConfig(p.config);
+    // the probe writes no files: a missing parquet_dir (where uploads come from) does not matter here
+    const o = s3OptionsFromConfig({ ...p.config, output: { ...p.config.output, parquet_dir: String(p.config.output?.parquet_dir || process.cwd()) } });
     if (!o) throw new UserError('--test-s3 needs a bucket: --s3-bucket NAME (or s3.bucket in the config)');
     process.stdout.write((await testS3(o)).line + '\n');
     return 0;
