@@ -60,3 +60,15 @@ export function assertOneLineError(r: { status: number | null; stderr: string },
   assert.match(lines[0]!, pattern);
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 }
+
+/** Runs one DuckDB query in a fresh in-memory database; rows as JSON-like objects. */
+export async function duckQuery(sql: string): Promise<Record<string, unknown>[]> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  try {
+    return (await c.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+  } finally {
+    c.closeSync();
+  }
+}

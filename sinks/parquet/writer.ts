@@ -266,13 +266,22 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
   private async stageRows(batch: EventBatch<'flow'>, p: Pick): Promise<void> {
     const { cols, valid } = this.tierColumns(batch, p.rows);
     const stime = batch.cols.stime as Float64Array;
-    const key = `${p.observation}/${p.day}`;
-    for (let off = 0; off < p.rows.length; ) {
+    await this.appendRows(`${p.observation}/${p.day}`, 'flows', p.observation, this.schema.columns, cols, valid, p.rows, stime);
+  }
+
+  /**
+   * Appends `rows` of a batch (its columns `cols`, validity `valid`) to stage `key` (made with
+   * `columns` when new; `time` of its first row names the file), closing the stage as a file each
+   * time it reaches batchSize rows.
+   */
+  private async appendRows(key: string, dataset: Dataset, observation: string, columns: readonly { name: string; type: string }[],
+    cols: ColumnData[], valid: (Uint8Array | undefined)[], rows: readonly number[], time: Float64Array): Promise<void> {
+    for (let off = 0; off < rows.length; ) {
       let st = this.stages.get(key);
-      if (!st) this.stages.set(key, (st = { dataset: 'flows', observation: p.observation, rows: 0, firstStime: stime[p.rows[off]!]!, openedAt: Date.now(), native: newStage(this.schema.columns) }));
-      const n = Math.min(p.rows.length - off, this.o.batchSize - st.rows);
+      if (!st) this.stages.set(key, (st = { dataset, observation, rows: 0, firstStime: time[rows[off]!]!, openedAt: Date.now(), native: newStage(columns) }));
+      const n = Math.min(rows.length - off, this.o.batchSize - st.rows);
       try {
-        st.native.appendColumns(cols, Int32Array.from(p.rows.slice(off, off + n)), n, valid);
+        st.native.appendColumns(cols, Int32Array.from(rows.slice(off, off + n)), n, valid);
       } catch (e) {
         this.s.errors++;
         throw new SinkWriteError(NAME, this.o.dir, e);
@@ -355,20 +364,7 @@ export class ParquetSink implements Sink<EventBatch<'flow'>, ParquetSinkStats> {
     const columns = datasetColumns(batch.type);
     await this.serial(async () => {
       for (const [key, g] of [...groups.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-        for (let off = 0; off < g.rows.length; ) {
-          let st = this.stages.get(key);
-          if (!st) this.stages.set(key, (st = { dataset, observation: g.observation, rows: 0, firstStime: ts[g.rows[off]!]!, openedAt: Date.now(), native: newStage(columns) }));
-          const m = Math.min(g.rows.length - off, this.o.batchSize - st.rows);
-          try {
-            st.native.appendColumns(cols, Int32Array.from(g.rows.slice(off, off + m)), m, valid);
-          } catch (e) {
-            this.s.errors++;
-            throw new SinkWriteError(NAME, this.o.dir, e);
-          }
-          st.rows += m;
-          off += m;
-          if (st.rows >= this.o.batchSize) await this.flushStage(key);
-        }
+        await this.appendRows(key, dataset, g.observation, columns, cols, valid, g.rows, ts);
       }
     });
   }

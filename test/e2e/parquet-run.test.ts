@@ -5,25 +5,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync, statSync } from 'node:fs';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { generateCapture } from '../../synth/index.js';
 import { COMMUNITY_FIELDS } from '../../streams/schema.js';
-import { runCli, tempDir } from '../helpers.js';
+import { runCli, tempDir, duckQuery } from '../helpers.js';
 
 const DUCK_TYPE: Record<string, string> = {
   UInt8: 'UTINYINT', UInt16: 'USMALLINT', UInt32: 'UINTEGER', UInt64: 'UBIGINT', Int32: 'INTEGER',
   Float32: 'FLOAT', String: 'VARCHAR', Timestamp: 'TIMESTAMP',
 };
 
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const db = await DuckDBInstance.create(':memory:');
-  const c = await db.connect();
-  try {
-    return (await c.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    c.closeSync();
-  }
-}
+const query = duckQuery;
 
 function summary(stdout: string): Record<string, string> {
   const line = stdout.split('\n').find((l) => l.startsWith('summary: '));

@@ -5,19 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { generateCapture } from '../../synth/index.js';
-import { runCli, tempDir } from '../helpers.js';
+import { runCli, tempDir, duckQuery } from '../helpers.js';
 
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const db = await DuckDBInstance.create(':memory:');
-  const c = await db.connect();
-  try {
-    return (await c.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    c.closeSync();
-  }
-}
+const query = duckQuery;
 
 describe('lake datasets: dns, tls, http, alerts', { timeout: 300_000 }, () => {
   const t = tempDir();

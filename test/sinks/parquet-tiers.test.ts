@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { runCli, tempDir, ROOT, sharedData, missingShared } from '../helpers.js';
+import { runCli, tempDir, ROOT, sharedData, missingShared, duckQuery } from '../helpers.js';
 import { TCP, tcpFrame, udpFrame, writePcap } from '../sensor/helpers.js';
 
 /** The seed's schema reference (Parquet Schema: 44/54/60/63 fields), name and DuckDB type. */
@@ -33,15 +32,7 @@ const EXPECTED: Record<string, { version: number; cols: [string, string][] }> = 
   enterprise: { version: 2, cols: parse(`${SEED_44}, ${BASIC_10}, ${PRO_6}, ${ENT_3}, community_id VARCHAR`) },
 };
 
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const db = await DuckDBInstance.create(':memory:');
-  const c = await db.connect();
-  try {
-    return (await c.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    c.closeSync();
-  }
-}
+const query = duckQuery;
 
 const T0 = Date.UTC(2026, 10, 27, 13, 14, 15) * 1000;
 /** Flows between addresses the test's databases and MaxMind's test databases know (and some nobody knows). */
