@@ -1,11 +1,11 @@
 // A real single-node Kafka broker per test file (deploy/kafka/kafka.sh): own data dir, free
 // loopback port, stopped (and its dir removed) by stop() — call it in an after() hook so it runs
 // on failure too. A process 'exit' hook kills a broker the file forgot.
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../helpers.js';
+import { releaseServerDir, runScript, serverDir } from '../servers.js';
 
 export const KAFKA_SH = join(ROOT, 'deploy', 'kafka', 'kafka.sh');
 
@@ -21,33 +21,10 @@ export interface Broker {
   stop(): Promise<void>;
 }
 
-function sh(args: string[], timeoutMs = 400_000): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile('bash', [KAFKA_SH, ...args], { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`kafka.sh ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      else resolve({ stdout, stderr });
-    });
-  });
-}
-
-const live = new Set<string>();
-process.on('exit', () => {
-  for (const dir of live) {
-    const pidFile = join(dir, 'kafka.pid');
-    if (existsSync(pidFile)) {
-      try {
-        process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+const sh = (args: string[], timeoutMs = 400_000): Promise<{ stdout: string; stderr: string }> => runScript(KAFKA_SH, args, timeoutMs);
 
 export async function startBroker(opts: { sasl?: boolean; port?: number } = {}): Promise<Broker> {
-  const dir = mkdtempSync(join(tmpdir(), 'damselfly-kafka-'));
-  live.add(dir);
+  const dir = serverDir('damselfly-kafka-', 'kafka.pid');
   const args = ['--dir', dir, ...(opts.sasl ? ['--sasl'] : []), ...(opts.port ? ['--port', String(opts.port)] : [])];
   let out;
   try {
@@ -55,7 +32,7 @@ export async function startBroker(opts: { sasl?: boolean; port?: number } = {}):
   } catch (e) {
     await sh(['stop', '--dir', dir]).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
-    live.delete(dir);
+    releaseServerDir(dir);
     throw e;
   }
   const lines = out.stdout.trim().split('\n');
@@ -77,7 +54,7 @@ export async function startBroker(opts: { sasl?: boolean; port?: number } = {}):
       removed = true;
       await sh(['stop', '--dir', dir]).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
-      live.delete(dir);
+      releaseServerDir(dir);
     },
   };
 }

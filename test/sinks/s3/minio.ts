@@ -3,11 +3,10 @@
 // (call it in an after() hook) removes everything. A process 'exit' hook kills a server the file
 // forgot. The binary is built by scripts/setup.sh (deploy/minio/minio.sh build, needs Go);
 // minioMissing() says why a file skips without it.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../../helpers.js';
+import { releaseServerDir, runScript, serverDir } from '../../servers.js';
 
 export const MINIO_SH = join(ROOT, 'deploy', 'minio', 'minio.sh');
 export const MINIO_BIN = join(ROOT, '.cache', 'tools', 'minio', 'bin', 'minio');
@@ -30,34 +29,11 @@ export function minioMissing(): string | undefined {
   return existsSync(MINIO_BIN) ? undefined : `skipped: no MinIO binary at ${MINIO_BIN} (build it: bash deploy/minio/minio.sh build, needs Go >= 1.24)`;
 }
 
-function sh(args: string[], timeoutMs = 120_000): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile('bash', [MINIO_SH, ...args], { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`minio.sh ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      else resolve({ stdout, stderr });
-    });
-  });
-}
-
-const live = new Set<string>();
-process.on('exit', () => {
-  for (const dir of live) {
-    const pidFile = join(dir, 'minio.pid');
-    if (existsSync(pidFile)) {
-      try {
-        process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+const sh = (args: string[], timeoutMs = 120_000): Promise<{ stdout: string; stderr: string }> => runScript(MINIO_SH, args, timeoutMs);
 
 /** Start a private server; `buckets` are created. */
 export async function startMinio(opts: { buckets?: string[] } = {}): Promise<MinioServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'damselfly-minio-'));
-  live.add(dir);
+  const dir = serverDir('damselfly-minio-', 'minio.pid');
   let out;
   try {
     out = await sh(['start', '--dir', dir]);
@@ -65,7 +41,7 @@ export async function startMinio(opts: { buckets?: string[] } = {}): Promise<Min
   } catch (e) {
     await sh(['stop', '--dir', dir]).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
-    live.delete(dir);
+    releaseServerDir(dir);
     throw e;
   }
   const lines = out.stdout.trim().split('\n');
@@ -90,7 +66,7 @@ export async function startMinio(opts: { buckets?: string[] } = {}): Promise<Min
       removed = true;
       await sh(['stop', '--dir', dir]).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
-      live.delete(dir);
+      releaseServerDir(dir);
     },
   };
 }
