@@ -78,6 +78,43 @@ export function checkLicense(l: License, trusted: readonly Uint8Array[], now = n
   return { ok: true, issuer: keyId(issuer) };
 }
 
+/** Reads and parses a license file (shape only); a UserError names the path. */
+export function readLicenseFile(path: string): License {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`license: cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`, { code: 'CONFIG' });
+  }
+  return parseLicense(text, path);
+}
+
+/**
+ * A license body from what an issuer gives: the tier checked, dates parsed (issued_at defaults to
+ * `now`) and written as ISO UTC without milliseconds.
+ */
+export function licenseBody(f: Omit<LicenseBody, 'tier' | 'issued_at'> & { tier: string; issued_at?: string }, now = new Date()): LicenseBody {
+  if (!(LICENSE_TIERS as readonly string[]).includes(f.tier)) throw new UserError(`license: tier ${f.tier}: one of ${LICENSE_TIERS.join(', ')}`);
+  const date = (k: string, v: string): string => {
+    const t = Date.parse(v);
+    if (Number.isNaN(t)) throw new UserError(`license: ${k} ${v}: not a date`);
+    return new Date(t).toISOString().replace(/\.000Z$/, 'Z');
+  };
+  // the seed's field order
+  return {
+    id: f.id, tier: f.tier as LicenseTier, customer_email: f.customer_email, company: f.company, observation: f.observation,
+    issued_at: date('issued_at', f.issued_at ?? now.toISOString()), expires_at: date('expires_at', f.expires_at),
+  };
+}
+
+/** One line on a checked license: valid (tier, holder, observation, expiry, issuer key) or REFUSED with the reason. */
+export function describeLicenseCheck(l: License, r: LicenseCheck): string {
+  return r.ok
+    ? `license ${l.id}: valid: ${l.tier} for ${l.company} <${l.customer_email}>, observation ${l.observation}, until ${l.expires_at}, issued by key ${r.issuer}`
+    : `license ${l.id}: REFUSED: ${r.reason}`;
+}
+
 export function trustedKeys(list: string | undefined, what: string): Uint8Array[] {
   return (list ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => parsePublicKey(s, what));
 }
@@ -95,14 +132,7 @@ export function licensePath(c: Config, env: NodeJS.ProcessEnv = process.env): st
 export function loadLicense(c: Config, env: NodeJS.ProcessEnv = process.env, now = new Date()): License | undefined {
   const path = licensePath(c, env);
   if (!path) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`license: cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`, { code: 'CONFIG' });
-  }
-  const l = parseLicense(text, path);
+  const l = readLicenseFile(path);
   const r = checkLicense(l, trustedKeys(str(c, 'license', 'trusted_keys'), 'license.trusted_keys'), now);
   if (!r.ok) throw new UserError(`license ${path} (${l.id}) refused: ${r.reason}`, { code: 'CONFIG' });
   return l;

@@ -137,6 +137,13 @@ export async function verifyParquetFile(path: string, trustedSigners: readonly U
   return r;
 }
 
+/** One line on a file's check: OK with signer, license, tier and rows, or FAIL with the problems. */
+export function describeVerifyResult(r: VerifyResult): string {
+  if (!r.ok) return `FAIL ${r.file}: ${r.problems.join('; ')}`;
+  const lic = r.license ? `license ${r.license.id} (${r.license.tier}, ${r.license.company}${r.license.valid === undefined ? '' : r.license.valid ? ', valid' : ', INVALID'})` : 'no license';
+  return `OK   ${r.file}: signer ${r.signer}${r.signerTrusted ? ' (trusted)' : ''}, ${lic}, tier ${r.tier}, ${r.rows} rows`;
+}
+
 // ------------------------------------------------------------------------------------------------
 // Just enough of Thrift's compact protocol to find FileMetaData.key_value_metadata (field 5).
 

@@ -1,6 +1,5 @@
 // What the commands share: the progress line, signal handling, and running one role of the
 // pipeline (build the graph, start it, print its report). The pipeline itself lives in pipeline/.
-import { UserError } from '../../streams/errors.js';
 import { logEnabled, log, configureLogFromConfig } from '../../streams/log.js';
 import type { SourceProgress } from '../../sensor/src/file-source.js';
 import { buildGraph, describeGraph, type GraphRequest } from '../../pipeline/graph.js';
@@ -69,11 +68,8 @@ export async function runRole(component: string, p: Parsed, req: GraphRequest): 
   configureLogFromConfig(p.config);
   if (p.opts['test-s3'] === true) {
     // --test-s3: put, read and delete a probe object with the s3 settings, one line, and exit.
-    const { testS3, s3OptionsFromConfig } = await import('../../sinks/s3/index.js');
-    // the probe writes no files: a missing parquet_dir (where uploads come from) does not matter here
-    const o = s3OptionsFromConfig({ ...p.config, output: { ...p.config.output, parquet_dir: String(p.config.output?.parquet_dir || process.cwd()) } });
-    if (!o) throw new UserError('--test-s3 needs a bucket: --s3-bucket NAME (or s3.bucket in the config)');
-    process.stdout.write((await testS3(o)).line + '\n');
+    const { testS3FromConfig } = await import('../../sinks/s3/index.js');
+    process.stdout.write((await testS3FromConfig(p.config)).line + '\n');
     return 0;
   }
   const g = buildGraph(p.config, req);

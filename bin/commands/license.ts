@@ -1,10 +1,10 @@
 // `damselfly license keygen | issue | verify`: Ed25519 keys, licenses signed with an issuer key
 // (the seed's license JSON), and the check a sensor makes of its license. Logic in license/.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { helpText, parseArgs, type CommandSpec } from '../cli.js';
 import { UserError } from '../../streams/errors.js';
 import { b64, generateKeyPair, keyId, readKeyFile, writeKeyFile } from '../../license/keys.js';
-import { checkLicense, issueLicense, parseLicense, trustedKeys, LICENSE_TIERS, type LicenseTier } from '../../license/license.js';
+import { checkLicense, describeLicenseCheck, issueLicense, licenseBody, readLicenseFile, trustedKeys, LICENSE_TIERS } from '../../license/license.js';
 
 export const LICENSE: CommandSpec = {
   name: 'license',
@@ -53,19 +53,12 @@ export async function licenseCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'issue') {
-    const tier = need('tier');
-    if (!(LICENSE_TIERS as readonly string[]).includes(tier)) throw new UserError(`license issue: --tier ${tier}: one of ${LICENSE_TIERS.join(', ')}`);
-    const date = (k: string, v: string): string => {
-      const t = Date.parse(v);
-      if (Number.isNaN(t)) throw new UserError(`license issue: --${k} ${v}: not a date`);
-      return new Date(t).toISOString().replace(/\.000Z$/, 'Z');
-    };
     const kp = readKeyFile(need('key'), '--key');
-    const l = issueLicense({
-      id: need('id'), tier: tier as LicenseTier, customer_email: need('email'), company: need('company'), observation: need('observation'),
-      issued_at: date('issued', opt('issued') ?? new Date().toISOString()), expires_at: date('expires', need('expires')),
-    }, kp.secretKey);
-    const text = JSON.stringify(l, null, 2) + '\n';
+    const body = licenseBody({
+      id: need('id'), tier: need('tier'), customer_email: need('email'), company: need('company'), observation: need('observation'),
+      expires_at: need('expires'), ...(opt('issued') ? { issued_at: opt('issued')! } : {}),
+    });
+    const text = JSON.stringify(issueLicense(body, kp.secretKey), null, 2) + '\n';
     const out = opt('out');
     if (out) writeFileSync(out, text, { mode: 0o644 });
     else process.stdout.write(text);
@@ -73,20 +66,10 @@ export async function licenseCommand(argv: string[]): Promise<number> {
   }
   if (sub === 'verify') {
     if (positional.length !== 1) throw new UserError('license verify needs one license FILE');
-    let text: string;
-    try {
-      text = readFileSync(positional[0]!, 'utf8');
-    } catch (e) {
-      throw new UserError(`license verify: cannot read ${positional[0]}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    const l = parseLicense(text, positional[0]!);
+    const l = readLicenseFile(positional[0]!);
     const r = checkLicense(l, trustedKeys(need('trusted-keys'), '--trusted-keys'));
-    if (!r.ok) {
-      process.stdout.write(`license ${l.id}: REFUSED: ${r.reason}\n`);
-      return 1;
-    }
-    process.stdout.write(`license ${l.id}: valid: ${l.tier} for ${l.company} <${l.customer_email}>, observation ${l.observation}, until ${l.expires_at}, issued by key ${r.issuer}\n`);
-    return 0;
+    process.stdout.write(describeLicenseCheck(l, r) + '\n');
+    return r.ok ? 0 : 1;
   }
   throw new UserError(`license: unknown subcommand '${sub}' (keygen, issue, verify)`);
 }

@@ -1,11 +1,10 @@
 // The alerts report (`damselfly alerts FILE|DIR`): alerts read back from the JSONL the alert sink
 // writes, summed per analyzer and per (analyzer, source host), as a table, JSON or CSV. Lines that
 // are not alerts are counted and named (file and line), never skipped silently.
-import { createReadStream, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { filesUnder } from '../files.js';
 import { createInterface } from 'node:readline';
 import { SEVERITIES } from '../../streams/events/fields.js';
-import { UserError } from '../../streams/errors.js';
 
 export type ReportFormat = 'table' | 'json' | 'csv';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'json', 'csv'];
@@ -46,24 +45,7 @@ export interface AlertsReport {
 
 /** The JSONL files of FILE or, for a directory, every *.jsonl under it (sorted). */
 export function alertFiles(path: string): string[] {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    throw new UserError(`${path}: no such file or directory`);
-  }
-  if (st.isFile()) return [path];
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && e.name.endsWith('.jsonl')) out.push(p);
-    }
-  };
-  walk(path);
-  if (out.length === 0) throw new UserError(`${path}: no .jsonl files of alerts in this directory`);
-  return out.sort();
+  return filesUnder(path, '.jsonl', 'alerts');
 }
 
 interface HostAcc extends Omit<HostRow, 'top_reason'> {

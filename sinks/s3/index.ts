@@ -12,7 +12,7 @@ export { S3Spool } from './spool.js';
 export type { S3SpoolStats, S3SpoolCloseReport } from './spool.js';
 export { S3Uploader, multipartEtag } from './uploader.js';
 export type { UploadResult, UploaderStats } from './uploader.js';
-export { testS3 } from './probe.js';
+export { testS3, testS3FromConfig } from './probe.js';
 export type { S3ProbeResult } from './probe.js';
 export { S3_CONFIG_SECTION, S3_DEFAULTS, resolveS3Options, s3OptionsFromConfig } from './config.js';
 export type { S3Options, ResolvedS3Options } from './config.js';

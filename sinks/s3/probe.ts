@@ -4,7 +4,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { UserError } from '../../streams/errors.js';
-import { resolveS3Options, type S3Options } from './config.js';
+import { resolveS3Options, s3OptionsFromConfig, type S3Options } from './config.js';
+import type { Config } from '../../streams/config.js';
 import { S3UserError } from './errors.js';
 import { S3Uploader } from './uploader.js';
 
@@ -42,4 +43,14 @@ export async function testS3(options: S3Options): Promise<S3ProbeResult> {
   } finally {
     up.destroy();
   }
+}
+
+/**
+ * `--test-s3` from a process config: the probe writes no files, so a missing output.parquet_dir
+ * (where uploads come from) does not matter here; a missing bucket is a UserError.
+ */
+export async function testS3FromConfig(c: Config): Promise<S3ProbeResult> {
+  const o = s3OptionsFromConfig({ ...c, output: { ...c.output, parquet_dir: String(c.output?.parquet_dir || process.cwd()) } });
+  if (!o) throw new UserError('--test-s3 needs a bucket: --s3-bucket NAME (or s3.bucket in the config)');
+  return testS3(o);
 }
